@@ -1,0 +1,46 @@
+//! A TWS / IB Gateway simulator for testing and demonstrating Gatewatch.
+//!
+//! It speaks the real TWS API wire protocol to real clients — classic text up to version 200
+//! and protobuf at 213, negotiated per connection — serves two paper accounts whose prices
+//! move on a seeded random walk, and injects the faults that real gateways show: refused
+//! ports, zombie handshakes, stalled start-up, muted sockets, latency, drops, IB notices,
+//! daily restarts and CLOSE_WAIT pile-ups. Faults are switched at run time through
+//! [`Simulator::apply`], the control port ([`control`]) or a scenario file.
+//!
+//! ```no_run
+//! # async fn demo() -> std::io::Result<()> {
+//! let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+//! let sim = gatewatch_sim::Simulator::start(listener, gatewatch_sim::SimConfig::default())?;
+//! sim.execute("latency 20 5").unwrap();
+//! # sim.shutdown().await; Ok(()) }
+//! ```
+
+pub mod book;
+pub mod clock;
+pub mod command;
+pub mod contract;
+pub mod control;
+pub mod market;
+pub mod notice;
+mod outbox;
+mod server;
+mod session;
+pub mod wire;
+
+pub use command::{Command, CommandError, Latency, RefuseMode};
+pub use server::{Faults, SimConfig, Simulator, Status};
+
+use std::future::Future;
+
+/// Serves on `listener` with `config` until `shutdown` completes, then closes everything.
+pub async fn run(
+    listener: tokio::net::TcpListener,
+    config: SimConfig,
+    shutdown: impl Future<Output = ()>,
+) -> std::io::Result<()> {
+    let simulator = Simulator::start(listener, config)?;
+    shutdown.await;
+    simulator.shutdown().await;
+    Ok(())
+}
+

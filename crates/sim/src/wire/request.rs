@@ -1,0 +1,284 @@
+//! Requests a client sends, decoded from either encoding into one typed enum.
+//!
+//! The session logic matches on [`Request`] and never sees fields or protobuf; this is the
+//! only place that knows, for example, that reqPnL has no version field in text.
+
+use prost::Message;
+
+use super::{Body, DecodeError, proto, text::FieldReader};
+
+/// Canonical ids of the requests the simulator understands.
+pub mod id {
+    #![allow(missing_docs)]
+    pub const REQ_ACCOUNT_UPDATES: u32 = 6;
+    pub const PLACE_ORDER: u32 = 3;
+    pub const CANCEL_ORDER: u32 = 4;
+    pub const REQ_OPEN_ORDERS: u32 = 5;
+    pub const REQ_EXECUTIONS: u32 = 7;
+    pub const REQ_IDS: u32 = 8;
+    pub const REQ_AUTO_OPEN_ORDERS: u32 = 15;
+    pub const REQ_ALL_OPEN_ORDERS: u32 = 16;
+    pub const REQ_MANAGED_ACCTS: u32 = 17;
+    pub const REQ_CURRENT_TIME: u32 = 49;
+    pub const REQ_GLOBAL_CANCEL: u32 = 58;
+    pub const REQ_POSITIONS: u32 = 61;
+    pub const REQ_ACCOUNT_SUMMARY: u32 = 62;
+    pub const CANCEL_ACCOUNT_SUMMARY: u32 = 63;
+    pub const CANCEL_POSITIONS: u32 = 64;
+    pub const START_API: u32 = 71;
+    pub const REQ_ACCOUNT_UPDATES_MULTI: u32 = 76;
+    pub const CANCEL_ACCOUNT_UPDATES_MULTI: u32 = 77;
+    pub const REQ_PNL: u32 = 92;
+    pub const CANCEL_PNL: u32 = 93;
+    pub const REQ_COMPLETED_ORDERS: u32 = 99;
+    pub const REQ_CURRENT_TIME_IN_MILLIS: u32 = 105;
+}
+
+/// One decoded client request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Request {
+    /// startApi: the client names its client id.
+    StartApi {
+        /// The client id the connection claims.
+        client_id: i32,
+    },
+    /// reqIds → nextValidId.
+    NextIds,
+    /// reqCurrentTime → currentTime.
+    CurrentTime,
+    /// reqCurrentTimeInMillis → currentTimeInMillis.
+    CurrentTimeInMillis,
+    /// reqManagedAccts → managedAccounts.
+    ManagedAccounts,
+    /// reqPositions → positions, then positionEnd.
+    Positions,
+    /// cancelPositions.
+    CancelPositions,
+    /// reqAccountSummary → summaries, then accountSummaryEnd.
+    AccountSummary {
+        /// The client's request id, echoed in every reply.
+        req_id: i32,
+        /// Account group (`All` in practice).
+        group: String,
+        /// Comma-separated tags, possibly with `$LEDGER` forms.
+        tags: String,
+    },
+    /// cancelAccountSummary.
+    CancelAccountSummary {
+        /// The subscription to end.
+        req_id: i32,
+    },
+    /// reqAccountUpdates with subscribe on or off.
+    AccountUpdates {
+        /// `false` unsubscribes.
+        subscribe: bool,
+        /// The account (empty when rust-ibapi unsubscribes).
+        account: String,
+    },
+    /// reqPnL → a PnL line now and at every market tick.
+    PnL {
+        /// The client's request id.
+        req_id: i32,
+        /// The account.
+        account: String,
+    },
+    /// cancelPnL.
+    CancelPnL {
+        /// The subscription to end.
+        req_id: i32,
+    },
+    /// reqOpenOrders / reqAllOpenOrders → openOrderEnd.
+    OpenOrders,
+    /// reqCompletedOrders → completedOrdersEnd.
+    CompletedOrders,
+    /// reqExecutions → execDetailsEnd.
+    Executions {
+        /// The client's request id.
+        req_id: i32,
+    },
+    /// reqAccountUpdatesMulti → accountUpdateMultiEnd.
+    AccountUpdatesMulti {
+        /// The client's request id.
+        req_id: i32,
+    },
+    /// placeOrder, cancelOrder or reqGlobalCancel: refused as by a read-only gateway.
+    Order {
+        /// Which of the three.
+        msg_id: u32,
+    },
+    /// Anything else; logged and ignored, as a gateway does with requests it has no data for.
+    Other {
+        /// The canonical id.
+        msg_id: u32,
+    },
+}
+
+/// Decodes a split body into a request.
+pub fn decode(body: &Body<'_>) -> Result<Request, DecodeError> {
+    match body {
+        Body::Text { msg_id, fields } => decode_text(*msg_id, FieldReader::new(fields.clone())),
+        Body::Proto { msg_id, bytes } => decode_proto(*msg_id, bytes),
+    }
+}
+
+fn decode_text(msg_id: u32, mut f: FieldReader<'_>) -> Result<Request, DecodeError> {
+    use id::*;
+    Ok(match msg_id {
+        START_API => {
+            f.skip_version()?;
+            Request::StartApi { client_id: f.required_i32("clientId")? }
+        }
+        REQ_IDS => Request::NextIds,
+        REQ_CURRENT_TIME => Request::CurrentTime,
+        REQ_CURRENT_TIME_IN_MILLIS => Request::CurrentTimeInMillis,
+        REQ_MANAGED_ACCTS => Request::ManagedAccounts,
+        REQ_POSITIONS => Request::Positions,
+        CANCEL_POSITIONS => Request::CancelPositions,
+        REQ_ACCOUNT_SUMMARY => {
+            f.skip_version()?;
+            Request::AccountSummary {
+                req_id: f.required_i32("reqId")?,
+                group: f.string("group")?.to_owned(),
+                tags: f.string("tags")?.to_owned(),
+            }
+        }
+        CANCEL_ACCOUNT_SUMMARY => {
+            f.skip_version()?;
+            Request::CancelAccountSummary { req_id: f.required_i32("reqId")? }
+        }
+        REQ_ACCOUNT_UPDATES => {
+            f.skip_version()?;
+            let subscribe = f.string("subscribe")? == "1";
+            Request::AccountUpdates { subscribe, account: f.string("acctCode").unwrap_or("").to_owned() }
+        }
+        // reqPnL and cancelPnL have no version field.
+        REQ_PNL => Request::PnL { req_id: f.required_i32("reqId")?, account: f.string("account")?.to_owned() },
+        CANCEL_PNL => Request::CancelPnL { req_id: f.required_i32("reqId")? },
+        REQ_OPEN_ORDERS | REQ_ALL_OPEN_ORDERS => Request::OpenOrders,
+        REQ_COMPLETED_ORDERS => Request::CompletedOrders,
+        REQ_EXECUTIONS => {
+            f.skip_version()?;
+            Request::Executions { req_id: f.required_i32("reqId")? }
+        }
+        REQ_ACCOUNT_UPDATES_MULTI => {
+            f.skip_version()?;
+            Request::AccountUpdatesMulti { req_id: f.required_i32("reqId")? }
+        }
+        PLACE_ORDER | CANCEL_ORDER | REQ_GLOBAL_CANCEL => Request::Order { msg_id },
+        _ => Request::Other { msg_id },
+    })
+}
+
+fn decode_proto(msg_id: u32, bytes: &[u8]) -> Result<Request, DecodeError> {
+    use id::*;
+    let req_id = |bytes: &[u8]| -> Result<i32, DecodeError> {
+        proto::ReqIdOnly::decode(bytes)?.req_id.ok_or(DecodeError::MissingField("reqId"))
+    };
+    Ok(match msg_id {
+        START_API => {
+            let start = proto::StartApiRequest::decode(bytes)?;
+            Request::StartApi { client_id: start.client_id.ok_or(DecodeError::MissingField("clientId"))? }
+        }
+        REQ_IDS => Request::NextIds,
+        REQ_CURRENT_TIME => Request::CurrentTime,
+        REQ_CURRENT_TIME_IN_MILLIS => Request::CurrentTimeInMillis,
+        REQ_MANAGED_ACCTS => Request::ManagedAccounts,
+        REQ_POSITIONS => Request::Positions,
+        CANCEL_POSITIONS => Request::CancelPositions,
+        REQ_ACCOUNT_SUMMARY => {
+            let request = proto::AccountSummaryRequest::decode(bytes)?;
+            Request::AccountSummary {
+                req_id: request.req_id.ok_or(DecodeError::MissingField("reqId"))?,
+                group: request.group.unwrap_or_default(),
+                tags: request.tags.unwrap_or_default(),
+            }
+        }
+        CANCEL_ACCOUNT_SUMMARY => Request::CancelAccountSummary { req_id: req_id(bytes)? },
+        REQ_ACCOUNT_UPDATES => {
+            let request = proto::AccountDataRequest::decode(bytes)?;
+            Request::AccountUpdates {
+                subscribe: request.subscribe.unwrap_or(false),
+                account: request.acct_code.unwrap_or_default(),
+            }
+        }
+        REQ_PNL => {
+            let request = proto::PnLRequest::decode(bytes)?;
+            Request::PnL {
+                req_id: request.req_id.ok_or(DecodeError::MissingField("reqId"))?,
+                account: request.account.unwrap_or_default(),
+            }
+        }
+        CANCEL_PNL => Request::CancelPnL { req_id: req_id(bytes)? },
+        REQ_OPEN_ORDERS | REQ_ALL_OPEN_ORDERS => Request::OpenOrders,
+        REQ_COMPLETED_ORDERS => Request::CompletedOrders,
+        REQ_EXECUTIONS => Request::Executions { req_id: req_id(bytes)? },
+        REQ_ACCOUNT_UPDATES_MULTI => Request::AccountUpdatesMulti { req_id: req_id(bytes)? },
+        PLACE_ORDER | CANCEL_ORDER | REQ_GLOBAL_CANCEL => Request::Order { msg_id },
+        _ => Request::Other { msg_id },
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::wire::split_body;
+
+    fn text(body: &[u8]) -> Request {
+        decode(&split_body(body, 178).unwrap()).unwrap()
+    }
+
+    fn protobuf(wire_id: u32, payload: &[u8]) -> Request {
+        let mut body = wire_id.to_be_bytes().to_vec();
+        body.extend_from_slice(payload);
+        decode(&split_body(&body, 213).unwrap()).unwrap()
+    }
+
+    #[test]
+    fn decodes_ib_asyncs_text_start_api() {
+        assert_eq!(text(b"71\x002\x007\x00\x00"), Request::StartApi { client_id: 7 });
+    }
+
+    #[test]
+    fn decodes_text_requests_with_and_without_version_fields() {
+        assert_eq!(
+            text(b"62\x001\x009\x00All\x00NetLiquidation,$LEDGER\x00"),
+            Request::AccountSummary { req_id: 9, group: "All".into(), tags: "NetLiquidation,$LEDGER".into() }
+        );
+        assert_eq!(text(b"92\x001500000000\x00DU1234567\x00\x00"), Request::PnL {
+            req_id: 1_500_000_000,
+            account: "DU1234567".into()
+        });
+        assert_eq!(text(b"93\x0042\x00"), Request::CancelPnL { req_id: 42 });
+        assert_eq!(text(b"6\x002\x001\x00DU1\x00"), Request::AccountUpdates { subscribe: true, account: "DU1".into() });
+        assert_eq!(text(b"105\x00"), Request::CurrentTimeInMillis);
+        assert_eq!(text(b"3\x0045\x00"), Request::Order { msg_id: 3 });
+        assert_eq!(text(b"87\x001\x00"), Request::Other { msg_id: 87 });
+    }
+
+    #[test]
+    fn decodes_protobuf_requests_with_full_int32_ids() {
+        let summary = proto::AccountSummaryRequest {
+            req_id: Some(i32::MAX),
+            group: Some("All".into()),
+            tags: Some("$LEDGER:ALL".into()),
+        };
+        assert_eq!(protobuf(262, &summary.encode_to_vec()), Request::AccountSummary {
+            req_id: i32::MAX,
+            group: "All".into(),
+            tags: "$LEDGER:ALL".into()
+        });
+        assert_eq!(protobuf(271, &[0x08, 0x07]), Request::StartApi { client_id: 7 });
+        assert_eq!(protobuf(249, &[]), Request::CurrentTime);
+        assert_eq!(protobuf(206, &[0x08, 0x00]), Request::AccountUpdates { subscribe: false, account: String::new() });
+    }
+
+    #[test]
+    fn missing_required_fields_are_errors_not_defaults() {
+        let body = split_body(b"\0\0\x01\x0f", 213).unwrap();
+        assert!(matches!(decode(&body), Err(DecodeError::MissingField("clientId"))));
+        let body = split_body(b"62\x001\x00", 178).unwrap();
+        assert!(matches!(decode(&body), Err(DecodeError::MissingField("reqId"))));
+        let body = split_body(b"\0\0\x01\x06\xff", 213).unwrap();
+        assert!(matches!(decode(&body), Err(DecodeError::Protobuf(_))));
+    }
+}
