@@ -35,7 +35,10 @@ const FIRST_ORDER_ID: i32 = 1;
 
 enum Inbound {
     Frame(Vec<u8>),
+    /// The peer closed its side (FIN).
     Closed,
+    /// The peer reset the connection; nothing is left to hold open.
+    Reset,
     Bad(String),
 }
 
@@ -51,6 +54,7 @@ enum Phase {
 #[derive(Debug)]
 enum End {
     PeerClosed,
+    PeerReset,
     Bad(String),
     Dropped,
     Shutdown,
@@ -103,11 +107,13 @@ pub(crate) async fn serve(shared: Arc<Shared>, slot: ConnectionSlot, stream: Tcp
 async fn read_frames(mut reader: OwnedReadHalf, inbound: mpsc::Sender<Inbound>) {
     let mut prefix = [0u8; 4];
     let first = match read_full(&mut reader, &mut prefix).await {
-        Ok(0) | Err(_) => Inbound::Closed,
+        Ok(0) => Inbound::Closed,
+        Err(_) => Inbound::Reset,
         Ok(4) if prefix == API_PREFIX => loop {
             let next = match read_frame(&mut reader).await {
                 Ok(Some(frame)) => Inbound::Frame(frame),
-                Ok(None) | Err(FrameError::Io(_)) => break Inbound::Closed,
+                Ok(None) => break Inbound::Closed,
+                Err(FrameError::Io(_)) => break Inbound::Reset,
                 Err(error) => break Inbound::Bad(error.to_string()),
             };
             if inbound.send(next).await.is_err() {
@@ -129,6 +135,7 @@ impl Session {
                     Some(Inbound::Frame(body)) => if let Err(end) = self.on_frame(&body) { return end },
                     Some(Inbound::Bad(why)) => return End::Bad(why),
                     Some(Inbound::Closed) | None => return End::PeerClosed,
+                    Some(Inbound::Reset) => return End::PeerReset,
                 },
                 event = events.recv() => match event {
                     Ok(event) => if let Err(end) = self.on_broadcast(event) { return end },

@@ -1,0 +1,149 @@
+//! Bad input closes only the connection that sent it: the simulator keeps serving everyone
+//! else. Also the control port and the binary, driven as a user would.
+
+mod common;
+
+use std::process::Stdio;
+
+use common::{connect, eventually, frozen, start, within};
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+use tokio::net::TcpStream;
+
+/// Sends `bytes` on a fresh connection and expects the simulator to close it.
+async fn closed_after(sim: &gatewatch_sim::Simulator, bytes: &[u8]) {
+    let mut raw = TcpStream::connect(sim.addr()).await.unwrap();
+    raw.write_all(bytes).await.unwrap();
+    let mut sink = Vec::new();
+    // A close with unread input may arrive as a reset rather than EOF: either ends the read.
+    let _ = within(3.0, "simulator closes the bad connection", raw.read_to_end(&mut sink)).await;
+    let extra = raw.write_all(b"more").await.and(raw.read(&mut [0u8; 1]).await);
+    assert!(matches!(extra, Ok(0) | Err(_)), "connection must be closed, got {extra:?}");
+}
+
+const HELLO_213: &[u8] = b"API\0\0\0\0\x09v213..226";
+
+#[tokio::test]
+async fn malformed_truncated_and_oversized_frames_close_only_their_connection() {
+    let sim = start(frozen()).await;
+    let bystander = connect(&sim, 1).await;
+
+    closed_after(&sim, b"GET / HTTP/1.1\r\n\r\n").await;
+    closed_after(&sim, b"API\0\0\0\0\x05hello").await; // not a version hello
+    closed_after(&sim, b"API\0\xff\xff\xff\xff").await; // oversized length
+    closed_after(&sim, b"API\0\0\0\0\0").await; // empty frame
+    closed_after(&sim, b"API\0\0\0\0\x09v300..400").await; // no common version
+    let mut bad_start = HELLO_213.to_vec();
+    bad_start.extend_from_slice(&[0, 0, 0, 6, 0, 0, 1, 0x0f, 0xff, 0xff]); // startApi, broken protobuf
+    closed_after(&sim, &bad_start).await;
+    let mut truncated = HELLO_213.to_vec();
+    truncated.extend_from_slice(&[0, 0, 0, 50, 0, 0]); // frame cut short, then EOF
+    let mut raw = TcpStream::connect(sim.addr()).await.unwrap();
+    raw.write_all(&truncated).await.unwrap();
+    raw.shutdown().await.unwrap();
+    drop(raw);
+
+    within(3.0, "bystander still served", bystander.server_time()).await.expect("other clients are unaffected");
+    eventually(3.0, "bad connections released", || sim.status().connections == 1).await;
+    sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn order_messages_are_refused_as_by_a_read_only_gateway() {
+    let sim = start(frozen()).await;
+    let mut raw = TcpStream::connect(sim.addr()).await.unwrap();
+    raw.write_all(b"API\0\0\0\0\x09v100..178").await.unwrap();
+    let mut reader = BufReader::new(raw);
+    let mut frames = Vec::new();
+    let read_frame = async |reader: &mut BufReader<TcpStream>| {
+        let mut prefix = [0u8; 4];
+        reader.read_exact(&mut prefix).await.unwrap();
+        let mut body = vec![0u8; u32::from_be_bytes(prefix) as usize];
+        reader.read_exact(&mut body).await.unwrap();
+        body
+    };
+    frames.push(within(2.0, "version", read_frame(&mut reader)).await);
+    let mut start_api = b"71\x002\x003\x00\x00".to_vec();
+    start_api.splice(0..0, (start_api.len() as u32).to_be_bytes());
+    reader.get_mut().write_all(&start_api).await.unwrap();
+    for _ in 0..5 {
+        frames.push(within(2.0, "start-up", read_frame(&mut reader)).await); // accounts, id, 3 farms
+    }
+    let mut place_order = b"3\x0045\x00".to_vec();
+    place_order.splice(0..0, (place_order.len() as u32).to_be_bytes());
+    reader.get_mut().write_all(&place_order).await.unwrap();
+    let refusal = within(2.0, "refusal", read_frame(&mut reader)).await;
+    assert!(refusal.starts_with(b"4\x002\x00-1\x00321\x00"), "{:?}", String::from_utf8_lossy(&refusal));
+    sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn control_port_switches_faults_and_explains_mistakes() {
+    let sim = start(frozen()).await;
+    let control = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let control_addr = control.local_addr().unwrap();
+    tokio::spawn(gatewatch_sim::control::serve(control, sim.clone()));
+
+    let stream = TcpStream::connect(control_addr).await.unwrap();
+    let (reader, mut writer) = stream.into_split();
+    let mut lines = BufReader::new(reader).lines();
+    let mut ask = async |line: &str| {
+        writer.write_all(format!("{line}\n").as_bytes()).await.unwrap();
+        within(2.0, line, lines.next_line()).await.unwrap().unwrap()
+    };
+    assert_eq!(ask("mute on").await, "ok");
+    assert!(sim.status().faults.mute);
+    assert!(ask("status").await.contains("mute=on"));
+    assert_eq!(ask("mute perhaps").await, "err `mute` takes on or off");
+    assert_eq!(ask("clear").await, "ok");
+    assert!(!sim.status().faults.mute);
+    let long = "x".repeat(gatewatch_sim::control::MAX_LINE + 10);
+    assert!(ask(&long).await.starts_with("err line longer than"));
+    sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn the_binary_prints_where_it_listens_serves_and_stops_on_sigterm() {
+    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_gatewatch-sim"))
+        .args(["--port", "0", "--control-port", "0", "--tick-ms", "0", "--latency-ms", "1"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("binary starts");
+    let mut stdout = BufReader::new(child.stdout.take().unwrap()).lines();
+    let ready = within(10.0, "ready line", stdout.next_line()).await.unwrap().unwrap();
+    let field = |name: &str| -> std::net::SocketAddr {
+        let value = ready.split_whitespace().find_map(|w| w.strip_prefix(name)).unwrap_or_else(|| panic!("{ready}"));
+        value.parse().unwrap()
+    };
+    let (api, control) = (field("api="), field("control="));
+    assert!(api.ip().is_loopback() && control.ip().is_loopback(), "loopback by default: {ready}");
+
+    let client = within(5.0, "connect", ibapi::Client::builder().address(api.to_string()).client_id(1).connect()).await.unwrap();
+    let mut control = TcpStream::connect(control).await.unwrap();
+    control.write_all(b"status\n").await.unwrap();
+    let mut reply = vec![0u8; 512];
+    let n = within(2.0, "status", control.read(&mut reply)).await.unwrap();
+    let reply = String::from_utf8_lossy(&reply[..n]);
+    assert!(reply.contains("latency=1+-0ms") && reply.contains("clients=1"), "{reply}");
+    drop(client);
+
+    let pid = child.id().unwrap() as i32;
+    std::process::Command::new("kill").args(["-TERM", &pid.to_string()]).status().unwrap();
+    let status = within(5.0, "clean exit", child.wait()).await.unwrap();
+    assert!(status.success(), "SIGTERM stops it cleanly: {status:?}");
+}
+
+#[tokio::test]
+async fn help_documents_every_flag_and_command() {
+    let output = tokio::process::Command::new(env!("CARGO_BIN_EXE_gatewatch-sim")).arg("--help").output().await.unwrap();
+    let help = String::from_utf8(output.stdout).unwrap();
+    for needle in [
+        "--port", "--bind", "--control-port", "--max-version", "--max-clients", "--seed", "--tick-ms", "--scenario", "--refuse",
+        "--zombie", "--stall-start", "--mute", "--latency-ms", "--jitter-ms", "--close-wait", "--exec", "--dump-market",
+        "refuse off|closed|reset", "zombie on|off", "stall-start on|off", "mute on|off", "latency MS", "close-wait on|off",
+        "drop", "notice CODE", "port-reset", "restart SECS", "after SECS", "every SECS", "cancel", "clear", "status",
+    ] {
+        assert!(help.contains(needle), "--help lacks {needle}");
+    }
+}
