@@ -120,7 +120,7 @@ fn on_off(word: Option<&str>, command: &str) -> Result<bool, CommandError> {
 fn seconds(word: Option<&str>, command: &str) -> Result<Duration, CommandError> {
     let text = word.ok_or_else(|| CommandError(format!("`{command}` needs a number of seconds")))?;
     match text.parse::<f64>() {
-        Ok(secs) if secs.is_finite() && secs >= 0.0 && secs < 1e9 => Ok(Duration::from_secs_f64(secs)),
+        Ok(secs) if (0.0..1e9).contains(&secs) => Ok(Duration::from_secs_f64(secs)),
         _ => err(format!("`{command}`: `{text}` is not a number of seconds")),
     }
 }

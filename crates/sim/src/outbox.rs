@@ -87,7 +87,10 @@ async fn write_frames(
     mut frames: mpsc::UnboundedReceiver<(Instant, Vec<u8>)>,
 ) -> Option<OwnedWriteHalf> {
     while let Some((due, frame)) = frames.recv().await {
-        tokio::time::sleep_until(due).await;
+        // A timer rounds up to the next millisecond tick, so only sleep when there is a delay.
+        if due > Instant::now() {
+            tokio::time::sleep_until(due).await;
+        }
         if let Err(error) = writer.write_all(&frame).await {
             tracing::debug!(%error, "peer stopped reading");
             return None;

@@ -328,7 +328,9 @@ impl Response {
     }
 }
 
-/// The protobuf contract; fields that do not apply to the security type are left absent.
+/// The protobuf contract; text fields that do not apply to the security type are left absent.
+/// The strike is always present (0 for non-options), as ibapi's Python decoder otherwise
+/// reads an absent strike as its "unset" sentinel (f64::MAX) where the text encoding gives 0.
 /// `exchange` is the exchange for positions and the primary exchange for portfolio values,
 /// mirroring the text layouts.
 fn contract_proto(c: &Contract, exchange: &str) -> proto::Contract {
@@ -338,7 +340,7 @@ fn contract_proto(c: &Contract, exchange: &str) -> proto::Contract {
         symbol: non_empty(&c.symbol),
         sec_type: Some(c.sec_type.code().to_owned()),
         last_trade_date_or_contract_month: non_empty(&c.expiry),
-        strike: (c.strike != 0.0).then_some(c.strike),
+        strike: Some(c.strike),
         right: non_empty(&c.right),
         multiplier: c.multiplier,
         exchange: non_empty(exchange),
