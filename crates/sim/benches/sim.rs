@@ -32,9 +32,18 @@ impl Figures {
 
     fn print(&self, baseline: Option<&Figures>) {
         let (median, p99) = (self.quantile(0.5), self.quantile(0.99));
-        print!("{:<44} n={:<5} median {:>9.1} µs   p99 {:>9.1} µs", self.name, self.samples.len(), us(median), us(p99));
+        print!(
+            "{:<44} n={:<5} median {:>9.1} µs   p99 {:>9.1} µs",
+            self.name,
+            self.samples.len(),
+            us(median),
+            us(p99)
+        );
         if let Some(base) = baseline {
-            print!("   ×{:.1} baseline median", us(median) / us(base.quantile(0.5)));
+            print!(
+                "   ×{:.1} baseline median",
+                us(median) / us(base.quantile(0.5))
+            );
         }
         println!();
     }
@@ -60,7 +69,10 @@ async fn raw_client(sim: &Simulator) -> TcpStream {
     stream.set_nodelay(true).unwrap();
     stream.write_all(b"API\0\0\0\0\x09v213..226").await.unwrap();
     read_frame(&mut stream).await; // version reply
-    stream.write_all(&[0, 0, 0, 6, 0, 0, 1, 0x0f, 0x08, 0x2a]).await.unwrap(); // startApi, client 42
+    stream
+        .write_all(&[0, 0, 0, 6, 0, 0, 1, 0x0f, 0x08, 0x2a])
+        .await
+        .unwrap(); // startApi, client 42
     for _ in 0..5 {
         read_frame(&mut stream).await; // accounts, next id, three farm notices
     }
@@ -80,33 +92,66 @@ async fn main() {
     let quick = std::env::args().any(|a| a == "--quick");
     let (connects, round_trips) = if quick { (5, 20) } else { (300, 3000) };
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let sim = Simulator::start(listener, SimConfig { tick: Duration::ZERO, ..SimConfig::default() }).unwrap();
+    let sim = Simulator::start(
+        listener,
+        SimConfig {
+            tick: Duration::ZERO,
+            ..SimConfig::default()
+        },
+    )
+    .unwrap();
     let addr = sim.addr();
-    println!("gatewatch-sim bench: loopback, {} cpus, {}", std::thread::available_parallelism().map_or(0, |n| n.get()), if quick { "quick" } else { "full" });
+    println!(
+        "gatewatch-sim bench: loopback, {} cpus, {}",
+        std::thread::available_parallelism().map_or(0, |n| n.get()),
+        if quick { "quick" } else { "full" }
+    );
 
-    let tcp = Figures::measure("tcp connect (baseline)", time_each(connects, async || {
-        drop(TcpStream::connect(addr).await.unwrap());
-    })
-    .await);
+    let tcp = Figures::measure(
+        "tcp connect (baseline)",
+        time_each(connects, async || {
+            drop(TcpStream::connect(addr).await.unwrap());
+        })
+        .await,
+    );
     let mut client_id = 0;
-    let ibapi_connect = Figures::measure("ibapi connect → nextValidId", time_each(connects, async || {
-        client_id += 1;
-        let client = ibapi::Client::builder().address(addr.to_string()).client_id(client_id).connect().await.unwrap();
-        client.disconnect().await;
-    })
-    .await);
+    let ibapi_connect = Figures::measure(
+        "ibapi connect → nextValidId",
+        time_each(connects, async || {
+            client_id += 1;
+            let client = ibapi::Client::builder()
+                .address(addr.to_string())
+                .client_id(client_id)
+                .connect()
+                .await
+                .unwrap();
+            client.disconnect().await;
+        })
+        .await,
+    );
 
     let mut raw = raw_client(&sim).await;
-    let raw_time = Figures::measure("raw reqCurrentTime round trip (baseline)", time_each(round_trips, async || {
-        raw.write_all(&[0, 0, 0, 4, 0, 0, 0, 0xf9]).await.unwrap();
-        read_frame(&mut raw).await;
-    })
-    .await);
-    let client = ibapi::Client::builder().address(addr.to_string()).client_id(9000).connect().await.unwrap();
-    let ibapi_time = Figures::measure("ibapi server_time round trip", time_each(round_trips, async || {
-        client.server_time().await.unwrap();
-    })
-    .await);
+    let raw_time = Figures::measure(
+        "raw reqCurrentTime round trip (baseline)",
+        time_each(round_trips, async || {
+            raw.write_all(&[0, 0, 0, 4, 0, 0, 0, 0xf9]).await.unwrap();
+            read_frame(&mut raw).await;
+        })
+        .await,
+    );
+    let client = ibapi::Client::builder()
+        .address(addr.to_string())
+        .client_id(9000)
+        .connect()
+        .await
+        .unwrap();
+    let ibapi_time = Figures::measure(
+        "ibapi server_time round trip",
+        time_each(round_trips, async || {
+            client.server_time().await.unwrap();
+        })
+        .await,
+    );
 
     tcp.print(None);
     ibapi_connect.print(Some(&tcp));

@@ -51,12 +51,20 @@ fn contract(con_id: i32, symbol: &str, sec_type: SecType) -> Contract {
 
 fn stock(con_id: i32, symbol: &str, primary: &str) -> Contract {
     let trading_class = if primary == "NASDAQ" { "NMS" } else { symbol };
-    Contract { primary_exchange: primary.into(), trading_class: trading_class.into(), ..contract(con_id, symbol, SecType::Stock) }
+    Contract {
+        primary_exchange: primary.into(),
+        trading_class: trading_class.into(),
+        ..contract(con_id, symbol, SecType::Stock)
+    }
 }
 
 fn option(con_id: i32, symbol: &str, expiry: &str, strike: f64, right: &str) -> Contract {
     // OCC symbology: root padded to six, YYMMDD, right, strike × 1000 in eight digits.
-    let local_symbol = format!("{symbol:<6}{}{right}{:08}", &expiry[2..], (strike * 1000.0) as u64);
+    let local_symbol = format!(
+        "{symbol:<6}{}{right}{:08}",
+        &expiry[2..],
+        (strike * 1000.0) as u64
+    );
     Contract {
         expiry: expiry.into(),
         strike,
@@ -68,7 +76,14 @@ fn option(con_id: i32, symbol: &str, expiry: &str, strike: f64, right: &str) -> 
     }
 }
 
-fn future(con_id: i32, symbol: &str, expiry: &str, exchange: &str, multiplier: f64, local_symbol: &str) -> Contract {
+fn future(
+    con_id: i32,
+    symbol: &str,
+    expiry: &str,
+    exchange: &str,
+    multiplier: f64,
+    local_symbol: &str,
+) -> Contract {
     Contract {
         expiry: expiry.into(),
         multiplier: Some(multiplier),
@@ -91,7 +106,12 @@ fn fx(con_id: i32, base: &str) -> Contract {
 }
 
 fn held(contract: Contract, quantity: f64, avg_cost: f64, price: f64) -> OpeningPosition {
-    OpeningPosition { contract, quantity, avg_cost, price }
+    OpeningPosition {
+        contract,
+        quantity,
+        avg_cost,
+        price,
+    }
 }
 
 /// The opening book: the same every time, so tests can compare against it.
@@ -108,9 +128,24 @@ pub fn opening_book() -> Vec<OpeningAccount> {
                 held(stock(756733, "SPY", "ARCA"), 100.0, 561.20, 594.80),
                 held(stock(76792991, "TSLA", "NASDAQ"), -50.0, 352.00, 338.60),
                 held(stock(1520593, "JPM", "NYSE"), 120.0, 228.40, 243.10),
-                held(option(743252117, "AAPL", "20261218", 250.0, "C"), 10.0, 485.0, 3.10),
-                held(option(741398230, "SPY", "20261218", 580.0, "P"), 5.0, 620.0, 4.05),
-                held(future(637533641, "ES", "20261218", "CME", 50.0, "ESZ6"), 2.0, 300_512.5, 6032.50),
+                held(
+                    option(743252117, "AAPL", "20261218", 250.0, "C"),
+                    10.0,
+                    485.0,
+                    3.10,
+                ),
+                held(
+                    option(741398230, "SPY", "20261218", 580.0, "P"),
+                    5.0,
+                    620.0,
+                    4.05,
+                ),
+                held(
+                    future(637533641, "ES", "20261218", "CME", 50.0, "ESZ6"),
+                    2.0,
+                    300_512.5,
+                    6032.50,
+                ),
                 held(fx(12087792, "EUR"), 25_000.0, 1.0712, 1.0845),
                 held(fx(12087797, "GBP"), 10_000.0, 1.2633, 1.2718),
             ],
@@ -125,11 +160,36 @@ pub fn opening_book() -> Vec<OpeningAccount> {
                 held(stock(13977, "XOM", "NYSE"), 200.0, 112.60, 118.25),
                 held(stock(8894, "KO", "NYSE"), 300.0, 62.10, 70.45),
                 held(stock(265598, "AAPL", "NASDAQ"), 50.0, 210.00, 232.50),
-                held(option(745120986, "NVDA", "20270115", 150.0, "C"), 4.0, 1210.0, 14.80),
-                held(option(744877301, "TSLA", "20261218", 300.0, "P"), -3.0, 1105.0, 9.60),
-                held(future(637533450, "NQ", "20261218", "CME", 20.0, "NQZ6"), 1.0, 420_200.0, 21180.25),
-                held(future(688542610, "CL", "20261217", "NYMEX", 1000.0, "CLF7"), -1.0, 70_120.0, 69.40),
-                held(future(703245813, "GC", "20270224", "COMEX", 100.0, "GCG7"), 1.0, 265_000.0, 2688.40),
+                held(
+                    option(745120986, "NVDA", "20270115", 150.0, "C"),
+                    4.0,
+                    1210.0,
+                    14.80,
+                ),
+                held(
+                    option(744877301, "TSLA", "20261218", 300.0, "P"),
+                    -3.0,
+                    1105.0,
+                    9.60,
+                ),
+                held(
+                    future(637533450, "NQ", "20261218", "CME", 20.0, "NQZ6"),
+                    1.0,
+                    420_200.0,
+                    21180.25,
+                ),
+                held(
+                    future(688542610, "CL", "20261217", "NYMEX", 1000.0, "CLF7"),
+                    -1.0,
+                    70_120.0,
+                    69.40,
+                ),
+                held(
+                    future(703245813, "GC", "20270224", "COMEX", 100.0, "GCG7"),
+                    1.0,
+                    265_000.0,
+                    2688.40,
+                ),
                 held(fx(14433401, "AUD"), -30_000.0, 0.6598, 0.6532),
             ],
         },
@@ -145,15 +205,32 @@ mod tests {
         let book = opening_book();
         let positions: Vec<_> = book.iter().flat_map(|a| &a.positions).collect();
         assert!(positions.len() >= 20, "only {} positions", positions.len());
-        for sec_type in [SecType::Stock, SecType::Option, SecType::Future, SecType::Cash] {
-            assert!(positions.iter().any(|p| p.contract.sec_type == sec_type), "no {sec_type:?}");
+        for sec_type in [
+            SecType::Stock,
+            SecType::Option,
+            SecType::Future,
+            SecType::Cash,
+        ] {
+            assert!(
+                positions.iter().any(|p| p.contract.sec_type == sec_type),
+                "no {sec_type:?}"
+            );
         }
-        assert!(book.iter().all(|a| a.id.starts_with("DU")), "paper accounts only");
+        assert!(
+            book.iter().all(|a| a.id.starts_with("DU")),
+            "paper accounts only"
+        );
     }
 
     #[test]
     fn option_local_symbols_follow_occ() {
-        assert_eq!(option(1, "AAPL", "20261218", 250.0, "C").local_symbol, "AAPL  261218C00250000");
-        assert_eq!(option(1, "SPY", "20261218", 580.0, "P").local_symbol, "SPY   261218P00580000");
+        assert_eq!(
+            option(1, "AAPL", "20261218", 250.0, "C").local_symbol,
+            "AAPL  261218C00250000"
+        );
+        assert_eq!(
+            option(1, "SPY", "20261218", 580.0, "P").local_symbol,
+            "SPY   261218P00580000"
+        );
     }
 }

@@ -11,14 +11,18 @@ pub fn now_ms() -> i64 {
 /// The handshake's connection time, `YYYYMMDD HH:MM:SS <zone>`; the simulator runs on UTC.
 pub fn connection_time() -> String {
     let format = format_description!("[year][month][day] [hour]:[minute]:[second]");
-    let now = OffsetDateTime::now_utc().format(&format).expect("a fixed format always formats");
+    let now = OffsetDateTime::now_utc()
+        .format(&format)
+        .expect("a fixed format always formats");
     format!("{now} UTC")
 }
 
 /// The account-update time stamp, `HH:MM`.
 pub fn hh_mm() -> String {
     let format = format_description!("[hour]:[minute]");
-    OffsetDateTime::now_utc().format(&format).expect("a fixed format always formats")
+    OffsetDateTime::now_utc()
+        .format(&format)
+        .expect("a fixed format always formats")
 }
 
 #[cfg(test)]

@@ -25,7 +25,6 @@ clear                       every fault off, timers cancelled, parked sockets cl
 status                      one line describing the faults in force\n\
 ";
 
-
 /// How new connections are refused.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum RefuseMode {
@@ -118,7 +117,8 @@ fn on_off(word: Option<&str>, command: &str) -> Result<bool, CommandError> {
 }
 
 fn seconds(word: Option<&str>, command: &str) -> Result<Duration, CommandError> {
-    let text = word.ok_or_else(|| CommandError(format!("`{command}` needs a number of seconds")))?;
+    let text =
+        word.ok_or_else(|| CommandError(format!("`{command}` needs a number of seconds")))?;
     match text.parse::<f64>() {
         Ok(secs) if (0.0..1e9).contains(&secs) => Ok(Duration::from_secs_f64(secs)),
         _ => err(format!("`{command}`: `{text}` is not a number of seconds")),
@@ -127,7 +127,11 @@ fn seconds(word: Option<&str>, command: &str) -> Result<Duration, CommandError> 
 
 fn millis(word: Option<&str>, what: &str) -> Result<u64, CommandError> {
     let text = word.ok_or_else(|| CommandError(format!("`latency` needs {what}")))?;
-    text.parse().or_else(|_| err(format!("`latency`: {what} `{text}` is not a whole number of milliseconds")))
+    text.parse().or_else(|_| {
+        err(format!(
+            "`latency`: {what} `{text}` is not a whole number of milliseconds"
+        ))
+    })
 }
 
 impl std::str::FromStr for Command {
@@ -136,7 +140,9 @@ impl std::str::FromStr for Command {
     fn from_str(line: &str) -> Result<Self, Self::Err> {
         let line = line.trim();
         let mut words = line.split_whitespace();
-        let Some(name) = words.next() else { return err("empty command") };
+        let Some(name) = words.next() else {
+            return err("empty command");
+        };
         let command = match name {
             "refuse" => Command::Refuse(match words.next() {
                 Some("off") => RefuseMode::Off,
@@ -154,21 +160,32 @@ impl std::str::FromStr for Command {
                     Some(word) => millis(Some(word), "a jitter")?,
                     None => 0,
                 };
-                Command::Latency(Latency { fixed_ms, jitter_ms })
+                Command::Latency(Latency {
+                    fixed_ms,
+                    jitter_ms,
+                })
             }
             "drop" => Command::Drop,
             "notice" => {
-                let code_text = words.next().ok_or_else(|| CommandError("`notice` needs a code".into()))?;
-                let code = code_text.parse().or_else(|_| err(format!("`notice`: `{code_text}` is not a code")))?;
+                let code_text = words
+                    .next()
+                    .ok_or_else(|| CommandError("`notice` needs a code".into()))?;
+                let code = code_text
+                    .parse()
+                    .or_else(|_| err(format!("`notice`: `{code_text}` is not a code")))?;
                 let rest: Vec<&str> = words.by_ref().collect();
                 let arg = (!rest.is_empty()).then(|| rest.join(" "));
                 if crate::notice::text(code, arg.as_deref(), 0).is_none() {
-                    return err(format!("`notice {code}` needs its text: no default text is known for that code"));
+                    return err(format!(
+                        "`notice {code}` needs its text: no default text is known for that code"
+                    ));
                 }
                 Command::Notice { code, arg }
             }
             "port-reset" => Command::PortReset,
-            "restart" => Command::Restart { down: seconds(words.next(), name)? },
+            "restart" => Command::Restart {
+                down: seconds(words.next(), name)?,
+            },
             "after" | "every" => {
                 let delay = seconds(words.next(), name)?;
                 let rest: Vec<&str> = words.by_ref().collect();
@@ -182,7 +199,10 @@ impl std::str::FromStr for Command {
                     if delay.is_zero() {
                         return err("`every` needs a period above zero");
                     }
-                    Command::Every { interval: delay, command }
+                    Command::Every {
+                        interval: delay,
+                        command,
+                    }
                 }
             }
             "cancel" => Command::Cancel,
@@ -219,11 +239,18 @@ impl fmt::Display for Command {
             Command::Latency(l) => write!(f, "latency {} {}", l.fixed_ms, l.jitter_ms),
             Command::Drop => write!(f, "drop"),
             Command::Notice { code, arg: None } => write!(f, "notice {code}"),
-            Command::Notice { code, arg: Some(arg) } => write!(f, "notice {code} {arg}"),
+            Command::Notice {
+                code,
+                arg: Some(arg),
+            } => write!(f, "notice {code} {arg}"),
             Command::PortReset => write!(f, "port-reset"),
             Command::Restart { down } => write!(f, "restart {}", down.as_secs_f64()),
-            Command::After { delay, command } => write!(f, "after {} {command}", delay.as_secs_f64()),
-            Command::Every { interval, command } => write!(f, "every {} {command}", interval.as_secs_f64()),
+            Command::After { delay, command } => {
+                write!(f, "after {} {command}", delay.as_secs_f64())
+            }
+            Command::Every { interval, command } => {
+                write!(f, "every {} {command}", interval.as_secs_f64())
+            }
             Command::Cancel => write!(f, "cancel"),
             Command::Clear => write!(f, "clear"),
             Command::Status => write!(f, "status"),
@@ -261,13 +288,23 @@ mod tests {
         ] {
             let command: Command = line.parse().unwrap_or_else(|e| panic!("{line}: {e}"));
             let printed = command.to_string();
-            assert_eq!(printed.parse::<Command>().unwrap(), command, "{line} → {printed}");
+            assert_eq!(
+                printed.parse::<Command>().unwrap(),
+                command,
+                "{line} → {printed}"
+            );
         }
     }
 
     #[test]
     fn latency_jitter_defaults_to_zero() {
-        assert_eq!("latency 25".parse::<Command>().unwrap(), Command::Latency(Latency { fixed_ms: 25, jitter_ms: 0 }));
+        assert_eq!(
+            "latency 25".parse::<Command>().unwrap(),
+            Command::Latency(Latency {
+                fixed_ms: 25,
+                jitter_ms: 0
+            })
+        );
     }
 
     #[test]
@@ -275,13 +312,21 @@ mod tests {
         let message = |line: &str| line.parse::<Command>().unwrap_err().0;
         assert_eq!(message("mute maybe"), "`mute` takes on or off");
         assert_eq!(message("frobnicate"), "unknown command `frobnicate`");
-        assert_eq!(message("after x drop"), "`after`: `x` is not a number of seconds");
+        assert_eq!(
+            message("after x drop"),
+            "`after`: `x` is not a number of seconds"
+        );
         assert_eq!(message("after 3"), "`after` needs a command to run");
         assert_eq!(message("every 0 drop"), "`every` needs a period above zero");
         assert_eq!(message("drop now please"), "`drop`: unexpected `now`");
         assert!(message("notice 9999").contains("needs its text"));
-        assert_eq!(message("latency -1"), "`latency`: a delay `-1` is not a whole number of milliseconds");
+        assert_eq!(
+            message("latency -1"),
+            "`latency`: a delay `-1` is not a whole number of milliseconds"
+        );
         assert_eq!(message(""), "empty command");
-        "notice 9999 Something odd happened".parse::<Command>().expect("custom text is accepted");
+        "notice 9999 Something odd happened"
+            .parse::<Command>()
+            .expect("custom text is accepted");
     }
 }

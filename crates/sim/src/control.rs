@@ -45,15 +45,22 @@ async fn serve_one(stream: TcpStream, simulator: Simulator) {
     let mut line = Vec::new();
     loop {
         line.clear();
-        let read = (&mut reader).take(MAX_LINE as u64 + 1).read_until(b'\n', &mut line).await;
+        let read = (&mut reader)
+            .take(MAX_LINE as u64 + 1)
+            .read_until(b'\n', &mut line)
+            .await;
         let reply = match read {
             Ok(0) | Err(_) => return,
             Ok(_) if line.len() > MAX_LINE => {
-                let _ = writer.write_all(format!("err line longer than {MAX_LINE} bytes\n").as_bytes()).await;
+                let _ = writer
+                    .write_all(format!("err line longer than {MAX_LINE} bytes\n").as_bytes())
+                    .await;
                 return;
             }
             Ok(_) => match std::str::from_utf8(&line) {
-                Ok(text) if text.trim().is_empty() || text.trim_start().starts_with('#') => continue,
+                Ok(text) if text.trim().is_empty() || text.trim_start().starts_with('#') => {
+                    continue;
+                }
                 Ok(text) => match simulator.execute(text) {
                     Ok(reply) => reply,
                     Err(error) => format!("err {error}"),
@@ -61,7 +68,11 @@ async fn serve_one(stream: TcpStream, simulator: Simulator) {
                 Err(_) => "err command is not UTF-8".to_owned(),
             },
         };
-        if writer.write_all(format!("{reply}\n").as_bytes()).await.is_err() {
+        if writer
+            .write_all(format!("{reply}\n").as_bytes())
+            .await
+            .is_err()
+        {
             return;
         }
     }
@@ -97,7 +108,19 @@ mod tests {
         let scenario = "# demo\nlatency 5 2\n\nevery 60 drop   # flap\nafter 10 notice 1100\n";
         let commands = parse_scenario(scenario).unwrap();
         assert_eq!(commands.len(), 3);
-        assert_eq!(commands[1], Command::Every { interval: Duration::from_secs(60), command: Box::new(Command::Drop) });
+        assert_eq!(
+            commands[1],
+            Command::Every {
+                interval: Duration::from_secs(60),
+                command: Box::new(Command::Drop)
+            }
+        );
+    }
+
+    #[test]
+    fn the_shipped_demo_scenario_parses() {
+        let commands = parse_scenario(include_str!("../scenarios/demo.txt")).unwrap();
+        assert!(commands.len() >= 5);
     }
 
     #[test]

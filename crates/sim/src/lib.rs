@@ -43,4 +43,3 @@ pub async fn run(
     simulator.shutdown().await;
     Ok(())
 }
-

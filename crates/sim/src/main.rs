@@ -8,7 +8,9 @@ use std::time::Duration;
 
 use anyhow::Context;
 use clap::Parser;
-use gatewatch_sim::{Command, Latency, RefuseMode, SimConfig, Simulator, command, control, market::Market};
+use gatewatch_sim::{
+    Command, Latency, RefuseMode, SimConfig, Simulator, command, control, market::Market,
+};
 
 /// A TWS / IB Gateway simulator: the real TWS API wire protocol (classic text and protobuf),
 /// two paper accounts with moving prices, and injectable faults.
@@ -99,15 +101,26 @@ impl Args {
         if let Some(mode) = self.refuse {
             commands.push(Command::Refuse(mode));
         }
-        let switches =
-            [(self.zombie, Command::Zombie(true)), (self.stall_start, Command::StallStart(true)), (self.mute, Command::Mute(true)), (self.close_wait, Command::CloseWait(true))];
+        let switches = [
+            (self.zombie, Command::Zombie(true)),
+            (self.stall_start, Command::StallStart(true)),
+            (self.mute, Command::Mute(true)),
+            (self.close_wait, Command::CloseWait(true)),
+        ];
         commands.extend(switches.into_iter().filter(|(on, _)| *on).map(|(_, c)| c));
         if self.latency_ms > 0 || self.jitter_ms > 0 {
-            commands.push(Command::Latency(Latency { fixed_ms: self.latency_ms, jitter_ms: self.jitter_ms }));
+            commands.push(Command::Latency(Latency {
+                fixed_ms: self.latency_ms,
+                jitter_ms: self.jitter_ms,
+            }));
         }
         if let Some(path) = &self.scenario {
-            let text = std::fs::read_to_string(path).with_context(|| format!("cannot read scenario {}", path.display()))?;
-            commands.extend(control::parse_scenario(&text).with_context(|| format!("scenario {}", path.display()))?);
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("cannot read scenario {}", path.display()))?;
+            commands.extend(
+                control::parse_scenario(&text)
+                    .with_context(|| format!("scenario {}", path.display()))?,
+            );
         }
         commands.extend(self.commands.iter().cloned());
         Ok(commands)
@@ -119,7 +132,8 @@ async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
     tracing_subscriber::fmt()
         .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("GATEWATCH_LOG").unwrap_or_else(|_| "info".into()),
+            tracing_subscriber::EnvFilter::try_from_env("GATEWATCH_LOG")
+                .unwrap_or_else(|_| "info".into()),
         )
         .with_writer(std::io::stderr)
         .init();

@@ -51,7 +51,11 @@ pub struct TagValue {
 }
 
 fn tag(tag: &str, value: impl ToString, currency: &str) -> TagValue {
-    TagValue { tag: tag.into(), value: value.to_string(), currency: currency.into() }
+    TagValue {
+        tag: tag.into(),
+        value: value.to_string(),
+        currency: currency.into(),
+    }
 }
 
 /// The tags `reqAccountSummary` answers, in the order TWS lists them.
@@ -107,7 +111,13 @@ struct Figures {
 
 impl Account {
     fn figures(&self) -> Figures {
-        let mut f = Figures { net_liquidation: self.cash, total_cash: self.cash, gross_position_value: 0.0, init_margin: 0.0, maint_margin: 0.0 };
+        let mut f = Figures {
+            net_liquidation: self.cash,
+            total_cash: self.cash,
+            gross_position_value: 0.0,
+            init_margin: 0.0,
+            maint_margin: 0.0,
+        };
         for h in &self.holdings {
             let value = h.market_value();
             match h.contract.sec_type {
@@ -153,8 +163,16 @@ impl Account {
         let available = f.net_liquidation - f.init_margin;
         let excess = f.net_liquidation - f.maint_margin;
         let usd = |name: &str, value: f64| tag(name, format!("{value:.2}"), "USD");
-        let leverage = if f.net_liquidation > 0.0 { f.gross_position_value / f.net_liquidation } else { 0.0 };
-        let cushion = if f.net_liquidation > 0.0 { excess / f.net_liquidation } else { 0.0 };
+        let leverage = if f.net_liquidation > 0.0 {
+            f.gross_position_value / f.net_liquidation
+        } else {
+            0.0
+        };
+        let cushion = if f.net_liquidation > 0.0 {
+            excess / f.net_liquidation
+        } else {
+            0.0
+        };
         vec![
             tag("AccountType", "INDIVIDUAL", ""),
             usd("NetLiquidation", f.net_liquidation),
@@ -163,11 +181,17 @@ impl Account {
             usd("AccruedCash", 0.0),
             usd("BuyingPower", (available * 4.0).max(0.0)),
             usd("EquityWithLoanValue", f.net_liquidation),
-            usd("PreviousDayEquityWithLoanValue", self.opening_net_liquidation),
+            usd(
+                "PreviousDayEquityWithLoanValue",
+                self.opening_net_liquidation,
+            ),
             usd("GrossPositionValue", f.gross_position_value),
             usd("RegTEquity", f.net_liquidation),
             usd("RegTMargin", 0.5 * f.gross_position_value),
-            usd("SMA", (f.net_liquidation - 0.5 * f.gross_position_value).max(0.0)),
+            usd(
+                "SMA",
+                (f.net_liquidation - 0.5 * f.gross_position_value).max(0.0),
+            ),
             usd("InitMarginReq", f.init_margin),
             usd("MaintMarginReq", f.maint_margin),
             usd("AvailableFunds", available),
@@ -187,24 +211,58 @@ impl Account {
         let f = self.figures();
         let unrealized = format!("{:.2}", self.unrealized_pnl());
         let mut rows = Vec::new();
-        let mut push = |currency: &str, cash: f64, net_liq: f64, unrealized: &str, realized: f64, rate: f64| {
+        let mut push = |currency: &str,
+                        cash: f64,
+                        net_liq: f64,
+                        unrealized: &str,
+                        realized: f64,
+                        rate: f64| {
             rows.push(tag("CashBalance", format!("{cash:.2}"), currency));
             rows.push(tag("TotalCashBalance", format!("{cash:.2}"), currency));
-            rows.push(tag("NetLiquidationByCurrency", format!("{net_liq:.2}"), currency));
+            rows.push(tag(
+                "NetLiquidationByCurrency",
+                format!("{net_liq:.2}"),
+                currency,
+            ));
             rows.push(tag("UnrealizedPnL", unrealized, currency));
             rows.push(tag("RealizedPnL", format!("{realized:.2}"), currency));
             rows.push(tag("ExchangeRate", format!("{rate}"), currency));
         };
         let wants = |currency: &str| scope == "ALL" || scope == currency;
         if scope == "BASE" || scope == "ALL" {
-            push("BASE", f.total_cash, f.net_liquidation, &unrealized, self.realized_pnl, 1.0);
+            push(
+                "BASE",
+                f.total_cash,
+                f.net_liquidation,
+                &unrealized,
+                self.realized_pnl,
+                1.0,
+            );
         }
         if wants("USD") {
-            push("USD", self.cash, f.net_liquidation - (f.total_cash - self.cash), &unrealized, self.realized_pnl, 1.0);
+            push(
+                "USD",
+                self.cash,
+                f.net_liquidation - (f.total_cash - self.cash),
+                &unrealized,
+                self.realized_pnl,
+                1.0,
+            );
         }
-        for h in self.holdings.iter().filter(|h| h.contract.sec_type == SecType::Cash) {
+        for h in self
+            .holdings
+            .iter()
+            .filter(|h| h.contract.sec_type == SecType::Cash)
+        {
             if wants(&h.contract.symbol) {
-                push(&h.contract.symbol, h.quantity, h.quantity, "0.00", 0.0, h.price);
+                push(
+                    &h.contract.symbol,
+                    h.quantity,
+                    h.quantity,
+                    "0.00",
+                    0.0,
+                    h.price,
+                );
             }
         }
         rows
@@ -214,8 +272,16 @@ impl Account {
     pub fn account_values(&self) -> Vec<TagValue> {
         let mut values = vec![tag("AccountCode", &self.id, "")];
         values.extend(self.summary());
-        values.push(tag("UnrealizedPnL", format!("{:.2}", self.unrealized_pnl()), "USD"));
-        values.push(tag("RealizedPnL", format!("{:.2}", self.realized_pnl), "USD"));
+        values.push(tag(
+            "UnrealizedPnL",
+            format!("{:.2}", self.unrealized_pnl()),
+            "USD",
+        ));
+        values.push(tag(
+            "RealizedPnL",
+            format!("{:.2}", self.realized_pnl),
+            "USD",
+        ));
         values.extend(self.ledger("BASE"));
         values
     }
@@ -261,7 +327,12 @@ impl Market {
                     .into_iter()
                     .map(|p| {
                         prices.insert(p.contract.con_id, (p.price, p.contract.sec_type));
-                        Holding { contract: p.contract, quantity: p.quantity, avg_cost: p.avg_cost, price: p.price }
+                        Holding {
+                            contract: p.contract,
+                            quantity: p.quantity,
+                            avg_cost: p.avg_cost,
+                            price: p.price,
+                        }
                     })
                     .collect();
                 let mut account = Account {
@@ -275,7 +346,12 @@ impl Market {
                 account
             })
             .collect();
-        Self { accounts, prices, rng: ChaCha8Rng::seed_from_u64(seed), ticks: 0 }
+        Self {
+            accounts,
+            prices,
+            rng: ChaCha8Rng::seed_from_u64(seed),
+            ticks: 0,
+        }
     }
 
     /// Moves every price one step of its walk.
@@ -353,7 +429,11 @@ impl Market {
 
     /// The managed-accounts list, comma-separated.
     pub fn account_list(&self) -> String {
-        self.accounts.iter().map(|a| a.id.as_str()).collect::<Vec<_>>().join(",")
+        self.accounts
+            .iter()
+            .map(|a| a.id.as_str())
+            .collect::<Vec<_>>()
+            .join(",")
     }
 }
 
@@ -373,9 +453,18 @@ mod tests {
             b.step();
             c.step();
         }
-        let values = |m: &Market| m.accounts().iter().map(Account::net_liquidation).collect::<Vec<_>>();
+        let values = |m: &Market| {
+            m.accounts()
+                .iter()
+                .map(Account::net_liquidation)
+                .collect::<Vec<_>>()
+        };
         assert_eq!(values(&a), values(&b));
-        assert_ne!(values(&a), values(&c), "another seed must give another path");
+        assert_ne!(
+            values(&a),
+            values(&c),
+            "another seed must give another path"
+        );
         assert_ne!(values(&a), values(&Market::new(7)), "prices must move");
     }
 
@@ -383,8 +472,16 @@ mod tests {
     fn valuation_follows_ib_conventions() {
         let market = Market::new(1);
         let account = market.account("DU1234567").unwrap();
-        let option = account.holdings.iter().find(|h| h.contract.sec_type == SecType::Option).unwrap();
-        assert_eq!(option.market_value(), 10.0 * 3.10 * 100.0, "option value includes the multiplier");
+        let option = account
+            .holdings
+            .iter()
+            .find(|h| h.contract.sec_type == SecType::Option)
+            .unwrap();
+        assert_eq!(
+            option.market_value(),
+            10.0 * 3.10 * 100.0,
+            "option value includes the multiplier"
+        );
         assert_eq!(option.unrealized_pnl(), 3100.0 - 4850.0);
         assert_eq!(account.daily_pnl(), 0.0, "no PnL before the first tick");
         let summary = account.summary();
@@ -393,20 +490,35 @@ mod tests {
             assert_eq!(&value.tag, name);
         }
         let net_liq: f64 = summary[1].value.parse().unwrap();
-        assert!(net_liq > 250_000.0 && net_liq < 1_000_000.0, "implausible net liquidation {net_liq}");
+        assert!(
+            net_liq > 250_000.0 && net_liq < 1_000_000.0,
+            "implausible net liquidation {net_liq}"
+        );
     }
 
     #[test]
     fn summary_answers_requested_tags_and_ledger_forms() {
         let market = Market::new(1);
         let account = market.account("DU1234567").unwrap();
-        let tags = |list: &str| account.answer_summary(list).into_iter().map(|v| (v.tag, v.currency)).collect::<Vec<_>>();
-        assert_eq!(tags("NetLiquidation,BuyingPower,Bogus"), [
-            ("NetLiquidation".to_string(), "USD".to_string()),
-            ("BuyingPower".to_string(), "USD".to_string())
-        ]);
+        let tags = |list: &str| {
+            account
+                .answer_summary(list)
+                .into_iter()
+                .map(|v| (v.tag, v.currency))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(
+            tags("NetLiquidation,BuyingPower,Bogus"),
+            [
+                ("NetLiquidation".to_string(), "USD".to_string()),
+                ("BuyingPower".to_string(), "USD".to_string())
+            ]
+        );
         assert!(tags("$LEDGER").iter().all(|(_, ccy)| ccy == "BASE"));
-        let all: Vec<String> = tags("$LEDGER:ALL").into_iter().map(|(_, ccy)| ccy).collect();
+        let all: Vec<String> = tags("$LEDGER:ALL")
+            .into_iter()
+            .map(|(_, ccy)| ccy)
+            .collect();
         for ccy in ["BASE", "USD", "EUR", "GBP"] {
             assert!(all.iter().any(|c| c == ccy), "$LEDGER:ALL lacks {ccy}");
         }

@@ -39,9 +39,18 @@ mod tests {
 
     #[test]
     fn farm_texts_carry_the_farm_after_the_separator() {
-        assert_eq!(text(2104, None, 0).unwrap(), "Market data farm connection is OK:usfarm");
-        assert_eq!(text(2103, Some("eufarm"), 0).unwrap(), "Market data farm connection is broken:eufarm");
-        assert!(text(2108, None, 0).unwrap().ends_with("upon demand.usfarm"), "2107/2108 use a dot");
+        assert_eq!(
+            text(2104, None, 0).unwrap(),
+            "Market data farm connection is OK:usfarm"
+        );
+        assert_eq!(
+            text(2103, Some("eufarm"), 0).unwrap(),
+            "Market data farm connection is broken:eufarm"
+        );
+        assert!(
+            text(2108, None, 0).unwrap().ends_with("upon demand.usfarm"),
+            "2107/2108 use a dot"
+        );
         assert!(text(1300, None, 4002).unwrap().ends_with("on port 4002"));
         assert_eq!(text(4242, None, 0), None);
         assert_eq!(text(4242, Some("custom"), 0).unwrap(), "custom");
@@ -50,7 +59,9 @@ mod tests {
     #[test]
     fn texts_are_plain_ascii_without_backslashes() {
         // ibapi decodes notice text with unicode-escape from version 153 on.
-        for code in [1100, 1101, 1102, 1300, 2103, 2104, 2105, 2106, 2107, 2108, 2110, 2157, 2158, 326, 321] {
+        for code in [
+            1100, 1101, 1102, 1300, 2103, 2104, 2105, 2106, 2107, 2108, 2110, 2157, 2158, 326, 321,
+        ] {
             let text = text(code, None, 4002).unwrap();
             assert!(text.is_ascii() && !text.contains('\\'), "{code}: {text}");
         }

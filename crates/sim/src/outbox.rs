@@ -31,7 +31,12 @@ pub(crate) struct Outbox {
 impl Outbox {
     pub(crate) fn new(shared: Arc<Shared>, writer: OwnedWriteHalf) -> Self {
         let (queue, frames) = mpsc::unbounded_channel();
-        Self { shared, queue: Some(queue), writer: tokio::spawn(write_frames(writer, frames)), version: 0 }
+        Self {
+            shared,
+            queue: Some(queue),
+            writer: tokio::spawn(write_frames(writer, frames)),
+            version: 0,
+        }
     }
 
     /// Queues a response encoded for this connection's version.
@@ -106,10 +111,23 @@ mod tests {
     #[test]
     fn jitter_stays_within_its_bounds() {
         for _ in 0..200 {
-            let d = delay(Latency { fixed_ms: 10, jitter_ms: 5 });
-            assert!(d >= Duration::from_millis(5) && d <= Duration::from_millis(15), "{d:?}");
+            let d = delay(Latency {
+                fixed_ms: 10,
+                jitter_ms: 5,
+            });
+            assert!(
+                d >= Duration::from_millis(5) && d <= Duration::from_millis(15),
+                "{d:?}"
+            );
         }
-        assert!(delay(Latency { fixed_ms: 2, jitter_ms: 50 }).as_millis() <= 52);
+        assert!(
+            delay(Latency {
+                fixed_ms: 2,
+                jitter_ms: 50
+            })
+            .as_millis()
+                <= 52
+        );
         assert_eq!(delay(Latency::default()), Duration::ZERO);
     }
 }

@@ -37,7 +37,13 @@ pub struct SimConfig {
 
 impl Default for SimConfig {
     fn default() -> Self {
-        Self { max_version: 213, max_clients: 32, seed: 1, tick: Duration::from_secs(1), startup: Vec::new() }
+        Self {
+            max_version: 213,
+            max_clients: 32,
+            seed: 1,
+            tick: Duration::from_secs(1),
+            startup: Vec::new(),
+        }
     }
 }
 
@@ -110,7 +116,11 @@ pub(crate) struct ConnectionSlot {
 impl ConnectionSlot {
     /// Claims `client_id` for this connection; `false` if another connection holds it.
     pub(crate) fn claim_client_id(&mut self, client_id: i32) -> bool {
-        let mut clients = self.shared.clients.lock().expect("client registry poisoned");
+        let mut clients = self
+            .shared
+            .clients
+            .lock()
+            .expect("client registry poisoned");
         if clients.contains_key(&client_id) {
             return false;
         }
@@ -123,7 +133,11 @@ impl ConnectionSlot {
 impl Drop for ConnectionSlot {
     fn drop(&mut self) {
         if let Some(client_id) = self.client_id {
-            let mut clients = self.shared.clients.lock().expect("client registry poisoned");
+            let mut clients = self
+                .shared
+                .clients
+                .lock()
+                .expect("client registry poisoned");
             if clients.get(&client_id) == Some(&self.id) {
                 clients.remove(&client_id);
             }
@@ -140,9 +154,17 @@ impl Shared {
     /// Counts a new connection unless the client limit is reached.
     fn open_slot(self: &Arc<Self>) -> Option<ConnectionSlot> {
         let limit = self.config.max_clients;
-        self.connections.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| (n < limit).then_some(n + 1)).ok()?;
+        self.connections
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| {
+                (n < limit).then_some(n + 1)
+            })
+            .ok()?;
         let id = self.next_connection.fetch_add(1, Ordering::SeqCst);
-        Some(ConnectionSlot { shared: Arc::clone(self), id, client_id: None })
+        Some(ConnectionSlot {
+            shared: Arc::clone(self),
+            id,
+            client_id: None,
+        })
     }
 }
 
@@ -171,7 +193,10 @@ impl Simulator {
             next_connection: AtomicU64::new(1),
             timers: Mutex::new(Vec::new()),
         });
-        let simulator = Simulator { shared: Arc::clone(&shared), task: Arc::new(Mutex::new(None)) };
+        let simulator = Simulator {
+            shared: Arc::clone(&shared),
+            task: Arc::new(Mutex::new(None)),
+        };
         for command in shared.config.startup.clone() {
             simulator.apply(command);
         }
@@ -206,11 +231,13 @@ impl Simulator {
             Command::CloseWait(on) => shared.faults.send_modify(|f| f.close_wait = on),
             Command::Drop => self.broadcast(Broadcast::Drop),
             Command::Notice { code, arg } => {
-                let text = crate::notice::text(code, arg.as_deref(), shared.api_addr.port()).unwrap_or_default();
+                let text = crate::notice::text(code, arg.as_deref(), shared.api_addr.port())
+                    .unwrap_or_default();
                 self.broadcast(Broadcast::Notice { code, text });
             }
             Command::PortReset => {
-                let text = crate::notice::text(1300, None, shared.api_addr.port()).unwrap_or_default();
+                let text =
+                    crate::notice::text(1300, None, shared.api_addr.port()).unwrap_or_default();
                 self.broadcast(Broadcast::PortReset { text });
             }
             Command::Restart { down } => {
@@ -219,7 +246,9 @@ impl Simulator {
                 self.schedule(down, None, Command::Refuse(RefuseMode::Off));
             }
             Command::After { delay, command } => self.schedule(delay, None, *command),
-            Command::Every { interval, command } => self.schedule(interval, Some(interval), *command),
+            Command::Every { interval, command } => {
+                self.schedule(interval, Some(interval), *command)
+            }
             Command::Cancel => self.cancel_timers(),
             Command::Clear => {
                 self.cancel_timers();
@@ -253,7 +282,13 @@ impl Simulator {
     }
 
     fn cancel_timers(&self) {
-        for timer in self.shared.timers.lock().expect("timers poisoned").drain(..) {
+        for timer in self
+            .shared
+            .timers
+            .lock()
+            .expect("timers poisoned")
+            .drain(..)
+        {
             timer.abort();
         }
     }
@@ -264,9 +299,19 @@ impl Simulator {
         Status {
             faults: shared.faults(),
             connections: shared.connections.load(Ordering::SeqCst),
-            clients: shared.clients.lock().expect("client registry poisoned").len(),
+            clients: shared
+                .clients
+                .lock()
+                .expect("client registry poisoned")
+                .len(),
             parked: shared.parked.load(Ordering::SeqCst),
-            timers: shared.timers.lock().expect("timers poisoned").iter().filter(|t| !t.is_finished()).count(),
+            timers: shared
+                .timers
+                .lock()
+                .expect("timers poisoned")
+                .iter()
+                .filter(|t| !t.is_finished())
+                .count(),
         }
     }
 
@@ -362,7 +407,9 @@ async fn accept_loop(shared: Arc<Shared>, listener: TcpListener) {
     }
 }
 
-async fn accept(listener: Option<&TcpListener>) -> std::io::Result<(tokio::net::TcpStream, SocketAddr)> {
+async fn accept(
+    listener: Option<&TcpListener>,
+) -> std::io::Result<(tokio::net::TcpStream, SocketAddr)> {
     match listener {
         Some(listener) => listener.accept().await,
         None => std::future::pending().await,

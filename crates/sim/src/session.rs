@@ -80,7 +80,12 @@ struct Session {
 }
 
 /// Serves one accepted connection until it closes.
-pub(crate) async fn serve(shared: Arc<Shared>, slot: ConnectionSlot, stream: TcpStream, peer: SocketAddr) {
+pub(crate) async fn serve(
+    shared: Arc<Shared>,
+    slot: ConnectionSlot,
+    stream: TcpStream,
+    peer: SocketAddr,
+) {
     let span = tracing::info_span!("conn", id = slot.id, %peer);
     async move {
         tracing::debug!("accepted");
@@ -120,13 +125,19 @@ async fn read_frames(mut reader: OwnedReadHalf, inbound: mpsc::Sender<Inbound>) 
                 return;
             }
         },
-        Ok(_) => Inbound::Bad(format!("connection did not open with API\\0 but {prefix:02x?}")),
+        Ok(_) => Inbound::Bad(format!(
+            "connection did not open with API\\0 but {prefix:02x?}"
+        )),
     };
     let _ = inbound.send(first).await;
 }
 
 impl Session {
-    async fn run(&mut self, mut inbound: mpsc::Receiver<Inbound>, mut events: broadcast::Receiver<Broadcast>) -> End {
+    async fn run(
+        &mut self,
+        mut inbound: mpsc::Receiver<Inbound>,
+        mut events: broadcast::Receiver<Broadcast>,
+    ) -> End {
         let shutdown = self.shared.shutdown.clone();
         loop {
             tokio::select! {
@@ -150,7 +161,9 @@ impl Session {
         match &end {
             End::Bad(why) => tracing::warn!(reason = %why, "bad input: connection closed"),
             End::PeerClosed if self.shared.faults().close_wait => return self.park(reader).await,
-            End::CloseAfterReply(why) => tracing::debug!(why, "connection closed after its last reply"),
+            End::CloseAfterReply(why) => {
+                tracing::debug!(why, "connection closed after its last reply")
+            }
             other => tracing::debug!(end = ?other, "connection closed"),
         }
         reader.abort();
@@ -188,7 +201,9 @@ impl Session {
                 self.notice(1300, text);
                 return Err(End::CloseAfterReply("port reset"));
             }
-            Broadcast::Notice { code, text } if matches!(self.phase, Phase::Ready) => self.notice(code, text),
+            Broadcast::Notice { code, text } if matches!(self.phase, Phase::Ready) => {
+                self.notice(code, text)
+            }
             Broadcast::Tick if matches!(self.phase, Phase::Ready) => self.on_tick(),
             Broadcast::Notice { .. } | Broadcast::Tick => {}
         }
@@ -196,7 +211,12 @@ impl Session {
     }
 
     fn notice(&self, code: i32, message: String) {
-        self.outbox.send(&Response::Error { req_id: -1, code, message, time_ms: clock::now_ms() });
+        self.outbox.send(&Response::Error {
+            req_id: -1,
+            code,
+            message,
+            time_ms: clock::now_ms(),
+        });
     }
 
     fn on_frame(&mut self, body: &[u8]) -> Result<(), End> {
@@ -234,7 +254,8 @@ impl Session {
         };
         tracing::debug!(version, "version negotiated");
         self.outbox.version = version;
-        self.outbox.send_body(handshake::reply_body(version, &clock::connection_time()));
+        self.outbox
+            .send_body(handshake::reply_body(version, &clock::connection_time()));
         self.phase = Phase::AwaitStartApi;
         Ok(())
     }
@@ -257,7 +278,9 @@ impl Session {
         tracing::info!(client_id, version = self.outbox.version, "client started");
         let accounts = self.market().account_list();
         self.outbox.send(&Response::ManagedAccounts { accounts });
-        self.outbox.send(&Response::NextValidId { order_id: self.next_order_id });
+        self.outbox.send(&Response::NextValidId {
+            order_id: self.next_order_id,
+        });
         for code in notice::STARTUP_FARM_CODES {
             self.notice(code, notice::text(code, None, 0).unwrap_or_default());
         }
@@ -275,18 +298,31 @@ impl Session {
                 tracing::debug!("repeated startApi ignored");
                 vec![]
             }
-            Request::NextIds => vec![Response::NextValidId { order_id: self.next_order_id }],
-            Request::CurrentTime => vec![Response::CurrentTime { epoch_s: clock::now_ms() / 1000 }],
-            Request::CurrentTimeInMillis => vec![Response::CurrentTimeInMillis { epoch_ms: clock::now_ms() }],
-            Request::ManagedAccounts => vec![Response::ManagedAccounts { accounts: self.market().account_list() }],
+            Request::NextIds => vec![Response::NextValidId {
+                order_id: self.next_order_id,
+            }],
+            Request::CurrentTime => vec![Response::CurrentTime {
+                epoch_s: clock::now_ms() / 1000,
+            }],
+            Request::CurrentTimeInMillis => vec![Response::CurrentTimeInMillis {
+                epoch_ms: clock::now_ms(),
+            }],
+            Request::ManagedAccounts => vec![Response::ManagedAccounts {
+                accounts: self.market().account_list(),
+            }],
             Request::Positions => {
                 let market = self.market();
-                let mut replies: Vec<Response> = market.accounts().iter().flat_map(positions).collect();
+                let mut replies: Vec<Response> =
+                    market.accounts().iter().flat_map(positions).collect();
                 replies.push(Response::PositionEnd);
                 replies
             }
             Request::CancelPositions => vec![],
-            Request::AccountSummary { req_id, group, tags } => {
+            Request::AccountSummary {
+                req_id,
+                group,
+                tags,
+            } => {
                 if group != "All" {
                     tracing::debug!(%group, "account group treated as All");
                 }
@@ -299,19 +335,32 @@ impl Session {
                 self.subs.summaries.remove(&req_id);
                 vec![]
             }
-            Request::AccountUpdates { subscribe: false, .. } => {
+            Request::AccountUpdates {
+                subscribe: false, ..
+            } => {
                 self.subs.account_updates = None;
                 vec![]
             }
-            Request::AccountUpdates { subscribe: true, account } => {
+            Request::AccountUpdates {
+                subscribe: true,
+                account,
+            } => {
                 let market = self.market();
-                let account = if account.is_empty() { market.accounts()[0].id.clone() } else { account };
+                let account = if account.is_empty() {
+                    market.accounts()[0].id.clone()
+                } else {
+                    account
+                };
                 match market.account(&account) {
                     Some(found) => {
                         let mut replies = account_values(found);
                         replies.extend(portfolio(found));
-                        replies.push(Response::AccountUpdateTime { stamp: clock::hh_mm() });
-                        replies.push(Response::AccountDownloadEnd { account: account.clone() });
+                        replies.push(Response::AccountUpdateTime {
+                            stamp: clock::hh_mm(),
+                        });
+                        replies.push(Response::AccountDownloadEnd {
+                            account: account.clone(),
+                        });
                         drop(market);
                         self.subs.account_updates = Some(account);
                         replies
@@ -323,7 +372,9 @@ impl Session {
                 }
             }
             Request::PnL { req_id, account } => {
-                let replies = pnl(&self.market(), req_id, &account).into_iter().collect::<Vec<_>>();
+                let replies = pnl(&self.market(), req_id, &account)
+                    .into_iter()
+                    .collect::<Vec<_>>();
                 if replies.is_empty() {
                     tracing::warn!(req_id, "PnL asked for an unknown account");
                 } else {
@@ -338,11 +389,21 @@ impl Session {
             Request::OpenOrders => vec![Response::OpenOrderEnd],
             Request::CompletedOrders => vec![Response::CompletedOrdersEnd],
             Request::Executions { req_id } => vec![Response::ExecDetailsEnd { req_id }],
-            Request::AccountUpdatesMulti { req_id } => vec![Response::AccountUpdateMultiEnd { req_id }],
+            Request::AccountUpdatesMulti { req_id } => {
+                vec![Response::AccountUpdateMultiEnd { req_id }]
+            }
             Request::Order { msg_id } => {
-                tracing::warn!(msg_id, "order message refused: the simulator is a read-only gateway");
+                tracing::warn!(
+                    msg_id,
+                    "order message refused: the simulator is a read-only gateway"
+                );
                 let message = notice::text(321, None, 0).unwrap_or_default();
-                vec![Response::Error { req_id: -1, code: 321, message, time_ms: clock::now_ms() }]
+                vec![Response::Error {
+                    req_id: -1,
+                    code: 321,
+                    message,
+                    time_ms: clock::now_ms(),
+                }]
             }
             Request::Other { msg_id } => {
                 tracing::debug!(msg_id, "request not simulated; ignored");
@@ -365,12 +426,19 @@ impl Session {
             for (req_id, account) in &self.subs.pnl {
                 replies.extend(pnl(&market, *req_id, account));
             }
-            if let Some(account) = self.subs.account_updates.as_deref().and_then(|id| market.account(id)) {
+            if let Some(account) = self
+                .subs
+                .account_updates
+                .as_deref()
+                .and_then(|id| market.account(id))
+            {
                 if slow {
                     replies.extend(account_values(account));
                 }
                 replies.extend(portfolio(account));
-                replies.push(Response::AccountUpdateTime { stamp: clock::hh_mm() });
+                replies.push(Response::AccountUpdateTime {
+                    stamp: clock::hh_mm(),
+                });
             }
             if slow {
                 for (req_id, tags) in &self.subs.summaries {
@@ -410,7 +478,12 @@ fn account_values(account: &Account) -> Vec<Response> {
     account
         .account_values()
         .into_iter()
-        .map(|v| Response::AccountValue { key: v.tag, value: v.value, currency: v.currency, account: account.id.clone() })
+        .map(|v| Response::AccountValue {
+            key: v.tag,
+            value: v.value,
+            currency: v.currency,
+            account: account.id.clone(),
+        })
         .collect()
 }
 
@@ -419,13 +492,16 @@ fn summary_rows(market: &Market, req_id: i32, tags: &str) -> Vec<Response> {
         .accounts()
         .iter()
         .flat_map(|account| {
-            account.answer_summary(tags).into_iter().map(|v| Response::AccountSummary {
-                req_id,
-                account: account.id.clone(),
-                tag: v.tag,
-                value: v.value,
-                currency: v.currency,
-            })
+            account
+                .answer_summary(tags)
+                .into_iter()
+                .map(|v| Response::AccountSummary {
+                    req_id,
+                    account: account.id.clone(),
+                    tag: v.tag,
+                    value: v.value,
+                    currency: v.currency,
+                })
         })
         .collect()
 }

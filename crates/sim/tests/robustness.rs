@@ -15,9 +15,20 @@ async fn closed_after(sim: &gatewatch_sim::Simulator, bytes: &[u8]) {
     raw.write_all(bytes).await.unwrap();
     let mut sink = Vec::new();
     // A close with unread input may arrive as a reset rather than EOF: either ends the read.
-    let _ = within(3.0, "simulator closes the bad connection", raw.read_to_end(&mut sink)).await;
-    let extra = raw.write_all(b"more").await.and(raw.read(&mut [0u8; 1]).await);
-    assert!(matches!(extra, Ok(0) | Err(_)), "connection must be closed, got {extra:?}");
+    let _ = within(
+        3.0,
+        "simulator closes the bad connection",
+        raw.read_to_end(&mut sink),
+    )
+    .await;
+    let extra = raw
+        .write_all(b"more")
+        .await
+        .and(raw.read(&mut [0u8; 1]).await);
+    assert!(
+        matches!(extra, Ok(0) | Err(_)),
+        "connection must be closed, got {extra:?}"
+    );
 }
 
 const HELLO_213: &[u8] = b"API\0\0\0\0\x09v213..226";
@@ -42,8 +53,13 @@ async fn malformed_truncated_and_oversized_frames_close_only_their_connection() 
     raw.shutdown().await.unwrap();
     drop(raw);
 
-    within(3.0, "bystander still served", bystander.server_time()).await.expect("other clients are unaffected");
-    eventually(3.0, "bad connections released", || sim.status().connections == 1).await;
+    within(3.0, "bystander still served", bystander.server_time())
+        .await
+        .expect("other clients are unaffected");
+    eventually(3.0, "bad connections released", || {
+        sim.status().connections == 1
+    })
+    .await;
     sim.shutdown().await;
 }
 
@@ -72,7 +88,11 @@ async fn order_messages_are_refused_as_by_a_read_only_gateway() {
     place_order.splice(0..0, (place_order.len() as u32).to_be_bytes());
     reader.get_mut().write_all(&place_order).await.unwrap();
     let refusal = within(2.0, "refusal", read_frame(&mut reader)).await;
-    assert!(refusal.starts_with(b"4\x002\x00-1\x00321\x00"), "{:?}", String::from_utf8_lossy(&refusal));
+    assert!(
+        refusal.starts_with(b"4\x002\x00-1\x00321\x00"),
+        "{:?}",
+        String::from_utf8_lossy(&refusal)
+    );
     sim.shutdown().await;
 }
 
@@ -87,7 +107,10 @@ async fn control_port_switches_faults_and_explains_mistakes() {
     let (reader, mut writer) = stream.into_split();
     let mut lines = BufReader::new(reader).lines();
     let mut ask = async |line: &str| {
-        writer.write_all(format!("{line}\n").as_bytes()).await.unwrap();
+        writer
+            .write_all(format!("{line}\n").as_bytes())
+            .await
+            .unwrap();
         within(2.0, line, lines.next_line()).await.unwrap().unwrap()
     };
     assert_eq!(ask("mute on").await, "ok");
@@ -104,45 +127,112 @@ async fn control_port_switches_faults_and_explains_mistakes() {
 #[tokio::test]
 async fn the_binary_prints_where_it_listens_serves_and_stops_on_sigterm() {
     let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_gatewatch-sim"))
-        .args(["--port", "0", "--control-port", "0", "--tick-ms", "0", "--latency-ms", "1"])
+        .args([
+            "--port",
+            "0",
+            "--control-port",
+            "0",
+            "--tick-ms",
+            "0",
+            "--latency-ms",
+            "1",
+        ])
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .kill_on_drop(true)
         .spawn()
         .expect("binary starts");
     let mut stdout = BufReader::new(child.stdout.take().unwrap()).lines();
-    let ready = within(10.0, "ready line", stdout.next_line()).await.unwrap().unwrap();
+    let ready = within(10.0, "ready line", stdout.next_line())
+        .await
+        .unwrap()
+        .unwrap();
     let field = |name: &str| -> std::net::SocketAddr {
-        let value = ready.split_whitespace().find_map(|w| w.strip_prefix(name)).unwrap_or_else(|| panic!("{ready}"));
+        let value = ready
+            .split_whitespace()
+            .find_map(|w| w.strip_prefix(name))
+            .unwrap_or_else(|| panic!("{ready}"));
         value.parse().unwrap()
     };
     let (api, control) = (field("api="), field("control="));
-    assert!(api.ip().is_loopback() && control.ip().is_loopback(), "loopback by default: {ready}");
+    assert!(
+        api.ip().is_loopback() && control.ip().is_loopback(),
+        "loopback by default: {ready}"
+    );
 
-    let client = within(5.0, "connect", ibapi::Client::builder().address(api.to_string()).client_id(1).connect()).await.unwrap();
+    let client = within(
+        5.0,
+        "connect",
+        ibapi::Client::builder()
+            .address(api.to_string())
+            .client_id(1)
+            .connect(),
+    )
+    .await
+    .unwrap();
     let mut control = TcpStream::connect(control).await.unwrap();
     control.write_all(b"status\n").await.unwrap();
     let mut reply = vec![0u8; 512];
-    let n = within(2.0, "status", control.read(&mut reply)).await.unwrap();
+    let n = within(2.0, "status", control.read(&mut reply))
+        .await
+        .unwrap();
     let reply = String::from_utf8_lossy(&reply[..n]);
-    assert!(reply.contains("latency=1+-0ms") && reply.contains("clients=1"), "{reply}");
+    assert!(
+        reply.contains("latency=1+-0ms") && reply.contains("clients=1"),
+        "{reply}"
+    );
     drop(client);
 
     let pid = child.id().unwrap() as i32;
-    std::process::Command::new("kill").args(["-TERM", &pid.to_string()]).status().unwrap();
+    std::process::Command::new("kill")
+        .args(["-TERM", &pid.to_string()])
+        .status()
+        .unwrap();
     let status = within(5.0, "clean exit", child.wait()).await.unwrap();
     assert!(status.success(), "SIGTERM stops it cleanly: {status:?}");
 }
 
 #[tokio::test]
 async fn help_documents_every_flag_and_command() {
-    let output = tokio::process::Command::new(env!("CARGO_BIN_EXE_gatewatch-sim")).arg("--help").output().await.unwrap();
+    let output = tokio::process::Command::new(env!("CARGO_BIN_EXE_gatewatch-sim"))
+        .arg("--help")
+        .output()
+        .await
+        .unwrap();
     let help = String::from_utf8(output.stdout).unwrap();
     for needle in [
-        "--port", "--bind", "--control-port", "--max-version", "--max-clients", "--seed", "--tick-ms", "--scenario", "--refuse",
-        "--zombie", "--stall-start", "--mute", "--latency-ms", "--jitter-ms", "--close-wait", "--exec", "--dump-market",
-        "refuse off|closed|reset", "zombie on|off", "stall-start on|off", "mute on|off", "latency MS", "close-wait on|off",
-        "drop", "notice CODE", "port-reset", "restart SECS", "after SECS", "every SECS", "cancel", "clear", "status",
+        "--port",
+        "--bind",
+        "--control-port",
+        "--max-version",
+        "--max-clients",
+        "--seed",
+        "--tick-ms",
+        "--scenario",
+        "--refuse",
+        "--zombie",
+        "--stall-start",
+        "--mute",
+        "--latency-ms",
+        "--jitter-ms",
+        "--close-wait",
+        "--exec",
+        "--dump-market",
+        "refuse off|closed|reset",
+        "zombie on|off",
+        "stall-start on|off",
+        "mute on|off",
+        "latency MS",
+        "close-wait on|off",
+        "drop",
+        "notice CODE",
+        "port-reset",
+        "restart SECS",
+        "after SECS",
+        "every SECS",
+        "cancel",
+        "clear",
+        "status",
     ] {
         assert!(help.contains(needle), "--help lacks {needle}");
     }

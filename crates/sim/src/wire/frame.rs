@@ -69,7 +69,9 @@ fn check_len(len: usize) -> Result<(), FrameError> {
 }
 
 /// Reads one frame body. `Ok(None)` means the peer closed the stream between frames.
-pub async fn read_frame<R: AsyncRead + Unpin>(reader: &mut R) -> Result<Option<Vec<u8>>, FrameError> {
+pub async fn read_frame<R: AsyncRead + Unpin>(
+    reader: &mut R,
+) -> Result<Option<Vec<u8>>, FrameError> {
     let mut prefix = [0u8; 4];
     let got = read_full(reader, &mut prefix).await?;
     if got == 0 {
@@ -83,13 +85,19 @@ pub async fn read_frame<R: AsyncRead + Unpin>(reader: &mut R) -> Result<Option<V
     let mut body = vec![0u8; len];
     let got = read_full(reader, &mut body).await?;
     if got < len {
-        return Err(FrameError::Truncated { expected: 4 + len, got: 4 + got });
+        return Err(FrameError::Truncated {
+            expected: 4 + len,
+            got: 4 + got,
+        });
     }
     Ok(Some(body))
 }
 
 /// Fills `buf` unless the stream ends first; returns how many bytes arrived.
-pub(crate) async fn read_full<R: AsyncRead + Unpin>(reader: &mut R, buf: &mut [u8]) -> std::io::Result<usize> {
+pub(crate) async fn read_full<R: AsyncRead + Unpin>(
+    reader: &mut R,
+    buf: &mut [u8],
+) -> std::io::Result<usize> {
     let mut filled = 0;
     while filled < buf.len() {
         match reader.read(&mut buf[filled..]).await? {
@@ -117,16 +125,25 @@ mod tests {
     fn incomplete_prefix_or_body_asks_for_more() {
         let frame = encode_frame(b"hello");
         for cut in 0..frame.len() {
-            assert!(split_frame(&frame[..cut]).unwrap().is_none(), "cut at {cut} must wait for more bytes");
+            assert!(
+                split_frame(&frame[..cut]).unwrap().is_none(),
+                "cut at {cut} must wait for more bytes"
+            );
         }
     }
 
     #[test]
     fn oversized_length_is_refused_before_allocating() {
         let buf = [0x01, 0x00, 0x00, 0x00, b'x'];
-        assert!(matches!(split_frame(&buf), Err(FrameError::Oversized { len: 0x0100_0000 })));
+        assert!(matches!(
+            split_frame(&buf),
+            Err(FrameError::Oversized { len: 0x0100_0000 })
+        ));
         let max = (MAX_FRAME_LEN as u32).to_be_bytes();
-        assert!(split_frame(&max).unwrap().is_none(), "the limit itself is allowed");
+        assert!(
+            split_frame(&max).unwrap().is_none(),
+            "the limit itself is allowed"
+        );
     }
 
     #[test]
@@ -147,12 +164,27 @@ mod tests {
         assert!(read_frame(&mut reader).await.unwrap().is_none());
 
         let mut short_prefix: &[u8] = &[0, 0];
-        assert!(matches!(read_frame(&mut short_prefix).await, Err(FrameError::Truncated { expected: 4, got: 2 })));
+        assert!(matches!(
+            read_frame(&mut short_prefix).await,
+            Err(FrameError::Truncated {
+                expected: 4,
+                got: 2
+            })
+        ));
 
         let mut short_body: &[u8] = &[0, 0, 0, 10, b'x'];
-        assert!(matches!(read_frame(&mut short_body).await, Err(FrameError::Truncated { expected: 14, got: 5 })));
+        assert!(matches!(
+            read_frame(&mut short_body).await,
+            Err(FrameError::Truncated {
+                expected: 14,
+                got: 5
+            })
+        ));
 
         let mut huge: &[u8] = &[0xff, 0xff, 0xff, 0xff];
-        assert!(matches!(read_frame(&mut huge).await, Err(FrameError::Oversized { .. })));
+        assert!(matches!(
+            read_frame(&mut huge).await,
+            Err(FrameError::Oversized { .. })
+        ));
     }
 }

@@ -36,7 +36,11 @@ pub fn parse_hello(body: &[u8]) -> Result<ClientHello, DecodeError> {
     if min_version > max_version {
         return Err(bad());
     }
-    Ok(ClientHello { min_version, max_version, options: options.to_owned() })
+    Ok(ClientHello {
+        min_version,
+        max_version,
+        options: options.to_owned(),
+    })
 }
 
 /// Chooses the server version for a client, or `None` when no version serves both sides.
@@ -63,7 +67,11 @@ mod tests {
     use super::*;
 
     fn hello(min: i32, max: i32) -> ClientHello {
-        ClientHello { min_version: min, max_version: max, options: String::new() }
+        ClientHello {
+            min_version: min,
+            max_version: max,
+            options: String::new(),
+        }
     }
 
     #[test]
@@ -71,34 +79,82 @@ mod tests {
         assert_eq!(parse_hello(b"v100..226").unwrap(), hello(100, 226));
         assert_eq!(parse_hello(b"v213..226").unwrap(), hello(213, 226));
         let with_options = parse_hello(b"v157..178 +PACEAPI").unwrap();
-        assert_eq!((with_options.min_version, with_options.max_version), (157, 178));
+        assert_eq!(
+            (with_options.min_version, with_options.max_version),
+            (157, 178)
+        );
         assert_eq!(with_options.options, "+PACEAPI");
-        assert_eq!(parse_hello(b"v176").unwrap(), hello(176, 176), "missing ..max is tolerated");
+        assert_eq!(
+            parse_hello(b"v176").unwrap(),
+            hello(176, 176),
+            "missing ..max is tolerated"
+        );
     }
 
     #[test]
     fn refuses_garbage_hellos() {
-        for bad in [&b"100..200"[..], b"v..", b"vabc..200", b"v200..100", b"\xff"] {
+        for bad in [
+            &b"100..200"[..],
+            b"v..",
+            b"vabc..200",
+            b"v200..100",
+            b"\xff",
+        ] {
             assert!(parse_hello(bad).is_err(), "{bad:?} must be refused");
         }
     }
 
     #[test]
     fn negotiates_per_client_like_tws() {
-        assert_eq!(negotiate(&hello(213, 226), 213), Some(213), "rust-ibapi 5.x gets protobuf");
-        assert_eq!(negotiate(&hello(100, 226), 213), Some(213), "ibapi-stable gets protobuf");
-        assert_eq!(negotiate(&hello(157, 178), 213), Some(178), "ib_async stays on text");
-        assert_eq!(negotiate(&hello(100, 226), 178), Some(178), "--max-version 178 forces text");
+        assert_eq!(
+            negotiate(&hello(213, 226), 213),
+            Some(213),
+            "rust-ibapi 5.x gets protobuf"
+        );
+        assert_eq!(
+            negotiate(&hello(100, 226), 213),
+            Some(213),
+            "ibapi-stable gets protobuf"
+        );
+        assert_eq!(
+            negotiate(&hello(157, 178), 213),
+            Some(178),
+            "ib_async stays on text"
+        );
+        assert_eq!(
+            negotiate(&hello(100, 226), 178),
+            Some(178),
+            "--max-version 178 forces text"
+        );
         assert_eq!(negotiate(&hello(100, 226), 200), Some(200));
-        assert_eq!(negotiate(&hello(100, 226), 207), Some(200), "201-212 are never chosen");
-        assert_eq!(negotiate(&hello(100, 205), 213), Some(200), "a client topping out at 205 gets text");
-        assert_eq!(negotiate(&hello(213, 226), 200), None, "a protobuf-only client cannot be served by a text cap");
+        assert_eq!(
+            negotiate(&hello(100, 226), 207),
+            Some(200),
+            "201-212 are never chosen"
+        );
+        assert_eq!(
+            negotiate(&hello(100, 205), 213),
+            Some(200),
+            "a client topping out at 205 gets text"
+        );
+        assert_eq!(
+            negotiate(&hello(213, 226), 200),
+            None,
+            "a protobuf-only client cannot be served by a text cap"
+        );
         assert_eq!(negotiate(&hello(214, 226), 213), None);
-        assert_eq!(negotiate(&hello(1, 50), 213), None, "too old for the simulator");
+        assert_eq!(
+            negotiate(&hello(1, 50), 213),
+            None,
+            "too old for the simulator"
+        );
     }
 
     #[test]
     fn reply_is_two_text_fields() {
-        assert_eq!(reply_body(178, "20260115 10:22:52 EST"), b"178\x0020260115 10:22:52 EST\x00");
+        assert_eq!(
+            reply_body(178, "20260115 10:22:52 EST"),
+            b"178\x0020260115 10:22:52 EST\x00"
+        );
     }
 }

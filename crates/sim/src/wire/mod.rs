@@ -80,17 +80,47 @@ impl Body<'_> {
 pub fn split_body(body: &[u8], version: i32) -> Result<Body<'_>, DecodeError> {
     if version < BINARY_IDS_FROM {
         let mut fields = text::split_fields(body)?;
-        let id_text = fields.first().copied().ok_or(DecodeError::MissingField("msgId"))?;
-        let msg_id = id_text.parse().map_err(|_| DecodeError::BadNumber("msgId"))?;
+        let id_text = fields
+            .first()
+            .copied()
+            .ok_or(DecodeError::MissingField("msgId"))?;
+        let msg_id = id_text
+            .parse()
+            .map_err(|_| DecodeError::BadNumber("msgId"))?;
         fields.remove(0);
         return Ok(Body::Text { msg_id, fields });
     }
-    let (id, rest) = body.split_first_chunk::<4>().ok_or(DecodeError::ShortBinaryId)?;
+    let (id, rest) = body
+        .split_first_chunk::<4>()
+        .ok_or(DecodeError::ShortBinaryId)?;
     let wire_id = u32::from_be_bytes(*id);
     if wire_id > PROTOBUF_ID_OFFSET {
-        Ok(Body::Proto { msg_id: wire_id - PROTOBUF_ID_OFFSET, bytes: rest })
+        Ok(Body::Proto {
+            msg_id: wire_id - PROTOBUF_ID_OFFSET,
+            bytes: rest,
+        })
     } else {
-        Ok(Body::Text { msg_id: wire_id, fields: text::split_fields(rest)? })
+        Ok(Body::Text {
+            msg_id: wire_id,
+            fields: text::split_fields(rest)?,
+        })
+    }
+}
+
+/// Runs every decoder the server applies to untrusted bytes: the hello parser, the frame
+/// splitter, and the body and request decoders at each encoding. The fuzz target calls this;
+/// none of it may panic, whatever the input.
+#[doc(hidden)]
+pub fn decode_untrusted(data: &[u8]) {
+    let _ = handshake::parse_hello(data);
+    let mut rest = data;
+    while let Ok(Some((body, used))) = frame::split_frame(rest) {
+        for version in [178, CLASSIC_MAX_VERSION, PROTOBUF_VERSION] {
+            if let Ok(body) = split_body(body, version) {
+                let _ = request::decode(&body);
+            }
+        }
+        rest = &rest[used..];
     }
 }
 
@@ -99,16 +129,70 @@ mod tests {
     use super::*;
 
     #[test]
+    fn decoders_survive_mutated_frames() {
+        use rand::{RngExt, SeedableRng};
+        let seeds: Vec<Vec<u8>> = vec![
+            frame::encode_frame(b"62\x001\x009\x00All\x00NetLiquidation\x00"),
+            frame::encode_frame(b"\0\0\x01\x06\x08\x01\x12\x03DU1"),
+            frame::encode_frame(b"\0\0\x01\x0f\x08\x07"),
+            frame::encode_frame(b"v100..226 +PACEAPI"),
+        ];
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(42);
+        for round in 0..20_000 {
+            let mut input = seeds[round % seeds.len()].clone();
+            for _ in 0..rng.random_range(1..4) {
+                let at = rng.random_range(0..input.len());
+                match rng.random_range(0..3) {
+                    0 => input[at] = rng.random(),
+                    1 => input.truncate(at),
+                    _ => input.insert(at, rng.random()),
+                }
+                if input.is_empty() {
+                    input.push(0);
+                }
+            }
+            decode_untrusted(&input);
+        }
+    }
+
+    #[test]
     fn bodies_split_by_negotiated_version() {
-        assert_eq!(split_body(b"49\x001\x00", 178).unwrap(), Body::Text { msg_id: 49, fields: vec!["1"] });
-        assert_eq!(split_body(b"\0\0\0\x311\0", 213).unwrap(), Body::Text { msg_id: 49, fields: vec!["1"] });
-        assert_eq!(split_body(b"\0\0\0\xf9", 213).unwrap(), Body::Proto { msg_id: 49, bytes: b"" });
+        assert_eq!(
+            split_body(b"49\x001\x00", 178).unwrap(),
+            Body::Text {
+                msg_id: 49,
+                fields: vec!["1"]
+            }
+        );
+        assert_eq!(
+            split_body(b"\0\0\0\x311\0", 213).unwrap(),
+            Body::Text {
+                msg_id: 49,
+                fields: vec!["1"]
+            }
+        );
+        assert_eq!(
+            split_body(b"\0\0\0\xf9", 213).unwrap(),
+            Body::Proto {
+                msg_id: 49,
+                bytes: b""
+            }
+        );
     }
 
     #[test]
     fn short_or_garbled_bodies_are_errors() {
-        assert!(matches!(split_body(b"\0\0", 213), Err(DecodeError::ShortBinaryId)));
-        assert!(matches!(split_body(b"x\0", 178), Err(DecodeError::BadNumber("msgId"))));
-        assert!(matches!(split_body(b"\0", 178), Err(DecodeError::BadNumber("msgId"))));
+        assert!(matches!(
+            split_body(b"\0\0", 213),
+            Err(DecodeError::ShortBinaryId)
+        ));
+        assert!(matches!(
+            split_body(b"x\0", 178),
+            Err(DecodeError::BadNumber("msgId"))
+        ));
+        assert!(matches!(
+            split_body(b"\0", 178),
+            Err(DecodeError::BadNumber("msgId"))
+        ));
     }
 }

@@ -219,27 +219,50 @@ mod tests {
 
     #[test]
     fn minus_one_request_id_is_a_ten_byte_varint() {
-        let bytes = ErrorMessage { id: Some(-1), ..Default::default() }.encode_to_vec();
-        assert_eq!(bytes, [0x08, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01]);
+        let bytes = ErrorMessage {
+            id: Some(-1),
+            ..Default::default()
+        }
+        .encode_to_vec();
+        assert_eq!(
+            bytes,
+            [
+                0x08, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01
+            ]
+        );
     }
 
     #[test]
     fn start_api_matches_the_bytes_rust_ibapi_sends() {
         // rust-ibapi 5.5 at 213: body 00 00 01 0f | 08 07 (clientId 7, no capabilities).
         let decoded = StartApiRequest::decode(&[0x08, 0x07][..]).unwrap();
-        assert_eq!(decoded, StartApiRequest { client_id: Some(7), optional_capabilities: None });
+        assert_eq!(
+            decoded,
+            StartApiRequest {
+                client_id: Some(7),
+                optional_capabilities: None
+            }
+        );
     }
 
     #[test]
     fn presence_survives_a_round_trip() {
         let position = Position {
             account: Some("DU1234567".into()),
-            contract: Some(Contract { con_id: Some(265598), multiplier: Some(100.0), ..Default::default() }),
+            contract: Some(Contract {
+                con_id: Some(265598),
+                multiplier: Some(100.0),
+                ..Default::default()
+            }),
             position: Some("-25".into()),
             avg_cost: Some(0.0),
         };
         let decoded = Position::decode(position.encode_to_vec().as_slice()).unwrap();
         assert_eq!(decoded, position);
-        assert_eq!(decoded.avg_cost, Some(0.0), "an explicit zero stays present");
+        assert_eq!(
+            decoded.avg_cost,
+            Some(0.0),
+            "an explicit zero stays present"
+        );
     }
 }

@@ -121,19 +121,32 @@ pub fn decode(body: &Body<'_>) -> Result<Request, DecodeError> {
     }
 }
 
-fn decode_text(msg_id: u32, mut f: FieldReader<'_>) -> Result<Request, DecodeError> {
+/// Requests whose fields the simulator does not need, identical in both encodings.
+fn payload_free(msg_id: u32) -> Request {
     use id::*;
-    Ok(match msg_id {
-        START_API => {
-            f.skip_version()?;
-            Request::StartApi { client_id: f.required_i32("clientId")? }
-        }
+    match msg_id {
         REQ_IDS => Request::NextIds,
         REQ_CURRENT_TIME => Request::CurrentTime,
         REQ_CURRENT_TIME_IN_MILLIS => Request::CurrentTimeInMillis,
         REQ_MANAGED_ACCTS => Request::ManagedAccounts,
         REQ_POSITIONS => Request::Positions,
         CANCEL_POSITIONS => Request::CancelPositions,
+        REQ_OPEN_ORDERS | REQ_ALL_OPEN_ORDERS => Request::OpenOrders,
+        REQ_COMPLETED_ORDERS => Request::CompletedOrders,
+        PLACE_ORDER | CANCEL_ORDER | REQ_GLOBAL_CANCEL => Request::Order { msg_id },
+        _ => Request::Other { msg_id },
+    }
+}
+
+fn decode_text(msg_id: u32, mut f: FieldReader<'_>) -> Result<Request, DecodeError> {
+    use id::*;
+    Ok(match msg_id {
+        START_API => {
+            f.skip_version()?;
+            Request::StartApi {
+                client_id: f.required_i32("clientId")?,
+            }
+        }
         REQ_ACCOUNT_SUMMARY => {
             f.skip_version()?;
             Request::AccountSummary {
@@ -144,47 +157,58 @@ fn decode_text(msg_id: u32, mut f: FieldReader<'_>) -> Result<Request, DecodeErr
         }
         CANCEL_ACCOUNT_SUMMARY => {
             f.skip_version()?;
-            Request::CancelAccountSummary { req_id: f.required_i32("reqId")? }
+            Request::CancelAccountSummary {
+                req_id: f.required_i32("reqId")?,
+            }
         }
         REQ_ACCOUNT_UPDATES => {
             f.skip_version()?;
             let subscribe = f.string("subscribe")? == "1";
-            Request::AccountUpdates { subscribe, account: f.string("acctCode").unwrap_or("").to_owned() }
+            Request::AccountUpdates {
+                subscribe,
+                account: f.string("acctCode").unwrap_or("").to_owned(),
+            }
         }
         // reqPnL and cancelPnL have no version field.
-        REQ_PNL => Request::PnL { req_id: f.required_i32("reqId")?, account: f.string("account")?.to_owned() },
-        CANCEL_PNL => Request::CancelPnL { req_id: f.required_i32("reqId")? },
-        REQ_OPEN_ORDERS | REQ_ALL_OPEN_ORDERS => Request::OpenOrders,
-        REQ_COMPLETED_ORDERS => Request::CompletedOrders,
+        REQ_PNL => Request::PnL {
+            req_id: f.required_i32("reqId")?,
+            account: f.string("account")?.to_owned(),
+        },
+        CANCEL_PNL => Request::CancelPnL {
+            req_id: f.required_i32("reqId")?,
+        },
         REQ_EXECUTIONS => {
             f.skip_version()?;
-            Request::Executions { req_id: f.required_i32("reqId")? }
+            Request::Executions {
+                req_id: f.required_i32("reqId")?,
+            }
         }
         REQ_ACCOUNT_UPDATES_MULTI => {
             f.skip_version()?;
-            Request::AccountUpdatesMulti { req_id: f.required_i32("reqId")? }
+            Request::AccountUpdatesMulti {
+                req_id: f.required_i32("reqId")?,
+            }
         }
-        PLACE_ORDER | CANCEL_ORDER | REQ_GLOBAL_CANCEL => Request::Order { msg_id },
-        _ => Request::Other { msg_id },
+        _ => payload_free(msg_id),
     })
 }
 
 fn decode_proto(msg_id: u32, bytes: &[u8]) -> Result<Request, DecodeError> {
     use id::*;
     let req_id = |bytes: &[u8]| -> Result<i32, DecodeError> {
-        proto::ReqIdOnly::decode(bytes)?.req_id.ok_or(DecodeError::MissingField("reqId"))
+        proto::ReqIdOnly::decode(bytes)?
+            .req_id
+            .ok_or(DecodeError::MissingField("reqId"))
     };
     Ok(match msg_id {
         START_API => {
             let start = proto::StartApiRequest::decode(bytes)?;
-            Request::StartApi { client_id: start.client_id.ok_or(DecodeError::MissingField("clientId"))? }
+            Request::StartApi {
+                client_id: start
+                    .client_id
+                    .ok_or(DecodeError::MissingField("clientId"))?,
+            }
         }
-        REQ_IDS => Request::NextIds,
-        REQ_CURRENT_TIME => Request::CurrentTime,
-        REQ_CURRENT_TIME_IN_MILLIS => Request::CurrentTimeInMillis,
-        REQ_MANAGED_ACCTS => Request::ManagedAccounts,
-        REQ_POSITIONS => Request::Positions,
-        CANCEL_POSITIONS => Request::CancelPositions,
         REQ_ACCOUNT_SUMMARY => {
             let request = proto::AccountSummaryRequest::decode(bytes)?;
             Request::AccountSummary {
@@ -193,7 +217,9 @@ fn decode_proto(msg_id: u32, bytes: &[u8]) -> Result<Request, DecodeError> {
                 tags: request.tags.unwrap_or_default(),
             }
         }
-        CANCEL_ACCOUNT_SUMMARY => Request::CancelAccountSummary { req_id: req_id(bytes)? },
+        CANCEL_ACCOUNT_SUMMARY => Request::CancelAccountSummary {
+            req_id: req_id(bytes)?,
+        },
         REQ_ACCOUNT_UPDATES => {
             let request = proto::AccountDataRequest::decode(bytes)?;
             Request::AccountUpdates {
@@ -208,13 +234,16 @@ fn decode_proto(msg_id: u32, bytes: &[u8]) -> Result<Request, DecodeError> {
                 account: request.account.unwrap_or_default(),
             }
         }
-        CANCEL_PNL => Request::CancelPnL { req_id: req_id(bytes)? },
-        REQ_OPEN_ORDERS | REQ_ALL_OPEN_ORDERS => Request::OpenOrders,
-        REQ_COMPLETED_ORDERS => Request::CompletedOrders,
-        REQ_EXECUTIONS => Request::Executions { req_id: req_id(bytes)? },
-        REQ_ACCOUNT_UPDATES_MULTI => Request::AccountUpdatesMulti { req_id: req_id(bytes)? },
-        PLACE_ORDER | CANCEL_ORDER | REQ_GLOBAL_CANCEL => Request::Order { msg_id },
-        _ => Request::Other { msg_id },
+        CANCEL_PNL => Request::CancelPnL {
+            req_id: req_id(bytes)?,
+        },
+        REQ_EXECUTIONS => Request::Executions {
+            req_id: req_id(bytes)?,
+        },
+        REQ_ACCOUNT_UPDATES_MULTI => Request::AccountUpdatesMulti {
+            req_id: req_id(bytes)?,
+        },
+        _ => payload_free(msg_id),
     })
 }
 
@@ -235,21 +264,37 @@ mod tests {
 
     #[test]
     fn decodes_ib_asyncs_text_start_api() {
-        assert_eq!(text(b"71\x002\x007\x00\x00"), Request::StartApi { client_id: 7 });
+        assert_eq!(
+            text(b"71\x002\x007\x00\x00"),
+            Request::StartApi { client_id: 7 }
+        );
     }
 
     #[test]
     fn decodes_text_requests_with_and_without_version_fields() {
         assert_eq!(
             text(b"62\x001\x009\x00All\x00NetLiquidation,$LEDGER\x00"),
-            Request::AccountSummary { req_id: 9, group: "All".into(), tags: "NetLiquidation,$LEDGER".into() }
+            Request::AccountSummary {
+                req_id: 9,
+                group: "All".into(),
+                tags: "NetLiquidation,$LEDGER".into()
+            }
         );
-        assert_eq!(text(b"92\x001500000000\x00DU1234567\x00\x00"), Request::PnL {
-            req_id: 1_500_000_000,
-            account: "DU1234567".into()
-        });
+        assert_eq!(
+            text(b"92\x001500000000\x00DU1234567\x00\x00"),
+            Request::PnL {
+                req_id: 1_500_000_000,
+                account: "DU1234567".into()
+            }
+        );
         assert_eq!(text(b"93\x0042\x00"), Request::CancelPnL { req_id: 42 });
-        assert_eq!(text(b"6\x002\x001\x00DU1\x00"), Request::AccountUpdates { subscribe: true, account: "DU1".into() });
+        assert_eq!(
+            text(b"6\x002\x001\x00DU1\x00"),
+            Request::AccountUpdates {
+                subscribe: true,
+                account: "DU1".into()
+            }
+        );
         assert_eq!(text(b"105\x00"), Request::CurrentTimeInMillis);
         assert_eq!(text(b"3\x0045\x00"), Request::Order { msg_id: 3 });
         assert_eq!(text(b"87\x001\x00"), Request::Other { msg_id: 87 });
@@ -262,22 +307,40 @@ mod tests {
             group: Some("All".into()),
             tags: Some("$LEDGER:ALL".into()),
         };
-        assert_eq!(protobuf(262, &summary.encode_to_vec()), Request::AccountSummary {
-            req_id: i32::MAX,
-            group: "All".into(),
-            tags: "$LEDGER:ALL".into()
-        });
-        assert_eq!(protobuf(271, &[0x08, 0x07]), Request::StartApi { client_id: 7 });
+        assert_eq!(
+            protobuf(262, &summary.encode_to_vec()),
+            Request::AccountSummary {
+                req_id: i32::MAX,
+                group: "All".into(),
+                tags: "$LEDGER:ALL".into()
+            }
+        );
+        assert_eq!(
+            protobuf(271, &[0x08, 0x07]),
+            Request::StartApi { client_id: 7 }
+        );
         assert_eq!(protobuf(249, &[]), Request::CurrentTime);
-        assert_eq!(protobuf(206, &[0x08, 0x00]), Request::AccountUpdates { subscribe: false, account: String::new() });
+        assert_eq!(
+            protobuf(206, &[0x08, 0x00]),
+            Request::AccountUpdates {
+                subscribe: false,
+                account: String::new()
+            }
+        );
     }
 
     #[test]
     fn missing_required_fields_are_errors_not_defaults() {
         let body = split_body(b"\0\0\x01\x0f", 213).unwrap();
-        assert!(matches!(decode(&body), Err(DecodeError::MissingField("clientId"))));
+        assert!(matches!(
+            decode(&body),
+            Err(DecodeError::MissingField("clientId"))
+        ));
         let body = split_body(b"62\x001\x00", 178).unwrap();
-        assert!(matches!(decode(&body), Err(DecodeError::MissingField("reqId"))));
+        assert!(matches!(
+            decode(&body),
+            Err(DecodeError::MissingField("reqId"))
+        ));
         let body = split_body(b"\0\0\x01\x06\xff", 213).unwrap();
         assert!(matches!(decode(&body), Err(DecodeError::Protobuf(_))));
     }

@@ -176,7 +176,11 @@ impl Response {
     /// The frame body for a connection at server `version`: classic text below 201,
     /// protobuf from 201 (the simulator only negotiates 213 in that range).
     pub fn encode(&self, version: i32) -> Vec<u8> {
-        if version >= BINARY_IDS_FROM { self.encode_protobuf() } else { self.encode_text(version) }
+        if version >= BINARY_IDS_FROM {
+            self.encode_protobuf()
+        } else {
+            self.encode_text(version)
+        }
     }
 
     fn encode_text(&self, version: i32) -> Vec<u8> {
@@ -186,9 +190,18 @@ impl Response {
             Response::ManagedAccounts { accounts } => b.field(1).field(accounts),
             Response::CurrentTime { epoch_s } => b.field(1).field(epoch_s),
             Response::CurrentTimeInMillis { epoch_ms } => b.field(epoch_ms),
-            Response::Error { req_id, code, message, time_ms } => {
+            Response::Error {
+                req_id,
+                code,
+                message,
+                time_ms,
+            } => {
                 if version >= version::ERROR_TIME {
-                    b.field(req_id).field(code).field(message).field("").field(time_ms)
+                    b.field(req_id)
+                        .field(code)
+                        .field(message)
+                        .field("")
+                        .field(time_ms)
                 } else {
                     b.field(2).field(req_id).field(code).field(message);
                     if version >= version::ADVANCED_ORDER_REJECT {
@@ -197,23 +210,55 @@ impl Response {
                     &mut b
                 }
             }
-            Response::Position { account, contract, quantity, avg_cost } => {
-                b.field(3).field(account).field(contract.con_id).field(&contract.symbol);
-                b.field(contract.sec_type.code()).field(&contract.expiry).double(contract.strike);
-                b.field(&contract.right).field(contract.multiplier_text()).field(&contract.exchange);
-                b.field(&contract.currency).field(&contract.local_symbol).field(&contract.trading_class);
+            Response::Position {
+                account,
+                contract,
+                quantity,
+                avg_cost,
+            } => {
+                b.field(3)
+                    .field(account)
+                    .field(contract.con_id)
+                    .field(&contract.symbol);
+                b.field(contract.sec_type.code())
+                    .field(&contract.expiry)
+                    .double(contract.strike);
+                b.field(&contract.right)
+                    .field(contract.multiplier_text())
+                    .field(&contract.exchange);
+                b.field(&contract.currency)
+                    .field(&contract.local_symbol)
+                    .field(&contract.trading_class);
                 b.field(format_quantity(*quantity)).double(*avg_cost)
             }
             Response::PositionEnd | Response::OpenOrderEnd => b.field(1),
-            Response::AccountSummary { req_id, account, tag, value, currency } => {
-                b.field(1).field(req_id).field(account).field(tag).field(value).field(currency)
-            }
+            Response::AccountSummary {
+                req_id,
+                account,
+                tag,
+                value,
+                currency,
+            } => b
+                .field(1)
+                .field(req_id)
+                .field(account)
+                .field(tag)
+                .field(value)
+                .field(currency),
             Response::AccountSummaryEnd { req_id }
             | Response::ExecDetailsEnd { req_id }
             | Response::AccountUpdateMultiEnd { req_id } => b.field(1).field(req_id),
-            Response::AccountValue { key, value, currency, account } => {
-                b.field(2).field(key).field(value).field(currency).field(account)
-            }
+            Response::AccountValue {
+                key,
+                value,
+                currency,
+                account,
+            } => b
+                .field(2)
+                .field(key)
+                .field(value)
+                .field(currency)
+                .field(account),
             Response::PortfolioValue {
                 contract: c,
                 quantity,
@@ -224,15 +269,34 @@ impl Response {
                 realized_pnl,
                 account,
             } => {
-                b.field(8).field(c.con_id).field(&c.symbol).field(c.sec_type.code()).field(&c.expiry);
-                b.double(c.strike).field(&c.right).field(c.multiplier_text()).field(&c.primary_exchange);
-                b.field(&c.currency).field(&c.local_symbol).field(&c.trading_class);
-                b.field(format_quantity(*quantity)).double(*market_price).double(*market_value);
-                b.double(*avg_cost).double(*unrealized_pnl).double(*realized_pnl).field(account)
+                b.field(8)
+                    .field(c.con_id)
+                    .field(&c.symbol)
+                    .field(c.sec_type.code())
+                    .field(&c.expiry);
+                b.double(c.strike)
+                    .field(&c.right)
+                    .field(c.multiplier_text())
+                    .field(&c.primary_exchange);
+                b.field(&c.currency)
+                    .field(&c.local_symbol)
+                    .field(&c.trading_class);
+                b.field(format_quantity(*quantity))
+                    .double(*market_price)
+                    .double(*market_value);
+                b.double(*avg_cost)
+                    .double(*unrealized_pnl)
+                    .double(*realized_pnl)
+                    .field(account)
             }
             Response::AccountUpdateTime { stamp } => b.field(1).field(stamp),
             Response::AccountDownloadEnd { account } => b.field(1).field(account),
-            Response::PnL { req_id, daily, unrealized, realized } => {
+            Response::PnL {
+                req_id,
+                daily,
+                unrealized,
+                realized,
+            } => {
                 b.field(req_id).double(*daily);
                 if version >= version::UNREALIZED_PNL {
                     b.double(*unrealized);
@@ -251,13 +315,28 @@ impl Response {
         let mut body = (self.msg_id() + PROTOBUF_ID_OFFSET).to_be_bytes().to_vec();
         let s = |text: &str| Some(text.to_owned());
         match self {
-            Response::NextValidId { order_id } => proto::NextValidId { order_id: Some(*order_id) }.encode(&mut body),
-            Response::ManagedAccounts { accounts } => proto::ManagedAccounts { accounts_list: s(accounts) }.encode(&mut body),
-            Response::CurrentTime { epoch_s } => proto::CurrentTime { current_time: Some(*epoch_s) }.encode(&mut body),
-            Response::CurrentTimeInMillis { epoch_ms } => {
-                proto::CurrentTimeInMillis { current_time_in_millis: Some(*epoch_ms) }.encode(&mut body)
+            Response::NextValidId { order_id } => proto::NextValidId {
+                order_id: Some(*order_id),
             }
-            Response::Error { req_id, code, message, time_ms } => proto::ErrorMessage {
+            .encode(&mut body),
+            Response::ManagedAccounts { accounts } => proto::ManagedAccounts {
+                accounts_list: s(accounts),
+            }
+            .encode(&mut body),
+            Response::CurrentTime { epoch_s } => proto::CurrentTime {
+                current_time: Some(*epoch_s),
+            }
+            .encode(&mut body),
+            Response::CurrentTimeInMillis { epoch_ms } => proto::CurrentTimeInMillis {
+                current_time_in_millis: Some(*epoch_ms),
+            }
+            .encode(&mut body),
+            Response::Error {
+                req_id,
+                code,
+                message,
+                time_ms,
+            } => proto::ErrorMessage {
                 id: Some(*req_id),
                 error_time: Some(*time_ms),
                 error_code: Some(*code),
@@ -265,7 +344,12 @@ impl Response {
                 advanced_order_reject_json: None,
             }
             .encode(&mut body),
-            Response::Position { account, contract, quantity, avg_cost } => proto::Position {
+            Response::Position {
+                account,
+                contract,
+                quantity,
+                avg_cost,
+            } => proto::Position {
                 account: s(account),
                 contract: Some(contract_proto(contract, &contract.exchange)),
                 position: Some(format_quantity(*quantity)),
@@ -275,7 +359,13 @@ impl Response {
             Response::PositionEnd | Response::OpenOrderEnd | Response::CompletedOrdersEnd => {
                 proto::Empty {}.encode(&mut body)
             }
-            Response::AccountSummary { req_id, account, tag, value, currency } => proto::AccountSummary {
+            Response::AccountSummary {
+                req_id,
+                account,
+                tag,
+                value,
+                currency,
+            } => proto::AccountSummary {
                 req_id: Some(*req_id),
                 account: s(account),
                 tag: s(tag),
@@ -285,8 +375,16 @@ impl Response {
             .encode(&mut body),
             Response::AccountSummaryEnd { req_id }
             | Response::ExecDetailsEnd { req_id }
-            | Response::AccountUpdateMultiEnd { req_id } => proto::ReqIdOnly { req_id: Some(*req_id) }.encode(&mut body),
-            Response::AccountValue { key, value, currency, account } => proto::AccountValue {
+            | Response::AccountUpdateMultiEnd { req_id } => proto::ReqIdOnly {
+                req_id: Some(*req_id),
+            }
+            .encode(&mut body),
+            Response::AccountValue {
+                key,
+                value,
+                currency,
+                account,
+            } => proto::AccountValue {
                 key: s(key),
                 value: s(value),
                 currency: s(currency),
@@ -313,9 +411,20 @@ impl Response {
                 account_name: s(account),
             }
             .encode(&mut body),
-            Response::AccountUpdateTime { stamp } => proto::AccountUpdateTime { time_stamp: s(stamp) }.encode(&mut body),
-            Response::AccountDownloadEnd { account } => proto::AccountDataEnd { account_name: s(account) }.encode(&mut body),
-            Response::PnL { req_id, daily, unrealized, realized } => proto::PnL {
+            Response::AccountUpdateTime { stamp } => proto::AccountUpdateTime {
+                time_stamp: s(stamp),
+            }
+            .encode(&mut body),
+            Response::AccountDownloadEnd { account } => proto::AccountDataEnd {
+                account_name: s(account),
+            }
+            .encode(&mut body),
+            Response::PnL {
+                req_id,
+                daily,
+                unrealized,
+                realized,
+            } => proto::PnL {
                 req_id: Some(*req_id),
                 daily_pnl: Some(*daily),
                 unrealized_pnl: Some(*unrealized),
@@ -380,15 +489,29 @@ mod tests {
     }
 
     fn notice() -> Response {
-        Response::Error { req_id: -1, code: 2104, message: "Market data farm connection is OK:usfarm".into(), time_ms: 5 }
+        Response::Error {
+            req_id: -1,
+            code: 2104,
+            message: "Market data farm connection is OK:usfarm".into(),
+            time_ms: 5,
+        }
     }
 
     #[test]
     fn error_layout_follows_the_three_text_ranges() {
         let fields = |v| notice().encode(v);
-        assert_eq!(fields(165), b"4\x002\x00-1\x002104\x00Market data farm connection is OK:usfarm\x00");
-        assert_eq!(fields(178), b"4\x002\x00-1\x002104\x00Market data farm connection is OK:usfarm\x00\x00");
-        assert_eq!(fields(200), b"4\x00-1\x002104\x00Market data farm connection is OK:usfarm\x00\x005\x00");
+        assert_eq!(
+            fields(165),
+            b"4\x002\x00-1\x002104\x00Market data farm connection is OK:usfarm\x00"
+        );
+        assert_eq!(
+            fields(178),
+            b"4\x002\x00-1\x002104\x00Market data farm connection is OK:usfarm\x00\x00"
+        );
+        assert_eq!(
+            fields(200),
+            b"4\x00-1\x002104\x00Market data farm connection is OK:usfarm\x00\x005\x00"
+        );
     }
 
     #[test]
@@ -399,16 +522,29 @@ mod tests {
         assert_eq!(decoded.id, Some(-1));
         assert_eq!(decoded.error_code, Some(2104));
         assert_eq!(decoded.error_time, Some(5));
-        assert_eq!(&body[4..15], &[0x08, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01]);
+        assert_eq!(
+            &body[4..15],
+            &[
+                0x08, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01
+            ]
+        );
     }
 
     #[test]
     fn managed_accounts_matches_the_documented_wire_bytes() {
-        let response = Response::ManagedAccounts { accounts: "DU1234567".into() };
+        let response = Response::ManagedAccounts {
+            accounts: "DU1234567".into(),
+        };
         assert_eq!(response.encode(178), b"15\x001\x00DU1234567\x00");
         assert_eq!(response.encode(213), b"\0\0\0\xd7\x0a\x09DU1234567");
-        assert_eq!(Response::NextValidId { order_id: 1 }.encode(213), b"\0\0\0\xd1\x08\x01");
-        assert_eq!(Response::CurrentTimeInMillis { epoch_ms: 7 }.encode(200), b"109\x007\x00");
+        assert_eq!(
+            Response::NextValidId { order_id: 1 }.encode(213),
+            b"\0\0\0\xd1\x08\x01"
+        );
+        assert_eq!(
+            Response::CurrentTimeInMillis { epoch_ms: 7 }.encode(200),
+            b"109\x007\x00"
+        );
     }
 
     #[test]
@@ -421,7 +557,11 @@ mod tests {
         };
         let body = position.encode(178);
         let fields = split_fields(&body).unwrap();
-        assert_eq!(fields.len(), 16, "ib_async unpacks exactly 16 fields: {fields:?}");
+        assert_eq!(
+            fields.len(),
+            16,
+            "ib_async unpacks exactly 16 fields: {fields:?}"
+        );
         assert_eq!(&fields[..3], ["61", "3", "DU1"]);
         assert_eq!(&fields[6..9], ["20261218", "250.0", "C"]);
         assert_eq!(fields[9], "100");
@@ -442,26 +582,48 @@ mod tests {
         };
         let body = value.encode(178);
         let fields = split_fields(&body).unwrap();
-        assert_eq!(fields.len(), 20, "ib_async unpacks exactly 20 fields: {fields:?}");
+        assert_eq!(
+            fields.len(),
+            20,
+            "ib_async unpacks exactly 20 fields: {fields:?}"
+        );
         assert_eq!(fields[9], "CBOE", "portfolio carries the primary exchange");
         let decoded = proto::PortfolioValue::decode(&value.encode(213)[4..]).unwrap();
-        assert_eq!(decoded.contract.unwrap().multiplier, Some(100.0), "protobuf multiplier is a double");
+        assert_eq!(
+            decoded.contract.unwrap().multiplier,
+            Some(100.0),
+            "protobuf multiplier is a double"
+        );
         assert_eq!(decoded.position.as_deref(), Some("3"));
     }
 
     #[test]
     fn pnl_grows_fields_with_the_version() {
-        let pnl = Response::PnL { req_id: 1_500_000_001, daily: 1.5, unrealized: 2.0, realized: 3.0 };
+        let pnl = Response::PnL {
+            req_id: 1_500_000_001,
+            daily: 1.5,
+            unrealized: 2.0,
+            realized: 3.0,
+        };
         assert_eq!(split_fields(&pnl.encode(128)).unwrap().len(), 3);
         assert_eq!(split_fields(&pnl.encode(130)).unwrap().len(), 4);
-        assert_eq!(split_fields(&pnl.encode(178)).unwrap(), ["94", "1500000001", "1.5", "2.0", "3.0"]);
+        assert_eq!(
+            split_fields(&pnl.encode(178)).unwrap(),
+            ["94", "1500000001", "1.5", "2.0", "3.0"]
+        );
     }
 
     #[test]
     fn end_markers_have_their_exact_layouts() {
         assert_eq!(Response::CompletedOrdersEnd.encode(178), b"102\x00");
         assert_eq!(Response::OpenOrderEnd.encode(178), b"53\x001\x00");
-        assert_eq!(Response::ExecDetailsEnd { req_id: 4 }.encode(178), b"55\x001\x004\x00");
-        assert_eq!(Response::AccountUpdateMultiEnd { req_id: 4 }.encode(213), b"\0\0\x01\x12\x08\x04");
+        assert_eq!(
+            Response::ExecDetailsEnd { req_id: 4 }.encode(178),
+            b"55\x001\x004\x00"
+        );
+        assert_eq!(
+            Response::AccountUpdateMultiEnd { req_id: 4 }.encode(213),
+            b"\0\0\x01\x12\x08\x04"
+        );
     }
 }

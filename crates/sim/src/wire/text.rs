@@ -44,7 +44,11 @@ impl TextBody {
 
 /// Formats a double as the gateway does (`150.0`, `0.25`), never in exponent form.
 pub fn format_double(value: f64) -> String {
-    if value.fract() == 0.0 && value.abs() < 1e15 { format!("{value:.1}") } else { format!("{value}") }
+    if value.fract() == 0.0 && value.abs() < 1e15 {
+        format!("{value:.1}")
+    } else {
+        format!("{value}")
+    }
 }
 
 /// Splits a text body into its fields. Every field, the last included, must end with NUL.
@@ -67,7 +71,9 @@ pub struct FieldReader<'a> {
 impl<'a> FieldReader<'a> {
     /// A reader over already split fields.
     pub fn new(fields: Vec<&'a str>) -> Self {
-        Self { fields: fields.into_iter() }
+        Self {
+            fields: fields.into_iter(),
+        }
     }
 
     /// The next field as text.
@@ -79,7 +85,10 @@ impl<'a> FieldReader<'a> {
     pub fn int(&mut self, name: &'static str) -> Result<Option<i64>, DecodeError> {
         match self.string(name)? {
             "" => Ok(None),
-            text => text.parse().map(Some).map_err(|_| DecodeError::BadNumber(name)),
+            text => text
+                .parse()
+                .map(Some)
+                .map_err(|_| DecodeError::BadNumber(name)),
         }
     }
 
@@ -102,9 +111,15 @@ mod tests {
     #[test]
     fn text_body_round_trips_through_split_fields() {
         let mut body = TextBody::with_text_id(62);
-        body.field(1).field(1_500_000_000).field("All").field("NetLiquidation,$LEDGER:ALL");
+        body.field(1)
+            .field(1_500_000_000)
+            .field("All")
+            .field("NetLiquidation,$LEDGER:ALL");
         let bytes = body.into_bytes();
-        assert_eq!(bytes, b"62\x001\x001500000000\x00All\x00NetLiquidation,$LEDGER:ALL\x00");
+        assert_eq!(
+            bytes,
+            b"62\x001\x001500000000\x00All\x00NetLiquidation,$LEDGER:ALL\x00"
+        );
         let fields = split_fields(&bytes).unwrap();
         let mut reader = FieldReader::new(fields);
         assert_eq!(reader.required_i32("msgId").unwrap(), 62);
@@ -112,7 +127,10 @@ mod tests {
         assert_eq!(reader.required_i32("reqId").unwrap(), 1_500_000_000);
         assert_eq!(reader.string("group").unwrap(), "All");
         assert_eq!(reader.string("tags").unwrap(), "NetLiquidation,$LEDGER:ALL");
-        assert!(matches!(reader.string("extra"), Err(DecodeError::MissingField("extra"))));
+        assert!(matches!(
+            reader.string("extra"),
+            Err(DecodeError::MissingField("extra"))
+        ));
     }
 
     #[test]
@@ -132,12 +150,24 @@ mod tests {
 
     #[test]
     fn malformed_text_is_refused() {
-        assert!(matches!(split_fields(b"49\x001"), Err(DecodeError::UnterminatedField)));
-        assert!(matches!(split_fields(b"\xff\x00"), Err(DecodeError::NotUtf8)));
+        assert!(matches!(
+            split_fields(b"49\x001"),
+            Err(DecodeError::UnterminatedField)
+        ));
+        assert!(matches!(
+            split_fields(b"\xff\x00"),
+            Err(DecodeError::NotUtf8)
+        ));
         let mut reader = FieldReader::new(vec!["abc"]);
-        assert!(matches!(reader.int("reqId"), Err(DecodeError::BadNumber("reqId"))));
+        assert!(matches!(
+            reader.int("reqId"),
+            Err(DecodeError::BadNumber("reqId"))
+        ));
         let mut too_big = FieldReader::new(vec!["99999999999"]);
-        assert!(matches!(too_big.required_i32("reqId"), Err(DecodeError::BadNumber("reqId"))));
+        assert!(matches!(
+            too_big.required_i32("reqId"),
+            Err(DecodeError::BadNumber("reqId"))
+        ));
     }
 
     #[test]
