@@ -72,6 +72,18 @@ class Recorder(EWrapper, EClient):
     def pnl(self, reqId, dailyPnL, unrealizedPnL, realizedPnL):
         self._record("pnl", reqId, dailyPnL, unrealizedPnL, realizedPnL)
 
+    def openOrderEnd(self):
+        self._record("openOrderEnd")
+
+    def completedOrdersEnd(self):
+        self._record("completedOrdersEnd")
+
+    def execDetailsEnd(self, reqId):
+        self._record("execDetailsEnd", reqId)
+
+    def accountUpdateMultiEnd(self, reqId):
+        self._record("accountUpdateMultiEnd", reqId)
+
     def connectionClosed(self):
         self._record("connectionClosed")
 
@@ -142,6 +154,37 @@ def test_server_time(sim):
         app.reqCurrentTimeInMillis()
         (millis,), _ = app.next("currentTimeInMillis")
         assert abs(millis / 1000 - time.time()) < 5
+    app.disconnect()
+
+
+def test_ids_and_managed_accounts_on_request(sim, book):
+    app = ready(sim)
+    app.reqIds(-1)
+    (order_id,), _ = app.next("nextValidId")
+    assert order_id == 1
+    app.reqManagedAccts()
+    (accounts,), _ = app.next("managedAccounts")
+    assert accounts == ",".join(a["id"] for a in book["accounts"])
+    app.disconnect()
+
+
+def test_start_up_sync_requests_get_their_end_markers(sim, book):
+    """What ib_async waits for at connect: without these ends every connect costs seconds."""
+    from ibapi.execution import ExecutionFilter
+
+    app = ready(sim)
+    app.reqOpenOrders()
+    app.next("openOrderEnd")
+    app.reqAllOpenOrders()
+    app.next("openOrderEnd")
+    app.reqCompletedOrders(True)
+    app.next("completedOrdersEnd")
+    app.reqExecutions(1_999_999_999, ExecutionFilter())
+    (req_id,), _ = app.next("execDetailsEnd")
+    assert req_id == 1_999_999_999
+    app.reqAccountUpdatesMulti(31, book["accounts"][0]["id"], "", False)
+    (req_id,), _ = app.next("accountUpdateMultiEnd")
+    assert req_id == 31
     app.disconnect()
 
 
