@@ -33,7 +33,7 @@ bench:
 
 # A short fuzz run of the frame and message decoders (needs `cargo install cargo-fuzz`).
 fuzz:
-	cd crates/sim/fuzz && RUSTC_BOOTSTRAP=1 cargo fuzz run decode -- -max_total_time=60
+	cd crates/wire/fuzz && RUSTC_BOOTSTRAP=1 cargo fuzz run decode -- -max_total_time=60
 
 lint:
 	$(CARGO) clippy --workspace --all-targets -- -D warnings

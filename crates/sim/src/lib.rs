@@ -18,14 +18,15 @@
 pub mod book;
 pub mod clock;
 pub mod command;
-pub mod contract;
 pub mod control;
 pub mod market;
 pub mod notice;
 mod outbox;
 mod server;
 mod session;
-pub mod wire;
+
+pub use gatewatch_wire as wire;
+pub use gatewatch_wire::contract;
 
 pub use command::{Command, CommandError, Latency, RefuseMode};
 pub use server::{Faults, SimConfig, Simulator, Status};

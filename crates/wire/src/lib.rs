@@ -1,10 +1,13 @@
-//! The TWS API wire protocol, as far as a monitoring client uses it.
+//! The TWS API wire protocol, as far as a connection monitor uses it, in both directions:
+//! the simulator decodes requests and encodes responses, the worker's classic-text client
+//! does the opposite, and both share one definition of every layout.
 //!
 //! Layers, bottom up: [`frame`] (length prefixes), [`handshake`] (`API\0` and version
 //! negotiation), [`text`] and [`proto`] (the two body encodings), then [`request`] and
 //! [`response`], which know each message's fields for every server version. Nothing here does
 //! I/O beyond reading a frame, so all of it is unit-tested and fuzzed without sockets.
 
+pub mod contract;
 pub mod frame;
 pub mod handshake;
 pub mod proto;

@@ -5,7 +5,7 @@
 //! 201–212 mix the encodings per message family and no client in scope needs them, so they
 //! are never chosen.
 
-use super::{CLASSIC_MAX_VERSION, DecodeError, PROTOBUF_VERSION, text::TextBody};
+use crate::{CLASSIC_MAX_VERSION, DecodeError, PROTOBUF_VERSION, text::TextBody};
 
 /// The four bytes every client sends first, without a length prefix.
 pub const API_PREFIX: [u8; 4] = *b"API\0";

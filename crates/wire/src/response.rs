@@ -5,8 +5,8 @@
 
 use prost::Message;
 
-use super::{BINARY_IDS_FROM, PROTOBUF_ID_OFFSET, proto, text::TextBody};
 use crate::contract::Contract;
+use crate::{BINARY_IDS_FROM, PROTOBUF_ID_OFFSET, proto, text::TextBody};
 
 /// One message from the server to a client.
 #[derive(Debug, Clone, PartialEq)]
@@ -469,7 +469,7 @@ pub fn format_quantity(quantity: f64) -> String {
 mod tests {
     use super::*;
     use crate::contract::SecType;
-    use crate::wire::text::split_fields;
+    use crate::text::split_fields;
 
     fn option_contract() -> Contract {
         Contract {

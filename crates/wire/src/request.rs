@@ -5,7 +5,7 @@
 
 use prost::Message;
 
-use super::{Body, DecodeError, proto, text::FieldReader};
+use crate::{Body, DecodeError, proto, text::FieldReader};
 
 /// Canonical ids of the requests the simulator understands.
 pub mod id {
@@ -250,7 +250,7 @@ fn decode_proto(msg_id: u32, bytes: &[u8]) -> Result<Request, DecodeError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::wire::split_body;
+    use crate::split_body;
 
     fn text(body: &[u8]) -> Request {
         decode(&split_body(body, 178).unwrap()).unwrap()

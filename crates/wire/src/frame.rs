@@ -94,7 +94,7 @@ pub async fn read_frame<R: AsyncRead + Unpin>(
 }
 
 /// Fills `buf` unless the stream ends first; returns how many bytes arrived.
-pub(crate) async fn read_full<R: AsyncRead + Unpin>(
+pub async fn read_full<R: AsyncRead + Unpin>(
     reader: &mut R,
     buf: &mut [u8],
 ) -> std::io::Result<usize> {

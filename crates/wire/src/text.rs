@@ -4,7 +4,7 @@
 //! the same fields after a 4-byte binary id. This module only knows about fields; which
 //! fields a message has lives in [`super::request`] and [`super::response`].
 
-use super::DecodeError;
+use crate::DecodeError;
 
 /// Builds a text body field by field.
 #[derive(Debug, Default)]
