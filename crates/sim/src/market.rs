@@ -131,7 +131,7 @@ impl Account {
                     f.init_margin += 0.08 * value.abs();
                     f.maint_margin += 0.07 * value.abs();
                 }
-                SecType::Stock | SecType::Option => {
+                _ => {
                     f.net_liquidation += value;
                     f.gross_position_value += value.abs();
                     f.init_margin += 0.30 * value.abs();
@@ -358,10 +358,10 @@ impl Market {
     pub fn step(&mut self) {
         for (price, sec_type) in self.prices.values_mut() {
             let (volatility, decimals) = match sec_type {
-                SecType::Stock => (0.0010, 2),
-                SecType::Option => (0.0060, 2),
+                SecType::Option | SecType::FutureOption => (0.0060, 2),
                 SecType::Future => (0.0006, 2),
                 SecType::Cash => (0.0002, 5),
+                _ => (0.0010, 2),
             };
             let step: f64 = self.rng.random_range(-1.0..=1.0);
             let scale = 10f64.powi(decimals);

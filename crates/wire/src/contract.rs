@@ -1,33 +1,74 @@
-//! The instrument description a position carries, shared by the book and the encoders.
+//! The instrument description a position carries, shared by the encoders and decoders.
 
 use serde::Serialize;
 
-/// Security types the simulated book holds.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+/// Security types, by IB's wire codes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(into = "&'static str")]
 pub enum SecType {
-    /// Stock or ETF.
-    #[serde(rename = "STK")]
+    /// Stock or ETF (`STK`).
     Stock,
-    /// Equity option.
-    #[serde(rename = "OPT")]
+    /// Option (`OPT`).
     Option,
-    /// Future.
-    #[serde(rename = "FUT")]
+    /// Future (`FUT`).
     Future,
-    /// FX pair held as cash.
-    #[serde(rename = "CASH")]
+    /// FX pair held as cash (`CASH`).
     Cash,
+    /// Futures option (`FOP`).
+    FutureOption,
+    /// Bond (`BOND`).
+    Bond,
+    /// Warrant (`WAR`).
+    Warrant,
+    /// Index (`IND`).
+    Index,
+    /// Contract for difference (`CFD`).
+    Cfd,
+    /// Mutual fund (`FUND`).
+    Fund,
+    /// Commodity (`CMDTY`).
+    Commodity,
+    /// Crypto currency (`CRYPTO`).
+    Crypto,
+    /// Combination (`BAG`).
+    Combo,
 }
+
+const CODES: [(SecType, &str); 13] = [
+    (SecType::Stock, "STK"),
+    (SecType::Option, "OPT"),
+    (SecType::Future, "FUT"),
+    (SecType::Cash, "CASH"),
+    (SecType::FutureOption, "FOP"),
+    (SecType::Bond, "BOND"),
+    (SecType::Warrant, "WAR"),
+    (SecType::Index, "IND"),
+    (SecType::Cfd, "CFD"),
+    (SecType::Fund, "FUND"),
+    (SecType::Commodity, "CMDTY"),
+    (SecType::Crypto, "CRYPTO"),
+    (SecType::Combo, "BAG"),
+];
 
 impl SecType {
     /// The code on the wire.
     pub fn code(self) -> &'static str {
-        match self {
-            SecType::Stock => "STK",
-            SecType::Option => "OPT",
-            SecType::Future => "FUT",
-            SecType::Cash => "CASH",
-        }
+        CODES
+            .iter()
+            .find(|(t, _)| *t == self)
+            .map(|(_, code)| *code)
+            .expect("every variant has a code")
+    }
+
+    /// The type for a wire code, if it is one IB uses.
+    pub fn from_code(code: &str) -> Option<SecType> {
+        CODES.iter().find(|(_, c)| *c == code).map(|(t, _)| *t)
+    }
+}
+
+impl From<SecType> for &'static str {
+    fn from(sec_type: SecType) -> Self {
+        sec_type.code()
     }
 }
 
@@ -69,5 +110,19 @@ impl Contract {
     /// The multiplier as the text encoding prints it: `"100"`, or empty when none applies.
     pub fn multiplier_text(&self) -> String {
         self.multiplier.map(|m| format!("{m}")).unwrap_or_default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_round_trip() {
+        for (sec_type, code) in CODES {
+            assert_eq!(sec_type.code(), code);
+            assert_eq!(SecType::from_code(code), Some(sec_type));
+        }
+        assert_eq!(SecType::from_code("XYZ"), None);
     }
 }

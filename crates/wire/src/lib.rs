@@ -45,6 +45,12 @@ pub enum DecodeError {
     /// A protobuf payload that does not decode.
     #[error("protobuf payload does not decode: {0}")]
     Protobuf(#[from] prost::DecodeError),
+    /// A message id outside the monitoring subset.
+    #[error("message id {0} is not part of the subset")]
+    UnknownMessage(u32),
+    /// A security type code IB does not use.
+    #[error("unknown security type {0:?}")]
+    UnknownSecType(String),
     /// The client's hello is not `v<min>..<max>`.
     #[error("bad version hello: {0:?}")]
     BadHello(String),
@@ -110,8 +116,8 @@ pub fn split_body(body: &[u8], version: i32) -> Result<Body<'_>, DecodeError> {
     }
 }
 
-/// Runs every decoder the server applies to untrusted bytes: the hello parser, the frame
-/// splitter, and the body and request decoders at each encoding. The fuzz target calls this;
+/// Runs every decoder that reads untrusted bytes: the hello parser, the frame splitter, and
+/// the request (server side) and response (client side) decoders at each encoding. The fuzz target calls this;
 /// none of it may panic, whatever the input.
 #[doc(hidden)]
 pub fn decode_untrusted(data: &[u8]) {
@@ -122,6 +128,7 @@ pub fn decode_untrusted(data: &[u8]) {
             if let Ok(body) = split_body(body, version) {
                 let _ = request::decode(&body);
             }
+            let _ = response::Response::decode(body, version);
         }
         rest = &rest[used..];
     }

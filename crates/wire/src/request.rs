@@ -5,7 +5,10 @@
 
 use prost::Message;
 
-use crate::{Body, DecodeError, proto, text::FieldReader};
+use crate::{
+    BINARY_IDS_FROM, Body, DecodeError, PROTOBUF_ID_OFFSET, proto,
+    text::{FieldReader, TextBody},
+};
 
 /// Canonical ids of the requests the simulator understands.
 pub mod id {
@@ -111,6 +114,137 @@ pub enum Request {
         /// The canonical id.
         msg_id: u32,
     },
+}
+
+/// Why a request was not encoded.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum EncodeError {
+    /// Order messages and unknown ids have no encoder: a client built on this crate cannot
+    /// place, modify or cancel an order.
+    #[error("message {0} is not a read-only request and cannot be sent")]
+    NotReadOnly(u32),
+}
+
+impl Request {
+    /// The canonical message id.
+    pub fn msg_id(&self) -> u32 {
+        use id::*;
+        match self {
+            Request::StartApi { .. } => START_API,
+            Request::NextIds => REQ_IDS,
+            Request::CurrentTime => REQ_CURRENT_TIME,
+            Request::CurrentTimeInMillis => REQ_CURRENT_TIME_IN_MILLIS,
+            Request::ManagedAccounts => REQ_MANAGED_ACCTS,
+            Request::Positions => REQ_POSITIONS,
+            Request::CancelPositions => CANCEL_POSITIONS,
+            Request::AccountSummary { .. } => REQ_ACCOUNT_SUMMARY,
+            Request::CancelAccountSummary { .. } => CANCEL_ACCOUNT_SUMMARY,
+            Request::AccountUpdates { .. } => REQ_ACCOUNT_UPDATES,
+            Request::PnL { .. } => REQ_PNL,
+            Request::CancelPnL { .. } => CANCEL_PNL,
+            Request::OpenOrders => REQ_OPEN_ORDERS,
+            Request::CompletedOrders => REQ_COMPLETED_ORDERS,
+            Request::Executions { .. } => REQ_EXECUTIONS,
+            Request::AccountUpdatesMulti { .. } => REQ_ACCOUNT_UPDATES_MULTI,
+            Request::Order { msg_id } | Request::Other { msg_id } => *msg_id,
+        }
+    }
+
+    /// The frame body a client sends at server `version`: classic text below 201, protobuf
+    /// from 201 (the simulator and the worker only use 213 in that range).
+    pub fn encode(&self, version: i32) -> Result<Vec<u8>, EncodeError> {
+        match self {
+            Request::Order { msg_id } | Request::Other { msg_id } => {
+                Err(EncodeError::NotReadOnly(*msg_id))
+            }
+            _ if version >= BINARY_IDS_FROM => Ok(self.encode_protobuf()),
+            _ => Ok(self.encode_text()),
+        }
+    }
+
+    fn encode_text(&self) -> Vec<u8> {
+        let mut b = TextBody::with_text_id(self.msg_id());
+        match self {
+            Request::StartApi { client_id } => b.field(2).field(client_id).field(""),
+            Request::NextIds => b.field(1).field(1),
+            Request::CurrentTime
+            | Request::ManagedAccounts
+            | Request::Positions
+            | Request::CancelPositions
+            | Request::OpenOrders => b.field(1),
+            Request::CurrentTimeInMillis => &mut b,
+            Request::AccountSummary {
+                req_id,
+                group,
+                tags,
+            } => b.field(1).field(req_id).field(group).field(tags),
+            Request::CancelAccountSummary { req_id } => b.field(1).field(req_id),
+            Request::AccountUpdates { subscribe, account } => {
+                b.field(2).field(u8::from(*subscribe)).field(account)
+            }
+            Request::PnL { req_id, account } => b.field(req_id).field(account).field(""),
+            Request::CancelPnL { req_id } => b.field(req_id),
+            Request::CompletedOrders => b.field(0),
+            Request::Executions { req_id } => {
+                b.field(3).field(req_id);
+                for _ in 0..7 {
+                    b.field(""); // empty filter: client id, account, time, symbol, type, exchange, side
+                }
+                &mut b
+            }
+            Request::AccountUpdatesMulti { req_id } => {
+                b.field(1).field(req_id).field("").field("").field(0)
+            }
+            Request::Order { .. } | Request::Other { .. } => unreachable!("refused by encode"),
+        };
+        b.into_bytes()
+    }
+
+    fn encode_protobuf(&self) -> Vec<u8> {
+        let mut body = (self.msg_id() + PROTOBUF_ID_OFFSET).to_be_bytes().to_vec();
+        let req_id_only = |req_id: &i32| {
+            proto::ReqIdOnly {
+                req_id: Some(*req_id),
+            }
+            .encode_to_vec()
+        };
+        let payload = match self {
+            Request::StartApi { client_id } => proto::StartApiRequest {
+                client_id: Some(*client_id),
+                optional_capabilities: None,
+            }
+            .encode_to_vec(),
+            Request::NextIds => proto::IdsRequest { num_ids: Some(1) }.encode_to_vec(),
+            Request::AccountSummary {
+                req_id,
+                group,
+                tags,
+            } => proto::AccountSummaryRequest {
+                req_id: Some(*req_id),
+                group: Some(group.clone()),
+                tags: Some(tags.clone()),
+            }
+            .encode_to_vec(),
+            Request::AccountUpdates { subscribe, account } => proto::AccountDataRequest {
+                subscribe: Some(*subscribe),
+                acct_code: Some(account.clone()),
+            }
+            .encode_to_vec(),
+            Request::PnL { req_id, account } => proto::PnLRequest {
+                req_id: Some(*req_id),
+                account: Some(account.clone()),
+                model_code: None,
+            }
+            .encode_to_vec(),
+            Request::CancelAccountSummary { req_id }
+            | Request::CancelPnL { req_id }
+            | Request::Executions { req_id }
+            | Request::AccountUpdatesMulti { req_id } => req_id_only(req_id),
+            _ => Vec::new(),
+        };
+        body.extend_from_slice(&payload);
+        body
+    }
 }
 
 /// Decodes a split body into a request.
@@ -327,6 +461,76 @@ mod tests {
                 account: String::new()
             }
         );
+    }
+
+    fn every_read_only_request() -> Vec<Request> {
+        vec![
+            Request::StartApi { client_id: 7 },
+            Request::NextIds,
+            Request::CurrentTime,
+            Request::CurrentTimeInMillis,
+            Request::ManagedAccounts,
+            Request::Positions,
+            Request::CancelPositions,
+            Request::AccountSummary {
+                req_id: i32::MAX,
+                group: "All".into(),
+                tags: "NetLiquidation,$LEDGER:ALL".into(),
+            },
+            Request::CancelAccountSummary { req_id: 3 },
+            Request::AccountUpdates {
+                subscribe: true,
+                account: "DU1".into(),
+            },
+            Request::AccountUpdates {
+                subscribe: false,
+                account: "DU1".into(),
+            },
+            Request::PnL {
+                req_id: 1_500_000_000,
+                account: "DU1".into(),
+            },
+            Request::CancelPnL { req_id: 4 },
+            Request::OpenOrders,
+            Request::CompletedOrders,
+            Request::Executions { req_id: 5 },
+            Request::AccountUpdatesMulti { req_id: 6 },
+        ]
+    }
+
+    #[test]
+    fn every_request_round_trips_in_both_encodings() {
+        for version in [178, 200, 213] {
+            for request in every_read_only_request() {
+                let body = request.encode(version).unwrap();
+                let decoded = decode(&split_body(&body, version).unwrap()).unwrap();
+                assert_eq!(decoded, request, "at version {version}");
+            }
+        }
+    }
+
+    #[test]
+    fn order_messages_cannot_be_encoded() {
+        for msg_id in [id::PLACE_ORDER, id::CANCEL_ORDER, id::REQ_GLOBAL_CANCEL] {
+            assert_eq!(
+                Request::Order { msg_id }.encode(178),
+                Err(EncodeError::NotReadOnly(msg_id))
+            );
+            assert_eq!(
+                Request::Order { msg_id }.encode(213),
+                Err(EncodeError::NotReadOnly(msg_id))
+            );
+        }
+        assert!(Request::Other { msg_id: 87 }.encode(213).is_err());
+    }
+
+    #[test]
+    fn start_api_text_matches_ib_asyncs_bytes() {
+        assert_eq!(
+            Request::StartApi { client_id: 7 }.encode(178).unwrap(),
+            b"71\x002\x007\x00\x00"
+        );
+        assert_eq!(Request::CurrentTime.encode(213).unwrap(), [0, 0, 0, 0xf9]);
     }
 
     #[test]

@@ -5,8 +5,9 @@
 
 use prost::Message;
 
-use crate::contract::Contract;
-use crate::{BINARY_IDS_FROM, PROTOBUF_ID_OFFSET, proto, text::TextBody};
+use crate::contract::{Contract, SecType};
+use crate::text::{FieldReader, TextBody};
+use crate::{BINARY_IDS_FROM, Body, DecodeError, PROTOBUF_ID_OFFSET, proto, split_body};
 
 /// One message from the server to a client.
 #[derive(Debug, Clone, PartialEq)]
@@ -460,6 +461,315 @@ fn contract_proto(c: &Contract, exchange: &str) -> proto::Contract {
     }
 }
 
+impl Response {
+    /// Decodes a frame body received at server `version` (the client's direction).
+    ///
+    /// A message outside the subset is [`DecodeError::UnknownMessage`]; a client skips it.
+    pub fn decode(body: &[u8], version: i32) -> Result<Response, DecodeError> {
+        match split_body(body, version)? {
+            Body::Text { msg_id, fields } => decode_text(msg_id, FieldReader::new(fields), version),
+            Body::Proto { msg_id, bytes } => decode_protobuf(msg_id, bytes),
+        }
+    }
+}
+
+fn decode_text(msg_id: u32, mut f: FieldReader<'_>, version: i32) -> Result<Response, DecodeError> {
+    // Every message of the subset but these starts with a version field.
+    if !matches!(msg_id, 109 | 94 | 102) && !(msg_id == 4 && version >= version::ERROR_TIME) {
+        f.skip_version()?;
+    }
+    Ok(match msg_id {
+        9 => Response::NextValidId {
+            order_id: f.required_i32("orderId")?,
+        },
+        15 => Response::ManagedAccounts {
+            accounts: f.string("accountsList")?.to_owned(),
+        },
+        49 => Response::CurrentTime {
+            epoch_s: f.int("time")?.ok_or(DecodeError::MissingField("time"))?,
+        },
+        109 => Response::CurrentTimeInMillis {
+            epoch_ms: f
+                .int("timeInMillis")?
+                .ok_or(DecodeError::MissingField("timeInMillis"))?,
+        },
+        4 => {
+            let req_id = f.required_i32("reqId")?;
+            let code = f.required_i32("errorCode")?;
+            let message = f.string("errorString")?.to_owned();
+            let time_ms = if version >= version::ERROR_TIME {
+                f.string("advancedOrderRejectJson")?;
+                f.int("errorTime")?.unwrap_or(0)
+            } else {
+                0
+            };
+            Response::Error {
+                req_id,
+                code,
+                message,
+                time_ms,
+            }
+        }
+        61 => {
+            let account = f.string("account")?.to_owned();
+            let contract = text_contract(&mut f, ContractLayout::Position)?;
+            Response::Position {
+                account,
+                contract,
+                quantity: f.double("position")?,
+                avg_cost: f.double("avgCost")?,
+            }
+        }
+        62 => Response::PositionEnd,
+        63 => Response::AccountSummary {
+            req_id: f.required_i32("reqId")?,
+            account: f.string("account")?.to_owned(),
+            tag: f.string("tag")?.to_owned(),
+            value: f.string("value")?.to_owned(),
+            currency: f.string("currency")?.to_owned(),
+        },
+        64 => Response::AccountSummaryEnd {
+            req_id: f.required_i32("reqId")?,
+        },
+        6 => Response::AccountValue {
+            key: f.string("key")?.to_owned(),
+            value: f.string("value")?.to_owned(),
+            currency: f.string("currency")?.to_owned(),
+            account: f.string("accountName")?.to_owned(),
+        },
+        7 => Response::PortfolioValue {
+            contract: text_contract(&mut f, ContractLayout::Portfolio)?,
+            quantity: f.double("position")?,
+            market_price: f.double("marketPrice")?,
+            market_value: f.double("marketValue")?,
+            avg_cost: f.double("averageCost")?,
+            unrealized_pnl: f.double("unrealizedPNL")?,
+            realized_pnl: f.double("realizedPNL")?,
+            account: f.string("accountName")?.to_owned(),
+        },
+        8 => Response::AccountUpdateTime {
+            stamp: f.string("timeStamp")?.to_owned(),
+        },
+        54 => Response::AccountDownloadEnd {
+            account: f.string("accountName")?.to_owned(),
+        },
+        94 => Response::PnL {
+            req_id: f.required_i32("reqId")?,
+            daily: f.double("dailyPnL")?,
+            unrealized: if version >= version::UNREALIZED_PNL {
+                f.double("unrealizedPnL")?
+            } else {
+                0.0
+            },
+            realized: if version >= version::REALIZED_PNL {
+                f.double("realizedPnL")?
+            } else {
+                0.0
+            },
+        },
+        53 => Response::OpenOrderEnd,
+        102 => Response::CompletedOrdersEnd,
+        55 => Response::ExecDetailsEnd {
+            req_id: f.required_i32("reqId")?,
+        },
+        74 => Response::AccountUpdateMultiEnd {
+            req_id: f.required_i32("reqId")?,
+        },
+        other => return Err(DecodeError::UnknownMessage(other)),
+    })
+}
+
+/// Position messages carry the exchange; portfolio messages the primary exchange in its place.
+#[derive(Clone, Copy)]
+enum ContractLayout {
+    Position,
+    Portfolio,
+}
+
+fn text_contract(f: &mut FieldReader<'_>, layout: ContractLayout) -> Result<Contract, DecodeError> {
+    let con_id = f.required_i32("conId")?;
+    let symbol = f.string("symbol")?.to_owned();
+    let sec_type = sec_type(f.string("secType")?)?;
+    let expiry = f.string("lastTradeDateOrContractMonth")?.to_owned();
+    let strike = f.double("strike")?;
+    let right = f.string("right")?.to_owned();
+    let multiplier = match f.string("multiplier")? {
+        "" => None,
+        text => Some(
+            text.parse()
+                .map_err(|_| DecodeError::BadNumber("multiplier"))?,
+        ),
+    };
+    let exchange = f.string("exchange")?.to_owned();
+    let currency = f.string("currency")?.to_owned();
+    let local_symbol = f.string("localSymbol")?.to_owned();
+    let trading_class = f.string("tradingClass")?.to_owned();
+    let (exchange, primary_exchange) = match layout {
+        ContractLayout::Position => (exchange, String::new()),
+        ContractLayout::Portfolio => (String::new(), exchange),
+    };
+    Ok(Contract {
+        con_id,
+        symbol,
+        sec_type,
+        expiry,
+        strike,
+        right,
+        multiplier,
+        exchange,
+        primary_exchange,
+        currency,
+        local_symbol,
+        trading_class,
+    })
+}
+
+fn sec_type(code: &str) -> Result<SecType, DecodeError> {
+    SecType::from_code(code)
+        .ok_or_else(|| DecodeError::UnknownSecType(code.chars().take(16).collect()))
+}
+
+fn decode_protobuf(msg_id: u32, bytes: &[u8]) -> Result<Response, DecodeError> {
+    let text = |value: Option<String>| value.unwrap_or_default();
+    let required = |name: &'static str| DecodeError::MissingField(name);
+    Ok(match msg_id {
+        9 => Response::NextValidId {
+            order_id: proto::NextValidId::decode(bytes)?
+                .order_id
+                .ok_or(required("orderId"))?,
+        },
+        15 => Response::ManagedAccounts {
+            accounts: text(proto::ManagedAccounts::decode(bytes)?.accounts_list),
+        },
+        49 => Response::CurrentTime {
+            epoch_s: proto::CurrentTime::decode(bytes)?
+                .current_time
+                .ok_or(required("currentTime"))?,
+        },
+        109 => Response::CurrentTimeInMillis {
+            epoch_ms: proto::CurrentTimeInMillis::decode(bytes)?
+                .current_time_in_millis
+                .ok_or(required("currentTimeInMillis"))?,
+        },
+        4 => {
+            let m = proto::ErrorMessage::decode(bytes)?;
+            Response::Error {
+                req_id: m.id.unwrap_or(-1),
+                code: m.error_code.ok_or(required("errorCode"))?,
+                message: text(m.error_msg),
+                time_ms: m.error_time.unwrap_or(0),
+            }
+        }
+        61 => {
+            let m = proto::Position::decode(bytes)?;
+            Response::Position {
+                account: text(m.account),
+                contract: proto_contract(
+                    m.contract.ok_or(required("contract"))?,
+                    ContractLayout::Position,
+                )?,
+                quantity: parse_quantity(m.position.ok_or(required("position"))?)?,
+                avg_cost: m.avg_cost.unwrap_or(0.0),
+            }
+        }
+        62 => Response::PositionEnd,
+        63 => {
+            let m = proto::AccountSummary::decode(bytes)?;
+            Response::AccountSummary {
+                req_id: m.req_id.ok_or(required("reqId"))?,
+                account: text(m.account),
+                tag: text(m.tag),
+                value: text(m.value),
+                currency: text(m.currency),
+            }
+        }
+        64 => Response::AccountSummaryEnd {
+            req_id: req_id(bytes)?,
+        },
+        6 => {
+            let m = proto::AccountValue::decode(bytes)?;
+            Response::AccountValue {
+                key: text(m.key),
+                value: text(m.value),
+                currency: text(m.currency),
+                account: text(m.account_name),
+            }
+        }
+        7 => {
+            let m = proto::PortfolioValue::decode(bytes)?;
+            Response::PortfolioValue {
+                contract: proto_contract(
+                    m.contract.ok_or(required("contract"))?,
+                    ContractLayout::Portfolio,
+                )?,
+                quantity: parse_quantity(m.position.ok_or(required("position"))?)?,
+                market_price: m.market_price.unwrap_or(0.0),
+                market_value: m.market_value.unwrap_or(0.0),
+                avg_cost: m.average_cost.unwrap_or(0.0),
+                unrealized_pnl: m.unrealized_pnl.unwrap_or(0.0),
+                realized_pnl: m.realized_pnl.unwrap_or(0.0),
+                account: text(m.account_name),
+            }
+        }
+        8 => Response::AccountUpdateTime {
+            stamp: text(proto::AccountUpdateTime::decode(bytes)?.time_stamp),
+        },
+        54 => Response::AccountDownloadEnd {
+            account: text(proto::AccountDataEnd::decode(bytes)?.account_name),
+        },
+        94 => {
+            let m = proto::PnL::decode(bytes)?;
+            Response::PnL {
+                req_id: m.req_id.ok_or(required("reqId"))?,
+                daily: m.daily_pnl.unwrap_or(0.0),
+                unrealized: m.unrealized_pnl.unwrap_or(0.0),
+                realized: m.realized_pnl.unwrap_or(0.0),
+            }
+        }
+        53 => Response::OpenOrderEnd,
+        102 => Response::CompletedOrdersEnd,
+        55 => Response::ExecDetailsEnd {
+            req_id: req_id(bytes)?,
+        },
+        74 => Response::AccountUpdateMultiEnd {
+            req_id: req_id(bytes)?,
+        },
+        other => return Err(DecodeError::UnknownMessage(other)),
+    })
+}
+
+fn req_id(bytes: &[u8]) -> Result<i32, DecodeError> {
+    proto::ReqIdOnly::decode(bytes)?
+        .req_id
+        .ok_or(DecodeError::MissingField("reqId"))
+}
+
+fn parse_quantity(text: String) -> Result<f64, DecodeError> {
+    text.parse().map_err(|_| DecodeError::BadNumber("position"))
+}
+
+fn proto_contract(c: proto::Contract, layout: ContractLayout) -> Result<Contract, DecodeError> {
+    let text = |value: Option<String>| value.unwrap_or_default();
+    let exchange = match layout {
+        ContractLayout::Position => text(c.exchange),
+        ContractLayout::Portfolio => String::new(),
+    };
+    Ok(Contract {
+        con_id: c.con_id.unwrap_or(0),
+        symbol: text(c.symbol),
+        sec_type: sec_type(c.sec_type.as_deref().unwrap_or(""))?,
+        expiry: text(c.last_trade_date_or_contract_month),
+        strike: c.strike.unwrap_or(0.0),
+        right: text(c.right),
+        multiplier: c.multiplier,
+        exchange,
+        primary_exchange: text(c.primary_exch),
+        currency: text(c.currency),
+        local_symbol: text(c.local_symbol),
+        trading_class: text(c.trading_class),
+    })
+}
+
 /// A quantity as IB's decimal text: `100`, `-25`, `0.5`.
 pub fn format_quantity(quantity: f64) -> String {
     format!("{quantity}")
@@ -610,6 +920,128 @@ mod tests {
         assert_eq!(
             split_fields(&pnl.encode(178)).unwrap(),
             ["94", "1500000001", "1.5", "2.0", "3.0"]
+        );
+    }
+
+    fn every_response() -> Vec<Response> {
+        let contract = option_contract();
+        vec![
+            Response::NextValidId { order_id: 1 },
+            Response::ManagedAccounts {
+                accounts: "DU1,DU2".into(),
+            },
+            Response::CurrentTime {
+                epoch_s: 1_790_000_000,
+            },
+            Response::CurrentTimeInMillis {
+                epoch_ms: 1_790_000_000_123,
+            },
+            notice(),
+            Response::Position {
+                account: "DU1".into(),
+                contract: Contract {
+                    primary_exchange: String::new(),
+                    ..contract.clone()
+                },
+                quantity: -2.5,
+                avg_cost: 512.25,
+            },
+            Response::PositionEnd,
+            Response::AccountSummary {
+                req_id: i32::MAX,
+                account: "DU1".into(),
+                tag: "NetLiquidation".into(),
+                value: "1.50".into(),
+                currency: "USD".into(),
+            },
+            Response::AccountSummaryEnd {
+                req_id: 1_500_000_000,
+            },
+            Response::AccountValue {
+                key: "AccountCode".into(),
+                value: "DU1".into(),
+                currency: String::new(),
+                account: "DU1".into(),
+            },
+            Response::PortfolioValue {
+                contract: Contract {
+                    exchange: String::new(),
+                    ..contract
+                },
+                quantity: 3.0,
+                market_price: 6.1,
+                market_value: 1830.0,
+                avg_cost: 512.25,
+                unrealized_pnl: 293.25,
+                realized_pnl: -1.5,
+                account: "DU1".into(),
+            },
+            Response::AccountUpdateTime {
+                stamp: "10:22".into(),
+            },
+            Response::AccountDownloadEnd {
+                account: "DU1".into(),
+            },
+            Response::PnL {
+                req_id: 9,
+                daily: 1.5,
+                unrealized: 2.0,
+                realized: 3.0,
+            },
+            Response::OpenOrderEnd,
+            Response::CompletedOrdersEnd,
+            Response::ExecDetailsEnd { req_id: 4 },
+            Response::AccountUpdateMultiEnd { req_id: 5 },
+        ]
+    }
+
+    #[test]
+    fn every_response_round_trips_in_both_encodings() {
+        for version in [178, 200, 213] {
+            for response in every_response() {
+                let body = response.encode(version);
+                let decoded = Response::decode(&body, version)
+                    .unwrap_or_else(|e| panic!("{response:?} at {version}: {e}"));
+                let expected = match (&response, version) {
+                    // Below 194 the error carries no time.
+                    (
+                        Response::Error {
+                            req_id,
+                            code,
+                            message,
+                            ..
+                        },
+                        v,
+                    ) if v < 194 => Response::Error {
+                        req_id: *req_id,
+                        code: *code,
+                        message: message.clone(),
+                        time_ms: 0,
+                    },
+                    _ => response.clone(),
+                };
+                assert_eq!(decoded, expected, "at version {version}");
+            }
+        }
+    }
+
+    #[test]
+    fn unknown_messages_and_security_types_are_named() {
+        assert!(matches!(
+            Response::decode(b"87\x001\x00", 178),
+            Err(DecodeError::UnknownMessage(87))
+        ));
+        let mut bad = Response::Position {
+            account: "DU1".into(),
+            contract: option_contract(),
+            quantity: 1.0,
+            avg_cost: 1.0,
+        }
+        .encode(178);
+        let at = bad.windows(5).position(|w| w == b"\x00OPT\x00").unwrap();
+        bad[at + 1..at + 4].copy_from_slice(b"XYZ");
+        assert!(
+            matches!(Response::decode(&bad, 178), Err(DecodeError::UnknownSecType(code)) if code == "XYZ")
         );
     }
 

@@ -98,6 +98,14 @@ impl<'a> FieldReader<'a> {
         i32::try_from(value).map_err(|_| DecodeError::BadNumber(name))
     }
 
+    /// The next field as a double; empty reads as 0, as IB's clients do.
+    pub fn double(&mut self, name: &'static str) -> Result<f64, DecodeError> {
+        match self.string(name)? {
+            "" => Ok(0.0),
+            text => text.parse().map_err(|_| DecodeError::BadNumber(name)),
+        }
+    }
+
     /// Skips the per-message version field.
     pub fn skip_version(&mut self) -> Result<(), DecodeError> {
         self.string("version").map(drop)
