@@ -475,7 +475,8 @@ impl Response {
 
 fn decode_text(msg_id: u32, mut f: FieldReader<'_>, version: i32) -> Result<Response, DecodeError> {
     // Every message of the subset but these starts with a version field.
-    let unversioned = matches!(msg_id, 109 | 94 | 102) || (msg_id == 4 && version >= version::ERROR_TIME);
+    let unversioned =
+        matches!(msg_id, 109 | 94 | 102) || (msg_id == 4 && version >= version::ERROR_TIME);
     if !unversioned {
         f.skip_version()?;
     }
