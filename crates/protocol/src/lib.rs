@@ -20,6 +20,22 @@ pub const PROTOCOL_VERSION: u32 = 1;
 /// fit many times over).
 pub const MAX_LINE_BYTES: usize = 1 << 20;
 
+/// The account-summary tags the worker asks for when a request names none.
+pub const DEFAULT_SUMMARY_TAGS: &[&str] = &[
+    "AccountType",
+    "NetLiquidation",
+    "TotalCashValue",
+    "SettledCash",
+    "BuyingPower",
+    "EquityWithLoanValue",
+    "GrossPositionValue",
+    "InitMarginReq",
+    "MaintMarginReq",
+    "AvailableFunds",
+    "ExcessLiquidity",
+    "Cushion",
+];
+
 /// Exit codes of the worker process.
 pub mod exit_code {
     /// Stopped on request (`shutdown`) or because stdin closed.

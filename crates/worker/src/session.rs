@@ -1,0 +1,324 @@
+//! The worker's main loop: requests from stdin, events from the link, replies to stdout.
+//!
+//! Heartbeats are answered inline, so a slow gateway never makes the worker look hung. A
+//! connect runs as a task (it may take seconds); data requests run as tasks over a shared
+//! link, so a ping is never stuck behind a positions download. One task owns stdout.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use gatewatch_protocol::lines::{LineError, LineReader, encode_line};
+use gatewatch_protocol::{
+    ErrorCode, Event, FromWorker, LinkState, PROTOCOL_VERSION, Reply, Request, Session, ToWorker,
+    WorkerError, exit_code,
+};
+use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt, BufReader};
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
+
+use crate::connect::{self, Target};
+use crate::link::{EventSink, Link};
+
+type Outbox = mpsc::UnboundedSender<FromWorker>;
+type ConnectResult = (u64, Result<(Link, Session), WorkerError>);
+
+/// Serves requests from `input` until it closes or `shutdown` arrives; returns the exit code.
+pub async fn run<R, W>(input: R, output: W) -> i32
+where
+    R: AsyncRead + Unpin,
+    W: AsyncWrite + Unpin + Send + 'static,
+{
+    let (out, out_rx) = mpsc::unbounded_channel();
+    let mut writer = tokio::spawn(write_lines(output, out_rx));
+    let _ = out.send(FromWorker::Hello {
+        protocol_version: PROTOCOL_VERSION,
+        worker_version: env!("CARGO_PKG_VERSION").into(),
+        pid: std::process::id(),
+    });
+    let (events, mut events_rx) = mpsc::unbounded_channel();
+    let (connected, mut connected_rx) = mpsc::unbounded_channel();
+    let mut worker = Worker {
+        out,
+        events,
+        connected,
+        link: None,
+        connecting: None,
+        request_ms: 10_000,
+    };
+    let mut lines = LineReader::new(BufReader::new(input));
+    loop {
+        tokio::select! {
+            line = lines.next_line() => match line {
+                Ok(Some(line)) => {
+                    if worker.on_line(&line).await == Flow::Exit {
+                        break;
+                    }
+                }
+                Ok(None) => {
+                    tracing::info!("stdin closed: exiting");
+                    break;
+                }
+                Err(LineError::Io(error)) => {
+                    tracing::warn!(%error, "stdin failed: exiting");
+                    break;
+                }
+                Err(error) => worker.refuse(None, ErrorCode::LineTooLong.or_bad_request(&error), error.to_string()),
+            },
+            Some(event) = events_rx.recv() => worker.on_event(event),
+            Some((id, result)) = connected_rx.recv() => worker.on_connected(id, result),
+            _ = &mut writer => {
+                tracing::warn!("stdout closed: exiting");
+                worker.close_link().await;
+                return exit_code::OUTPUT_CLOSED;
+            }
+        }
+    }
+    worker.close_link().await;
+    drop(worker);
+    match writer.await {
+        Ok(Ok(())) => exit_code::OK,
+        _ => exit_code::OUTPUT_CLOSED,
+    }
+}
+
+trait LineErrorCode {
+    fn or_bad_request(self, error: &LineError) -> ErrorCode;
+}
+
+impl LineErrorCode for ErrorCode {
+    /// `LineTooLong` for an oversized line, `BadRequest` for anything else unreadable.
+    fn or_bad_request(self, error: &LineError) -> ErrorCode {
+        match error {
+            LineError::TooLong { .. } => self,
+            _ => ErrorCode::BadRequest,
+        }
+    }
+}
+
+async fn write_lines<W: AsyncWrite + Unpin>(
+    mut output: W,
+    mut lines: mpsc::UnboundedReceiver<FromWorker>,
+) -> std::io::Result<()> {
+    while let Some(message) = lines.recv().await {
+        let line = encode_line(&message).map_err(std::io::Error::other)?;
+        output.write_all(line.as_bytes()).await?;
+        output.flush().await?;
+    }
+    Ok(())
+}
+
+#[derive(Debug, PartialEq, Eq)]
+enum Flow {
+    Continue,
+    Exit,
+}
+
+struct Worker {
+    out: Outbox,
+    events: EventSink,
+    connected: mpsc::UnboundedSender<ConnectResult>,
+    link: Option<Arc<Link>>,
+    connecting: Option<(u64, JoinHandle<()>)>,
+    request_ms: u64,
+}
+
+impl Worker {
+    fn reply(&self, id: u64, result: Reply) {
+        let _ = self.out.send(FromWorker::Reply { id, result });
+    }
+
+    fn fail(&self, id: u64, error: WorkerError) {
+        let _ = self.out.send(FromWorker::Error {
+            id: Some(id),
+            error,
+        });
+    }
+
+    fn refuse(&self, id: Option<u64>, code: ErrorCode, message: String) {
+        tracing::warn!(?code, %message, "request refused");
+        let _ = self.out.send(FromWorker::Error {
+            id,
+            error: WorkerError::new(code, message),
+        });
+    }
+
+    fn status(&self, state: LinkState) {
+        let _ = self.out.send(FromWorker::Event {
+            event: Event::Status { state, stage: None },
+        });
+    }
+
+    async fn on_line(&mut self, line: &str) -> Flow {
+        if line.trim().is_empty() {
+            return Flow::Continue;
+        }
+        let request: Request = match serde_json::from_str(line) {
+            Ok(request) => request,
+            Err(error) => {
+                // Echo the id when the line has one, so the app can fail that request.
+                let id = serde_json::from_str::<serde_json::Value>(line)
+                    .ok()
+                    .and_then(|v| v.get("id")?.as_u64());
+                self.refuse(id, ErrorCode::BadRequest, format!("not a request: {error}"));
+                return Flow::Continue;
+            }
+        };
+        let Request { id, command } = request;
+        match command {
+            ToWorker::Heartbeat => self.reply(id, Reply::HeartbeatAck),
+            ToWorker::Connect {
+                host,
+                port,
+                client_id,
+                timeouts,
+            } => {
+                if self.link.is_some() || self.connecting.is_some() {
+                    self.fail(
+                        id,
+                        WorkerError::new(
+                            ErrorCode::AlreadyConnected,
+                            "already connected or connecting; disconnect first",
+                        ),
+                    );
+                } else {
+                    self.request_ms = timeouts.request_ms;
+                    self.start_connect(
+                        id,
+                        Target {
+                            host,
+                            port,
+                            client_id,
+                            timeouts,
+                        },
+                    );
+                }
+            }
+            ToWorker::Disconnect => {
+                self.close_link().await;
+                self.reply(id, Reply::Disconnected);
+            }
+            ToWorker::Shutdown => {
+                self.reply(id, Reply::ShuttingDown);
+                return Flow::Exit;
+            }
+            ToWorker::Ping { timeout_ms } => self.spawn_request(id, move |link| async move {
+                let pong = link.ping(Duration::from_millis(timeout_ms)).await?;
+                Ok(Reply::Pong {
+                    rtt_us: pong.rtt_us,
+                    server_time_s: pong.server_time_s,
+                })
+            }),
+            ToWorker::GetAccounts => {
+                let timeout = self.request_timeout();
+                self.spawn_request(id, move |link| async move {
+                    Ok(Reply::Accounts {
+                        accounts: link.accounts(timeout).await?,
+                    })
+                })
+            }
+            ToWorker::GetPositions => {
+                let timeout = self.request_timeout();
+                self.spawn_request(id, move |link| async move {
+                    Ok(Reply::Positions {
+                        positions: link.positions(timeout).await?,
+                    })
+                })
+            }
+            ToWorker::GetAccountSummary { tags } => {
+                let timeout = self.request_timeout();
+                self.spawn_request(id, move |link| async move {
+                    Ok(Reply::AccountSummary {
+                        rows: link.account_summary(&tags, timeout).await?,
+                    })
+                })
+            }
+        }
+        Flow::Continue
+    }
+
+    fn request_timeout(&self) -> Duration {
+        Duration::from_millis(self.request_ms)
+    }
+
+    /// Runs a gateway request as a task over the current link.
+    fn spawn_request<F, Fut>(&self, id: u64, request: F)
+    where
+        F: FnOnce(Arc<Link>) -> Fut,
+        Fut: std::future::Future<Output = Result<Reply, WorkerError>> + Send + 'static,
+    {
+        let Some(link) = self.link.clone() else {
+            let message = if self.connecting.is_some() {
+                "still connecting"
+            } else {
+                "not connected to a gateway"
+            };
+            return self.fail(id, WorkerError::new(ErrorCode::NotConnected, message));
+        };
+        let out = self.out.clone();
+        let pending = request(link);
+        tokio::spawn(async move {
+            let message = match pending.await {
+                Ok(result) => FromWorker::Reply { id, result },
+                Err(error) => FromWorker::Error {
+                    id: Some(id),
+                    error,
+                },
+            };
+            let _ = out.send(message);
+        });
+    }
+
+    fn start_connect(&mut self, id: u64, target: Target) {
+        tracing::info!(host = %target.host, port = target.port, client_id = target.client_id, "connecting");
+        let events = self.events.clone();
+        let connected = self.connected.clone();
+        let task = tokio::spawn(async move {
+            let result = connect::connect(&target, &events).await;
+            let _ = connected.send((id, result));
+        });
+        self.connecting = Some((id, task));
+    }
+
+    fn on_connected(&mut self, id: u64, result: Result<(Link, Session), WorkerError>) {
+        if self.connecting.as_ref().map(|(pending, _)| *pending) != Some(id) {
+            return; // a connect cancelled by disconnect or shutdown
+        }
+        self.connecting = None;
+        match result {
+            Ok((link, session)) => {
+                tracing::info!(server_version = session.server_version, encoding = ?session.encoding, "connected");
+                self.link = Some(Arc::new(link));
+                self.status(LinkState::Connected);
+                self.reply(id, Reply::Connected(session));
+            }
+            Err(error) => {
+                tracing::warn!(code = ?error.code, stage = ?error.stage, message = %error.message, "connect failed");
+                self.status(LinkState::Disconnected);
+                self.fail(id, error);
+            }
+        }
+    }
+
+    fn on_event(&mut self, event: Event) {
+        let lost = matches!(event, Event::Disconnected { .. });
+        let _ = self.out.send(FromWorker::Event { event });
+        if lost && self.link.take().is_some() {
+            self.status(LinkState::Disconnected);
+        }
+    }
+
+    /// Cancels a connect in progress and closes the link, if any.
+    async fn close_link(&mut self) {
+        if let Some((id, task)) = self.connecting.take() {
+            task.abort();
+            self.fail(
+                id,
+                WorkerError::new(ErrorCode::ConnectionLost, "connect cancelled"),
+            );
+        }
+        if let Some(link) = self.link.take() {
+            link.close().await;
+            self.status(LinkState::Disconnected);
+        }
+    }
+}
