@@ -100,6 +100,7 @@ pub(crate) struct Shared {
     pub(crate) market: Mutex<Market>,
     pub(crate) shutdown: CancellationToken,
     clients: Mutex<HashMap<i32, u64>>,
+    requests: Mutex<std::collections::BTreeMap<u32, u64>>,
     connections: AtomicUsize,
     pub(crate) parked: AtomicUsize,
     next_connection: AtomicU64,
@@ -147,6 +148,16 @@ impl Drop for ConnectionSlot {
 }
 
 impl Shared {
+    /// Counts one decoded request by message id.
+    pub(crate) fn count_request(&self, msg_id: u32) {
+        *self
+            .requests
+            .lock()
+            .expect("request counts poisoned")
+            .entry(msg_id)
+            .or_default() += 1;
+    }
+
     pub(crate) fn faults(&self) -> Faults {
         *self.faults.borrow()
     }
@@ -188,6 +199,7 @@ impl Simulator {
             events,
             shutdown: CancellationToken::new(),
             clients: Mutex::new(HashMap::new()),
+            requests: Mutex::new(std::collections::BTreeMap::new()),
             connections: AtomicUsize::new(0),
             parked: AtomicUsize::new(0),
             next_connection: AtomicU64::new(1),
@@ -313,6 +325,16 @@ impl Simulator {
                 .filter(|t| !t.is_finished())
                 .count(),
         }
+    }
+
+    /// How many requests of each message id every client has sent so far (startApi
+    /// included); tests use it to prove what a client never sends.
+    pub fn requests_seen(&self) -> std::collections::BTreeMap<u32, u64> {
+        self.shared
+            .requests
+            .lock()
+            .expect("request counts poisoned")
+            .clone()
     }
 
     /// The token cancelled when the simulator shuts down.

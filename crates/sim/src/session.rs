@@ -228,6 +228,7 @@ impl Session {
                     .and_then(|body| request::decode(&body))
                     .map_err(|error| End::Bad(format!("undecodable request: {error}")))?;
                 tracing::trace!(?request, "request");
+                self.shared.count_request(request.msg_id());
                 if matches!(self.phase, Phase::Ready) {
                     self.on_request(request);
                     Ok(())

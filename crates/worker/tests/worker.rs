@@ -1,0 +1,512 @@
+//! The real worker process against the simulator on loopback, in both encodings: the
+//! simulator at 213 (protobuf, through `ibapi`) and capped at 178 (classic text, through the
+//! worker's own client).
+
+mod harness;
+
+use std::time::{Duration, Instant};
+
+use gatewatch_protocol::notice::NoticeCategory;
+use gatewatch_protocol::*;
+use harness::{Worker, simulator, within};
+
+const ENCODINGS: [(i32, Encoding); 2] = [(213, Encoding::Protobuf), (178, Encoding::ClassicText)];
+
+fn cmd(line: &str) -> gatewatch_sim::Command {
+    line.parse().unwrap()
+}
+
+#[tokio::test]
+async fn every_request_is_answered_in_both_encodings() {
+    for (max_version, encoding) in ENCODINGS {
+        let sim = simulator(max_version).await;
+        let mut worker = Worker::spawn().await;
+        let Ok(Reply::Connected(session)) = worker.connect(&sim, 7).await else {
+            panic!("connect failed")
+        };
+        assert_eq!(
+            (session.server_version, session.encoding),
+            (max_version, encoding)
+        );
+        assert_eq!(session.accounts, ["DU1234567", "DU7654321"]);
+        assert_eq!(session.client_id, 7);
+        assert!(session.stage_us.tcp_connect > 0 && session.stage_us.start_api > 0);
+
+        let Ok(Reply::Pong {
+            rtt_us,
+            server_time_s,
+        }) = worker
+            .request(ToWorker::Ping { timeout_ms: 2000 }, 5.0)
+            .await
+        else {
+            panic!("ping failed")
+        };
+        assert!(rtt_us > 0);
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs() as i64;
+        assert!(
+            (server_time_s - now).abs() < 5,
+            "server time {server_time_s} vs {now}"
+        );
+
+        assert_eq!(
+            worker.request(ToWorker::GetAccounts, 5.0).await,
+            Ok(Reply::Accounts {
+                accounts: vec!["DU1234567".into(), "DU7654321".into()]
+            })
+        );
+        assert_eq!(
+            worker.request(ToWorker::Heartbeat, 5.0).await,
+            Ok(Reply::HeartbeatAck)
+        );
+
+        let market = sim.market();
+        let tags = vec![
+            "NetLiquidation".to_owned(),
+            "BuyingPower".to_owned(),
+            "$LEDGER:ALL".to_owned(),
+        ];
+        let Ok(Reply::AccountSummary { rows }) = worker
+            .request(ToWorker::GetAccountSummary { tags: tags.clone() }, 5.0)
+            .await
+        else {
+            panic!("summary failed")
+        };
+        let expected: Vec<SummaryRow> = market
+            .accounts()
+            .iter()
+            .flat_map(|a| {
+                a.answer_summary(&tags.join(","))
+                    .into_iter()
+                    .map(move |v| SummaryRow {
+                        account: a.id.clone(),
+                        tag: v.tag,
+                        value: v.value,
+                        currency: v.currency,
+                    })
+            })
+            .collect();
+        assert_eq!(rows, expected, "{encoding:?}");
+
+        let Ok(Reply::Positions { positions }) = worker.request(ToWorker::GetPositions, 5.0).await
+        else {
+            panic!("positions failed")
+        };
+        let holdings: Vec<_> = market
+            .accounts()
+            .iter()
+            .flat_map(|a| a.holdings.iter().map(move |h| (a, h)))
+            .collect();
+        assert_eq!(positions.len(), holdings.len());
+        for (got, (account, held)) in positions.iter().zip(holdings) {
+            let c = &held.contract;
+            assert_eq!(got.account, account.id);
+            assert_eq!(
+                (got.instrument.con_id, got.instrument.symbol.as_str()),
+                (c.con_id, c.symbol.as_str())
+            );
+            assert_eq!(got.instrument.sec_type, c.sec_type.code());
+            assert_eq!(got.instrument.expiry, c.expiry);
+            assert_eq!(got.instrument.strike, (c.strike != 0.0).then_some(c.strike));
+            assert_eq!(got.instrument.right.as_deref().unwrap_or(""), c.right);
+            assert_eq!(got.instrument.multiplier, c.multiplier);
+            assert_eq!(
+                (
+                    got.instrument.exchange.as_str(),
+                    got.instrument.currency.as_str()
+                ),
+                (c.exchange.as_str(), c.currency.as_str())
+            );
+            assert_eq!(got.instrument.local_symbol, c.local_symbol);
+            assert_eq!(
+                (got.quantity, got.average_cost),
+                (held.quantity, held.avg_cost)
+            );
+            assert_eq!(
+                got.market_price,
+                Some(held.price),
+                "{encoding:?}: market price from account updates"
+            );
+            assert_eq!(got.market_value, Some(held.market_value()));
+            assert_eq!(got.unrealized_pnl, Some(held.unrealized_pnl()));
+        }
+
+        assert_eq!(
+            worker.request(ToWorker::Disconnect, 5.0).await,
+            Ok(Reply::Disconnected)
+        );
+        let not_connected = worker
+            .request(ToWorker::Ping { timeout_ms: 500 }, 5.0)
+            .await
+            .unwrap_err();
+        assert_eq!(not_connected.code, ErrorCode::NotConnected);
+        assert_eq!(
+            worker.request(ToWorker::Shutdown, 5.0).await,
+            Ok(Reply::ShuttingDown)
+        );
+        assert!(worker.wait_exit(5.0).await.success());
+        sim.shutdown().await;
+    }
+}
+
+#[tokio::test]
+async fn a_gateway_that_is_not_running_fails_at_tcp_connect() {
+    let sim = simulator(213).await;
+    sim.apply(cmd("refuse closed"));
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    let mut worker = Worker::spawn().await;
+    let error = worker.connect(&sim, 1).await.unwrap_err();
+    assert_eq!(
+        (error.code, error.stage),
+        (ErrorCode::GatewayUnreachable, Some(Stage::TcpConnect)),
+        "{}",
+        error.message
+    );
+    sim.shutdown().await;
+}
+
+fn short_timeouts() -> Timeouts {
+    Timeouts {
+        version_exchange_ms: 300,
+        start_api_ms: 300,
+        first_ping_ms: 300,
+        ..Timeouts::default()
+    }
+}
+
+#[tokio::test]
+async fn a_zombie_gateway_fails_at_the_version_exchange() {
+    for (max_version, _) in ENCODINGS {
+        let sim = simulator(max_version).await;
+        sim.apply(cmd("zombie on"));
+        let mut worker = Worker::spawn().await;
+        let started = Instant::now();
+        let error = worker
+            .connect_with(&sim, 1, short_timeouts())
+            .await
+            .unwrap_err();
+        assert_eq!(
+            (error.code, error.stage),
+            (ErrorCode::HandshakeTimeout, Some(Stage::VersionExchange)),
+            "{}",
+            error.message
+        );
+        assert!(
+            started.elapsed() < Duration::from_secs(5),
+            "the stage timeout bounds the wait"
+        );
+        sim.shutdown().await;
+    }
+}
+
+#[tokio::test]
+async fn a_gateway_that_never_sends_next_valid_id_fails_at_start_api() {
+    for (max_version, _) in ENCODINGS {
+        let sim = simulator(max_version).await;
+        sim.apply(cmd("stall-start on"));
+        let mut worker = Worker::spawn().await;
+        let error = worker
+            .connect_with(&sim, 1, short_timeouts())
+            .await
+            .unwrap_err();
+        assert_eq!(
+            (error.code, error.stage),
+            (ErrorCode::HandshakeTimeout, Some(Stage::StartApi)),
+            "{max_version}: {}",
+            error.message
+        );
+        sim.shutdown().await;
+    }
+}
+
+#[tokio::test]
+async fn a_client_id_in_use_is_its_own_error() {
+    for (max_version, _) in ENCODINGS {
+        let sim = simulator(max_version).await;
+        let mut first = Worker::spawn().await;
+        first.connect(&sim, 5).await.expect("first connect");
+        let mut second = Worker::spawn().await;
+        let error = second.connect(&sim, 5).await.unwrap_err();
+        assert_eq!(
+            (error.code, error.stage),
+            (ErrorCode::ClientIdInUse, Some(Stage::StartApi)),
+            "{max_version}: {}",
+            error.message
+        );
+        assert!(
+            first
+                .request(ToWorker::Ping { timeout_ms: 2000 }, 5.0)
+                .await
+                .is_ok(),
+            "the first session is unaffected"
+        );
+        sim.shutdown().await;
+    }
+}
+
+#[tokio::test]
+async fn a_muted_gateway_makes_the_ping_time_out_and_say_so() {
+    for (max_version, _) in ENCODINGS {
+        let sim = simulator(max_version).await;
+        let mut worker = Worker::spawn().await;
+        worker.connect(&sim, 1).await.expect("connect");
+        sim.apply(cmd("mute on"));
+        let started = Instant::now();
+        let error = worker
+            .request(ToWorker::Ping { timeout_ms: 300 }, 5.0)
+            .await
+            .unwrap_err();
+        assert_eq!(
+            error.code,
+            ErrorCode::RequestTimeout,
+            "{max_version}: {}",
+            error.message
+        );
+        assert!(
+            started.elapsed() < Duration::from_secs(2),
+            "the ping's own timeout ends the wait: {:?}",
+            started.elapsed()
+        );
+        sim.apply(cmd("mute off"));
+        assert!(
+            worker
+                .request(ToWorker::Ping { timeout_ms: 2000 }, 5.0)
+                .await
+                .is_ok(),
+            "{max_version}: pings resume"
+        );
+        sim.shutdown().await;
+    }
+}
+
+#[tokio::test]
+async fn a_dropped_connection_is_reported_with_its_cause_within_100_ms() {
+    for (max_version, _) in ENCODINGS {
+        let sim = simulator(max_version).await;
+        let mut worker = Worker::spawn().await;
+        worker.connect(&sim, 1).await.expect("connect");
+        worker.events.clear();
+        let dropped = Instant::now();
+        sim.apply(cmd("drop"));
+        let event = worker
+            .event(2.0, |e| matches!(e, Event::Disconnected { .. }))
+            .await;
+        let latency = dropped.elapsed();
+        assert!(
+            matches!(
+                event,
+                Event::Disconnected {
+                    cause: DisconnectCause::GatewayClosed | DisconnectCause::ConnectionReset,
+                    ..
+                }
+            ),
+            "{event:?}"
+        );
+        eprintln!("{max_version}: drop reported after {latency:?}");
+        assert!(
+            latency < Duration::from_millis(100),
+            "{max_version}: drop reported after {latency:?}"
+        );
+        worker
+            .event(1.0, |e| {
+                matches!(
+                    e,
+                    Event::Status {
+                        state: LinkState::Disconnected,
+                        ..
+                    }
+                )
+            })
+            .await;
+        assert_eq!(
+            worker
+                .request(ToWorker::Ping { timeout_ms: 300 }, 5.0)
+                .await
+                .unwrap_err()
+                .code,
+            ErrorCode::NotConnected
+        );
+        sim.shutdown().await;
+    }
+}
+
+#[tokio::test]
+async fn a_port_reset_is_reported_as_such() {
+    for (max_version, _) in ENCODINGS {
+        let sim = simulator(max_version).await;
+        let mut worker = Worker::spawn().await;
+        worker.connect(&sim, 1).await.expect("connect");
+        sim.apply(cmd("port-reset"));
+        worker
+            .event(
+                2.0,
+                |e| matches!(e, Event::Notice(n) if n.category == NoticeCategory::PortReset),
+            )
+            .await;
+        let event = worker
+            .event(2.0, |e| matches!(e, Event::Disconnected { .. }))
+            .await;
+        assert!(
+            matches!(
+                event,
+                Event::Disconnected {
+                    cause: DisconnectCause::PortReset,
+                    ..
+                }
+            ),
+            "{max_version}: {event:?}"
+        );
+        sim.shutdown().await;
+    }
+}
+
+#[tokio::test]
+async fn ib_notices_arrive_as_classified_events() {
+    for (max_version, _) in ENCODINGS {
+        let sim = simulator(max_version).await;
+        let mut worker = Worker::spawn().await;
+        worker.connect(&sim, 1).await.expect("connect");
+        for (command, category, farm) in [
+            ("notice 1100", NoticeCategory::ConnectivityLost, None),
+            ("notice 1102", NoticeCategory::ConnectivityRestored, None),
+            ("notice 2103", NoticeCategory::FarmBroken, Some("usfarm")),
+            (
+                "notice 2104 usfarm.nj",
+                NoticeCategory::FarmOk,
+                Some("usfarm.nj"),
+            ),
+            ("notice 2157", NoticeCategory::FarmBroken, Some("secdefnj")),
+        ] {
+            sim.apply(cmd(command));
+            // The start-up farm notices (2104 usfarm, …) may still be arriving: match the farm too.
+            worker.event(2.0, |e| matches!(e, Event::Notice(n) if n.category == category && n.farm.as_deref() == farm)).await;
+        }
+        sim.shutdown().await;
+    }
+}
+
+#[tokio::test]
+async fn closing_stdin_makes_the_worker_exit_and_close_its_socket() {
+    for (max_version, _) in ENCODINGS {
+        let sim = simulator(max_version).await;
+        let mut worker = Worker::spawn().await;
+        worker.connect(&sim, 1).await.expect("connect");
+        assert_eq!(sim.status().clients, 1);
+        worker.close_stdin();
+        assert!(
+            worker.wait_exit(5.0).await.success(),
+            "stdin closed is a clean exit"
+        );
+        harness_eventually(3.0, || sim.status().connections == 0).await;
+        assert_eq!(
+            harness::close_wait_towards(sim.addr().port()),
+            0,
+            "no CLOSE_WAIT on our side"
+        );
+        sim.shutdown().await;
+    }
+}
+
+async fn harness_eventually(secs: f64, condition: impl Fn() -> bool) {
+    within(secs, "condition", async {
+        while !condition() {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    })
+    .await
+}
+
+#[tokio::test]
+async fn garbage_and_oversized_lines_are_refused_and_survived() {
+    let mut worker = Worker::spawn().await;
+    worker.send_line("this is not json").await;
+    let FromWorker::Error { id: None, error } = worker.next_message(5.0).await else {
+        panic!("expected an error")
+    };
+    assert_eq!(error.code, ErrorCode::BadRequest);
+
+    worker.send_line(r#"{"id":41,"type":"place_order"}"#).await;
+    let FromWorker::Error {
+        id: Some(41),
+        error,
+    } = worker.next_message(5.0).await
+    else {
+        panic!("expected an error for 41")
+    };
+    assert_eq!(error.code, ErrorCode::BadRequest, "{}", error.message);
+
+    let huge = format!(
+        r#"{{"id":42,"type":"heartbeat","pad":"{}"}}"#,
+        "x".repeat(MAX_LINE_BYTES + 10)
+    );
+    worker.send_line(&huge).await;
+    let FromWorker::Error { error, .. } = worker.next_message(5.0).await else {
+        panic!("expected an error")
+    };
+    assert_eq!(error.code, ErrorCode::LineTooLong);
+
+    assert_eq!(
+        worker.request(ToWorker::Heartbeat, 5.0).await,
+        Ok(Reply::HeartbeatAck),
+        "the worker keeps serving"
+    );
+}
+
+#[tokio::test]
+async fn the_worker_never_sends_an_order_message() {
+    const ORDER_MESSAGES: [u32; 3] = [3, 4, 58]; // placeOrder, cancelOrder, reqGlobalCancel
+    for (max_version, _) in ENCODINGS {
+        let sim = simulator(max_version).await;
+        let mut worker = Worker::spawn().await;
+        worker.connect(&sim, 1).await.expect("connect");
+        for command in [
+            ToWorker::Ping { timeout_ms: 2000 },
+            ToWorker::GetAccounts,
+            ToWorker::GetPositions,
+            ToWorker::GetAccountSummary { tags: vec![] },
+            ToWorker::Disconnect,
+        ] {
+            worker
+                .request(command, 10.0)
+                .await
+                .expect("request succeeds");
+        }
+        let seen = sim.requests_seen();
+        assert!(
+            seen.values().sum::<u64>() >= 8,
+            "the session made requests: {seen:?}"
+        );
+        for id in ORDER_MESSAGES {
+            assert!(
+                !seen.contains_key(&id),
+                "{max_version}: order message {id} was sent: {seen:?}"
+            );
+        }
+        sim.shutdown().await;
+    }
+}
+
+#[test]
+fn no_source_file_of_the_worker_calls_an_order_api() {
+    let src = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    for entry in std::fs::read_dir(&src).unwrap() {
+        let path = entry.unwrap().path();
+        let text = std::fs::read_to_string(&path).unwrap();
+        for forbidden in [
+            "place_order",
+            "submit_order",
+            "cancel_order",
+            "global_cancel",
+            "Request::Order",
+            "exercise_options",
+        ] {
+            assert!(
+                !text.contains(forbidden),
+                "{} mentions {forbidden}",
+                path.display()
+            );
+        }
+    }
+}
