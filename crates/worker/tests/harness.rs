@@ -30,7 +30,9 @@ pub async fn within<T>(secs: f64, what: &str, future: impl std::future::Future<O
         .unwrap_or_else(|_| panic!("{what}: nothing within {secs} s"))
 }
 
+/// A running worker process with its pipes.
 pub struct Worker {
+    /// The process.
     pub child: Child,
     stdin: Option<ChildStdin>,
     stdout: Lines<BufReader<ChildStdout>>,
@@ -62,10 +64,6 @@ impl Worker {
         worker
     }
 
-    pub fn pid(&self) -> u32 {
-        self.child.id().expect("running")
-    }
-
     /// Writes a raw line (for garbage tests).
     pub async fn send_line(&mut self, line: &str) {
         let stdin = self.stdin.as_mut().expect("stdin open");
@@ -83,6 +81,7 @@ impl Worker {
         id
     }
 
+    /// The next line the worker writes, parsed.
     pub async fn next_message(&mut self, secs: f64) -> FromWorker {
         let line = within(secs, "worker output", self.stdout.next_line())
             .await
@@ -141,6 +140,7 @@ impl Worker {
             .await
     }
 
+    /// Connects with explicit stage timeouts.
     pub async fn connect_with(
         &mut self,
         sim: &Simulator,
@@ -161,6 +161,7 @@ impl Worker {
         self.stdin = None;
     }
 
+    /// Waits for the process to exit.
     pub async fn wait_exit(&mut self, secs: f64) -> std::process::ExitStatus {
         within(secs, "worker exit", self.child.wait())
             .await

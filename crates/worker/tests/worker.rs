@@ -510,3 +510,50 @@ fn no_source_file_of_the_worker_calls_an_order_api() {
         }
     }
 }
+
+#[tokio::test]
+async fn the_worker_dies_with_the_process_that_spawned_it() {
+    // sh is the worker's parent; `sleep | worker` keeps the worker's stdin open, so only the
+    // parent-death signal can end it when sh is killed.
+    let worker = env!("CARGO_BIN_EXE_gatewatch-worker");
+    let mut parent = tokio::process::Command::new("sh")
+        .args([
+            "-c",
+            r#"sleep 60 | "$0" >/dev/null 2>&1 & echo $!; wait"#,
+            worker,
+        ])
+        .stdout(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let mut out = tokio::io::BufReader::new(parent.stdout.take().unwrap());
+    let mut line = String::new();
+    within(
+        5.0,
+        "worker pid",
+        tokio::io::AsyncBufReadExt::read_line(&mut out, &mut line),
+    )
+    .await
+    .unwrap();
+    let pid: u32 = line.trim().parse().expect("sh printed the worker's pid");
+    let alive = |pid: u32| {
+        std::fs::read_to_string(format!("/proc/{pid}/stat"))
+            .map(|stat| {
+                !stat
+                    .split_whitespace()
+                    .nth(2)
+                    .is_some_and(|state| state == "Z")
+            })
+            .unwrap_or(false)
+    };
+    harness_eventually(5.0, || {
+        alive(pid)
+            && std::fs::read_to_string(format!("/proc/{pid}/comm"))
+                .is_ok_and(|c| c.starts_with("gatewatch-work"))
+    })
+    .await;
+    tokio::time::sleep(Duration::from_millis(200)).await; // let it reach prctl
+    parent.start_kill().unwrap();
+    parent.wait().await.unwrap();
+    harness_eventually(5.0, || !alive(pid)).await;
+}
