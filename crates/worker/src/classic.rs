@@ -27,7 +27,7 @@ use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
 use crate::convert::{self, PortfolioEntry};
-use crate::link::{EventSink, Pong};
+use crate::link::{self, EventSink, Pong};
 
 /// Request ids start here, far from order ids, as rust-ibapi's do.
 const FIRST_REQUEST_ID: i32 = 1_500_000_000;
@@ -123,14 +123,7 @@ pub(crate) async fn start(
     let (account_list, next_order_id) = match tokio::time::timeout(timeout, started).await {
         Ok(result) => result?,
         Err(_) => {
-            return Err(WorkerError::at(
-                Stage::StartApi,
-                ErrorCode::HandshakeTimeout,
-                format!(
-                    "no nextValidId and managed accounts within {} ms",
-                    timeout.as_millis()
-                ),
-            ));
+            return Err(link::start_api_timeout(timeout));
         }
     };
     let accounts: Vec<String> = account_list

@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use gatewatch_protocol::{Event, Position, SummaryRow, WorkerError};
+use gatewatch_protocol::{ErrorCode, Event, Position, Stage, SummaryRow, WorkerError};
 use tokio::sync::mpsc;
 
 use crate::classic::ClassicLink;
@@ -66,4 +66,16 @@ impl Link {
             Link::Classic(link) => link.close().await,
         }
     }
+}
+
+/// The error both clients report when start-up gets no nextValidId and accounts in time.
+pub(crate) fn start_api_timeout(timeout: Duration) -> WorkerError {
+    WorkerError::at(
+        Stage::StartApi,
+        ErrorCode::HandshakeTimeout,
+        format!(
+            "no nextValidId and managed accounts within {} ms",
+            timeout.as_millis()
+        ),
+    )
 }

@@ -19,7 +19,7 @@ use ibapi::subscriptions::{NoticeStream, SubscriptionItem};
 use tokio::task::JoinHandle;
 
 use crate::convert::{self, PortfolioEntry};
-use crate::link::{EventSink, Pong};
+use crate::link::{self, EventSink, Pong};
 
 /// How often the watcher looks at `is_connected()`; bounds how late a drop is reported.
 const WATCH_INTERVAL: Duration = Duration::from_millis(5);
@@ -58,14 +58,7 @@ pub(crate) async fn connect(
     let (client, notices) =
         match tokio::time::timeout(timeout, builder.connect_with_notice_stream()).await {
             Err(_) => {
-                return Err(WorkerError::at(
-                    Stage::StartApi,
-                    ErrorCode::HandshakeTimeout,
-                    format!(
-                        "no nextValidId and managed accounts within {} ms",
-                        timeout.as_millis()
-                    ),
-                ));
+                return Err(link::start_api_timeout(timeout));
             }
             Ok(Err(error)) => return Err(connect_error(error, client_id)),
             Ok(Ok(connected)) => connected,

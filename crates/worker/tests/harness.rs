@@ -95,10 +95,7 @@ impl Worker {
     pub async fn outcome(&mut self, id: u64, secs: f64) -> Result<Reply, WorkerError> {
         let deadline = Instant::now() + Duration::from_secs_f64(secs);
         loop {
-            let left = deadline
-                .saturating_duration_since(Instant::now())
-                .as_secs_f64();
-            match self.next_message(left.max(0.001)).await {
+            match self.next_message(seconds_until(deadline)).await {
                 FromWorker::Reply { id: got, result } if got == id => return Ok(result),
                 FromWorker::Error {
                     id: Some(got),
@@ -123,10 +120,7 @@ impl Worker {
         }
         let deadline = Instant::now() + Duration::from_secs_f64(secs);
         loop {
-            let left = deadline
-                .saturating_duration_since(Instant::now())
-                .as_secs_f64();
-            match self.next_message(left.max(0.001)).await {
+            match self.next_message(seconds_until(deadline)).await {
                 FromWorker::Event { event } if matches(&event) => return event,
                 FromWorker::Event { event } => self.events.push(event),
                 other => panic!("unexpected message while waiting for an event: {other:?}"),
@@ -199,4 +193,12 @@ fn sockets_in_state_towards(port: u16, state: &str) -> usize {
 fn remote_port(line: &str) -> Option<u16> {
     let remote = line.split_whitespace().nth(2)?;
     u16::from_str_radix(remote.rsplit(':').next()?, 16).ok()
+}
+
+/// Seconds left until `deadline`, never zero (a zero wait would fail before reading).
+fn seconds_until(deadline: Instant) -> f64 {
+    deadline
+        .saturating_duration_since(Instant::now())
+        .as_secs_f64()
+        .max(0.001)
 }

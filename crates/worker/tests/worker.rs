@@ -537,14 +537,11 @@ async fn the_worker_dies_with_the_process_that_spawned_it() {
     .unwrap();
     let pid: u32 = line.trim().parse().expect("sh printed the worker's pid");
     let alive = |pid: u32| {
-        std::fs::read_to_string(format!("/proc/{pid}/stat"))
-            .map(|stat| {
-                !stat
-                    .split_whitespace()
-                    .nth(2)
-                    .is_some_and(|state| state == "Z")
-            })
-            .unwrap_or(false)
+        std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|stat| {
+            stat.split_whitespace()
+                .nth(2)
+                .is_some_and(|state| state != "Z")
+        })
     };
     harness_eventually(5.0, || {
         alive(pid)
