@@ -11,7 +11,9 @@ SIM := target/debug/gatewatch-sim
 
 test: rust-test python-test bench-smoke
 
+# The binaries first: supervisor tests spawn the real worker from target/debug.
 rust-test:
+	$(CARGO) build --workspace --bins
 	$(CARGO) test --workspace
 
 # The official IB Python client against the simulator binary, in a venv this target creates.

@@ -1,0 +1,208 @@
+//! The supervisor's settings: typed, with defaults, validated before use.
+
+use std::path::PathBuf;
+
+use gatewatch_protocol::Timeouts;
+use serde::{Deserialize, Serialize};
+
+use crate::backoff::BackoffConfig;
+use crate::breaker::BreakerConfig;
+
+/// Everything the supervisor needs to watch one gateway.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct SupervisorConfig {
+    /// Gateway host.
+    pub host: String,
+    /// Gateway API port.
+    pub port: u16,
+    /// The client id the monitor claims (keep it apart from the trader's bots).
+    pub client_id: i32,
+    /// Tried once when the client id is in use (326); `None` to never fall back.
+    pub fallback_client_id: Option<i32>,
+    /// Per-stage connect timeouts and the data request timeout.
+    pub timeouts: Timeouts,
+    /// Time between pings.
+    pub ping_interval_ms: u64,
+    /// How long a ping may take before it counts as lost.
+    pub ping_timeout_ms: u64,
+    /// A ping slower than this marks the connection degraded.
+    pub slow_ping_ms: u64,
+    /// Consecutive lost pings before the connection is reconnected.
+    pub reconnect_after_lost_pings: u32,
+    /// Time between worker heartbeats.
+    pub heartbeat_interval_ms: u64,
+    /// A heartbeat unanswered this long means the worker is hung: it is replaced.
+    pub heartbeat_timeout_ms: u64,
+    /// Time between refreshes of positions and the account summary.
+    pub refresh_interval_ms: u64,
+    /// Time between CLOSE_WAIT scans.
+    pub zombie_scan_interval_ms: u64,
+    /// Retry delays.
+    pub backoff: BackoffConfig,
+    /// When to stop retrying for a while.
+    pub breaker: BreakerConfig,
+    /// The worker binary; default: `GATEWATCH_WORKER`, else `gatewatch-worker` next to this executable.
+    pub worker_path: Option<PathBuf>,
+    /// How long a stopping worker gets to exit before it is killed.
+    pub stop_grace_ms: u64,
+    /// Consecutive unreadable lines from the worker before it counts as faulty.
+    pub garbage_limit: u32,
+}
+
+impl Default for SupervisorConfig {
+    fn default() -> Self {
+        Self {
+            host: "127.0.0.1".into(),
+            port: 4002,
+            client_id: 901,
+            fallback_client_id: Some(902),
+            timeouts: Timeouts::default(),
+            ping_interval_ms: 1_000,
+            ping_timeout_ms: 800,
+            slow_ping_ms: 500,
+            reconnect_after_lost_pings: 3,
+            heartbeat_interval_ms: 500,
+            heartbeat_timeout_ms: 1_500,
+            refresh_interval_ms: 30_000,
+            zombie_scan_interval_ms: 10_000,
+            backoff: BackoffConfig::default(),
+            breaker: BreakerConfig::default(),
+            worker_path: None,
+            stop_grace_ms: 2_000,
+            garbage_limit: 20,
+        }
+    }
+}
+
+/// A setting that cannot work, named by its field.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{field}: {problem}")]
+pub struct ConfigError {
+    /// The field, as spelled in the settings.
+    pub field: &'static str,
+    /// What is wrong with it.
+    pub problem: String,
+}
+
+impl SupervisorConfig {
+    /// Checks every field; the first problem found is returned.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let fail = |field, problem: &str| {
+            Err(ConfigError {
+                field,
+                problem: problem.to_owned(),
+            })
+        };
+        if self.host.trim().is_empty() {
+            return fail("host", "must not be empty");
+        }
+        if self.port == 0 {
+            return fail("port", "must be between 1 and 65535");
+        }
+        if self.client_id < 0 {
+            return fail("client_id", "must be 0 or more");
+        }
+        if self
+            .fallback_client_id
+            .is_some_and(|id| id < 0 || id == self.client_id)
+        {
+            return fail(
+                "fallback_client_id",
+                "must be 0 or more and differ from client_id",
+            );
+        }
+        let positive = [
+            ("ping_interval_ms", self.ping_interval_ms),
+            ("ping_timeout_ms", self.ping_timeout_ms),
+            ("heartbeat_interval_ms", self.heartbeat_interval_ms),
+            ("heartbeat_timeout_ms", self.heartbeat_timeout_ms),
+            ("refresh_interval_ms", self.refresh_interval_ms),
+            ("zombie_scan_interval_ms", self.zombie_scan_interval_ms),
+            ("timeouts.tcp_connect_ms", self.timeouts.tcp_connect_ms),
+            (
+                "timeouts.version_exchange_ms",
+                self.timeouts.version_exchange_ms,
+            ),
+            ("timeouts.start_api_ms", self.timeouts.start_api_ms),
+            ("timeouts.first_ping_ms", self.timeouts.first_ping_ms),
+            ("timeouts.request_ms", self.timeouts.request_ms),
+            ("backoff.initial_ms", self.backoff.initial_ms),
+        ];
+        if let Some((field, _)) = positive.iter().find(|(_, value)| *value == 0) {
+            return fail(field, "must be above zero");
+        }
+        if self.ping_timeout_ms > self.ping_interval_ms {
+            return fail(
+                "ping_timeout_ms",
+                "must not exceed ping_interval_ms (one ping in flight at a time)",
+            );
+        }
+        if self.reconnect_after_lost_pings == 0 {
+            return fail("reconnect_after_lost_pings", "must be 1 or more");
+        }
+        if self.backoff.max_ms < self.backoff.initial_ms {
+            return fail("backoff.max_ms", "must be at least backoff.initial_ms");
+        }
+        if !(self.backoff.multiplier >= 1.0 && self.backoff.multiplier.is_finite()) {
+            return fail("backoff.multiplier", "must be 1 or more");
+        }
+        if !(0.0..=1.0).contains(&self.backoff.jitter) {
+            return fail("backoff.jitter", "must be between 0 and 1");
+        }
+        if self.breaker.failure_threshold == 0 {
+            return fail("breaker.failure_threshold", "must be 1 or more");
+        }
+        Ok(())
+    }
+
+    /// Where the worker binary is: the setting, `GATEWATCH_WORKER`, or next to this executable.
+    pub fn resolve_worker_path(&self) -> std::io::Result<PathBuf> {
+        if let Some(path) = &self.worker_path {
+            return Ok(path.clone());
+        }
+        if let Some(path) = std::env::var_os("GATEWATCH_WORKER") {
+            return Ok(PathBuf::from(path));
+        }
+        let exe = std::env::current_exe()?;
+        let dir = exe
+            .parent()
+            .ok_or_else(|| std::io::Error::other("the executable has no folder"))?;
+        Ok(dir.join(format!("gatewatch-worker{}", std::env::consts::EXE_SUFFIX)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_are_valid() {
+        SupervisorConfig::default().validate().unwrap();
+    }
+
+    #[test]
+    fn each_problem_names_its_field() {
+        let field = |change: fn(&mut SupervisorConfig)| {
+            let mut config = SupervisorConfig::default();
+            change(&mut config);
+            config.validate().unwrap_err().field
+        };
+        assert_eq!(field(|c| c.port = 0), "port");
+        assert_eq!(field(|c| c.host = " ".into()), "host");
+        assert_eq!(
+            field(|c| c.fallback_client_id = Some(c.client_id)),
+            "fallback_client_id"
+        );
+        assert_eq!(field(|c| c.ping_timeout_ms = 5_000), "ping_timeout_ms");
+        assert_eq!(
+            field(|c| c.timeouts.start_api_ms = 0),
+            "timeouts.start_api_ms"
+        );
+        assert_eq!(field(|c| c.backoff.jitter = 2.0), "backoff.jitter");
+        assert_eq!(
+            field(|c| c.breaker.failure_threshold = 0),
+            "breaker.failure_threshold"
+        );
+    }
+}

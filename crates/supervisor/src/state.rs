@@ -1,0 +1,236 @@
+//! What the supervisor publishes: the current [`Snapshot`] (state that carries its data) and
+//! [`SupervisorEvent`]s for what just happened.
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use gatewatch_protocol::notice::Notice;
+use gatewatch_protocol::{DisconnectCause, Encoding, Position, Stage, SummaryRow, WorkerError};
+use serde::{Deserialize, Serialize};
+
+use crate::stats::{Window, WindowStats};
+use crate::zombie::ZombieCount;
+
+/// Milliseconds since the Unix epoch, for timestamps that cross process boundaries.
+pub fn epoch_ms(at: SystemTime) -> u64 {
+    at.duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0)
+}
+
+/// Now, in epoch milliseconds.
+pub fn now_ms() -> u64 {
+    epoch_ms(SystemTime::now())
+}
+
+/// The gateway session while connected.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SessionInfo {
+    /// Negotiated server version.
+    pub server_version: i32,
+    /// Protobuf or classic text.
+    pub encoding: Encoding,
+    /// Managed accounts (paper ids start with `DU`).
+    pub accounts: Vec<String>,
+    /// The client id in use (the fallback after a 326).
+    pub client_id: i32,
+    /// Connected since, epoch ms.
+    pub since_ms: u64,
+}
+
+/// Why a live connection is not healthy.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "reason", rename_all = "snake_case")]
+pub enum DegradedReason {
+    /// The last ping was slower than the threshold.
+    SlowPings {
+        /// Its round trip, µs.
+        rtt_us: u64,
+    },
+    /// Pings are going unanswered.
+    LostPings {
+        /// How many in a row.
+        missed: u32,
+    },
+    /// 1100: the gateway lost its link to IB.
+    IbLinkLost,
+    /// 2110: the gateway's link to its server is broken.
+    ServerLinkBroken,
+    /// A data farm reports broken (2103, 2105, 2157).
+    FarmBroken {
+        /// The farm.
+        farm: String,
+    },
+}
+
+/// The state of the watched connection; each state carries the data that goes with it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "state", rename_all = "snake_case")]
+pub enum ConnectionState {
+    /// Not started, or stopped.
+    Stopped,
+    /// A connect attempt is running.
+    Connecting {
+        /// 1 for the first attempt after a success.
+        attempt: u32,
+        /// The handshake stage being attempted.
+        stage: Option<Stage>,
+        /// The client id being claimed.
+        client_id: i32,
+    },
+    /// Connected and healthy.
+    Connected(SessionInfo),
+    /// Connected, but something is wrong.
+    Degraded {
+        /// The session.
+        session: SessionInfo,
+        /// Everything that is wrong, most serious first.
+        reasons: Vec<DegradedReason>,
+    },
+    /// Waiting to retry.
+    Reconnecting {
+        /// The attempt that comes next.
+        attempt: u32,
+        /// When, epoch ms.
+        next_try_ms: u64,
+    },
+    /// Too many failures in a row: no retries until the cool-down ends.
+    CircuitOpen {
+        /// When one trial attempt goes through, epoch ms.
+        until_ms: u64,
+        /// Consecutive failures.
+        failures: u32,
+    },
+    /// Retries and alerts are paused by the user.
+    Paused {
+        /// When the pause ends by itself, epoch ms; `None` until resumed.
+        until_ms: Option<u64>,
+    },
+}
+
+impl ConnectionState {
+    /// A short name (`connected`, `circuit_open`, …) for logs and the command line.
+    pub fn name(&self) -> &'static str {
+        match self {
+            ConnectionState::Stopped => "stopped",
+            ConnectionState::Connecting { .. } => "connecting",
+            ConnectionState::Connected(_) => "connected",
+            ConnectionState::Degraded { .. } => "degraded",
+            ConnectionState::Reconnecting { .. } => "reconnecting",
+            ConnectionState::CircuitOpen { .. } => "circuit_open",
+            ConnectionState::Paused { .. } => "paused",
+        }
+    }
+}
+
+/// Latency figures.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct LatencySnapshot {
+    /// The newest sample: a round trip, or `None` when lost; absent before any ping.
+    pub last_rtt_us: Option<Option<u64>>,
+    /// Rolling statistics per window.
+    pub windows: Vec<(Window, WindowStats)>,
+}
+
+/// The worker process.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct WorkerInfo {
+    /// Its process id, while one runs.
+    pub pid: Option<u32>,
+    /// Times it was replaced (crash, hang, garbage, leaked sockets).
+    pub restarts: u64,
+}
+
+/// Everything a front end shows, as of now.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Snapshot {
+    /// The connection.
+    pub state: ConnectionState,
+    /// Ping statistics.
+    pub latency: LatencySnapshot,
+    /// Positions from the last refresh.
+    pub positions: Vec<Position>,
+    /// Account summary from the last refresh.
+    pub account_summary: Vec<SummaryRow>,
+    /// When positions and summary were last refreshed, epoch ms.
+    pub data_updated_ms: Option<u64>,
+    /// The worker.
+    pub worker: WorkerInfo,
+    /// CLOSE_WAIT sockets on the gateway's port.
+    pub zombies: ZombieCount,
+    /// The last connect error.
+    pub last_error: Option<WorkerError>,
+}
+
+impl Default for Snapshot {
+    fn default() -> Self {
+        Self {
+            state: ConnectionState::Stopped,
+            latency: LatencySnapshot::default(),
+            positions: Vec::new(),
+            account_summary: Vec::new(),
+            data_updated_ms: None,
+            worker: WorkerInfo::default(),
+            zombies: ZombieCount::default(),
+            last_error: None,
+        }
+    }
+}
+
+/// Something that just happened.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SupervisorEvent {
+    /// When, epoch ms.
+    pub at_ms: u64,
+    /// What.
+    pub kind: EventKind,
+}
+
+/// The kinds of event.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum EventKind {
+    /// The state changed to this one.
+    StateChanged {
+        /// The new state.
+        state: ConnectionState,
+    },
+    /// A gateway notice.
+    Notice(Notice),
+    /// A ping's result: a round trip in µs, or `None` when it got no answer.
+    Ping {
+        /// The round trip.
+        rtt_us: Option<u64>,
+    },
+    /// A connect attempt failed.
+    ConnectFailed {
+        /// Which attempt.
+        attempt: u32,
+        /// Why.
+        error: WorkerError,
+    },
+    /// The client id was in use (326): the fallback id is being tried.
+    ClientIdFallback {
+        /// The id that was refused.
+        from: i32,
+        /// The id tried next.
+        to: i32,
+    },
+    /// The connection dropped.
+    Disconnected {
+        /// Why, as the worker saw it.
+        cause: DisconnectCause,
+        /// Details.
+        message: String,
+    },
+    /// The worker was replaced.
+    WorkerRestarted {
+        /// Why.
+        reason: String,
+        /// The new worker generation.
+        generation: u64,
+    },
+    /// CLOSE_WAIT sockets were found (or went away).
+    ZombieSockets(ZombieCount),
+    /// Positions and the account summary were refreshed.
+    DataRefreshed,
+}
