@@ -269,6 +269,9 @@ impl Actor {
                     DataRequest::Accounts => ToWorker::GetAccounts,
                     DataRequest::Positions => ToWorker::GetPositions,
                     DataRequest::AccountSummary(tags) => ToWorker::GetAccountSummary { tags },
+                    DataRequest::Ping => ToWorker::Ping {
+                        timeout_ms: self.config.ping_timeout_ms,
+                    },
                 };
                 self.request(command, Purpose::Fetch(reply)).await;
             }

@@ -18,6 +18,8 @@ pub enum DataRequest {
     Positions,
     /// Account-summary rows for these tags (empty: the standard set).
     AccountSummary(Vec<String>),
+    /// A gateway round trip.
+    Ping,
 }
 
 /// Why a request through the handle failed.
@@ -106,6 +108,15 @@ impl BrokerClient {
         let (reply, answer) = oneshot::channel();
         self.send(Command::Fetch(what, reply)).await?;
         answer.await.map_err(|_| ClientError::Stopped)?
+    }
+
+    /// One gateway round trip (server time) through the worker; returns the round trip in µs
+    /// as the worker measured it. Not recorded in the latency statistics.
+    pub async fn ping(&self) -> Result<u64, ClientError> {
+        match self.fetch(DataRequest::Ping).await? {
+            Reply::Pong { rtt_us, .. } => Ok(rtt_us),
+            other => Err(unexpected(other)),
+        }
     }
 
     /// The managed accounts, asked of the gateway now.
