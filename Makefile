@@ -26,12 +26,15 @@ $(VENV)/.installed: tests/python/requirements.txt
 	$(VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r tests/python/requirements.txt
 	touch $@
 
-# A few iterations of the benchmark, so it keeps working; `make bench` gives the figures.
+# A few iterations of the benchmarks, so they keep working; `make bench` gives the figures.
 bench-smoke:
 	$(CARGO) test -p gatewatch-sim --bench sim -- --quick
+	$(CARGO) test -p gatewatch-supervisor --bench supervisor -- --quick
 
 bench:
+	$(CARGO) build --release --workspace --bins
 	$(CARGO) bench -p gatewatch-sim --bench sim
+	$(CARGO) bench -p gatewatch-supervisor --bench supervisor
 
 # A short fuzz run of the frame and message decoders (needs `cargo install cargo-fuzz`).
 fuzz:

@@ -1,0 +1,314 @@
+//! The supervisor's figures, each beside a baseline measured in the same run against the same
+//! simulator:
+//!
+//! - cold connect (spawn the worker → connected with accounts) vs the in-process `ibapi` connect;
+//! - ping round trip through handle → actor → worker → gateway → back vs `ibapi::server_time`;
+//! - time to detect a killed simulator, a muted simulator, a killed worker and a hung worker,
+//!   and time back to connected after each;
+//! - the worker's resident memory and idle CPU at one ping a second.
+//!
+//! `make bench` runs it in release; `-- --quick` does a few iterations (what `make test` runs).
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use gatewatch_sim::{SimConfig, Simulator};
+use gatewatch_supervisor::state::EventKind;
+use gatewatch_supervisor::{
+    BrokerClient, ConnectionState, DegradedReason, Snapshot, SupervisorConfig, SupervisorEvent,
+};
+use tokio::sync::broadcast;
+
+fn worker_binary() -> PathBuf {
+    let deps = std::env::current_exe()
+        .unwrap()
+        .parent()
+        .unwrap()
+        .to_path_buf();
+    let path = deps.parent().unwrap().join("gatewatch-worker");
+    assert!(
+        path.exists(),
+        "{} missing: build the workspace binaries first (make bench does)",
+        path.display()
+    );
+    path
+}
+
+async fn simulator_at(addr: &str) -> Simulator {
+    let listener = tokio::net::TcpListener::bind(addr).await.unwrap();
+    Simulator::start(
+        listener,
+        SimConfig {
+            tick: Duration::ZERO,
+            ..SimConfig::default()
+        },
+    )
+    .unwrap()
+}
+
+fn config(addr: SocketAddr, client_id: i32) -> SupervisorConfig {
+    let mut config = SupervisorConfig {
+        host: addr.ip().to_string(),
+        port: addr.port(),
+        client_id,
+        fallback_client_id: None,
+        worker_path: Some(worker_binary()),
+        refresh_interval_ms: 3_600_000,
+        ..SupervisorConfig::default()
+    };
+    config.backoff.initial_ms = 20;
+    config.backoff.jitter = 0.0;
+    config
+}
+
+struct Figures(Vec<Duration>);
+
+impl Figures {
+    fn q(&self, q: f64) -> Duration {
+        let mut v = self.0.clone();
+        v.sort();
+        v[((v.len() - 1) as f64 * q).round() as usize]
+    }
+    fn line(&self, name: &str) -> String {
+        format!(
+            "{name:<52} n={:<4} median {:>9.1} µs  p95 {:>9.1} µs  p99 {:>9.1} µs",
+            self.0.len(),
+            us(self.q(0.5)),
+            us(self.q(0.95)),
+            us(self.q(0.99))
+        )
+    }
+}
+
+fn us(d: Duration) -> f64 {
+    d.as_secs_f64() * 1e6
+}
+
+async fn until(client: &BrokerClient, condition: impl Fn(&Snapshot) -> bool) {
+    let mut watch = client.watch();
+    tokio::time::timeout(Duration::from_secs(30), async {
+        loop {
+            if condition(&watch.borrow_and_update()) {
+                return;
+            }
+            watch.changed().await.unwrap();
+        }
+    })
+    .await
+    .expect("state reached within 30 s");
+}
+
+async fn event(
+    events: &mut broadcast::Receiver<SupervisorEvent>,
+    condition: impl Fn(&EventKind) -> bool,
+) {
+    tokio::time::timeout(Duration::from_secs(30), async {
+        loop {
+            if let Ok(e) = events.recv().await
+                && condition(&e.kind)
+            {
+                return;
+            }
+        }
+    })
+    .await
+    .expect("event within 30 s");
+}
+
+fn connected(s: &Snapshot) -> bool {
+    matches!(s.state, ConnectionState::Connected(_))
+}
+
+fn proc_field(pid: u32, file: &str, key: &str) -> Option<u64> {
+    let text = std::fs::read_to_string(format!("/proc/{pid}/{file}")).ok()?;
+    text.lines()
+        .find(|l| l.starts_with(key))?
+        .split_whitespace()
+        .nth(1)?
+        .parse()
+        .ok()
+}
+
+fn cpu_ticks(pid: u32) -> u64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    let fields: Vec<&str> = stat
+        .rsplit(") ")
+        .next()
+        .unwrap_or("")
+        .split_whitespace()
+        .collect();
+    fields
+        .get(11)
+        .and_then(|v| v.parse::<u64>().ok())
+        .unwrap_or(0)
+        + fields
+            .get(12)
+            .and_then(|v| v.parse::<u64>().ok())
+            .unwrap_or(0)
+}
+
+#[tokio::main(flavor = "multi_thread", worker_threads = 2)]
+async fn main() {
+    let quick = std::env::args().any(|a| a == "--quick");
+    let (connects, pings, detections, idle) = if quick {
+        (3, 20, 1, Duration::from_secs(1))
+    } else {
+        (60, 2000, 5, Duration::from_secs(10))
+    };
+    let mut sim = simulator_at("127.0.0.1:0").await;
+    let addr = sim.addr();
+    println!(
+        "gatewatch-supervisor bench: loopback, {} cpus, {}",
+        std::thread::available_parallelism().map_or(0, |n| n.get()),
+        if quick { "quick" } else { "full" }
+    );
+
+    // Cold connect.
+    let mut baseline = Vec::new();
+    for i in 0..connects {
+        let started = Instant::now();
+        let client = ibapi::Client::builder()
+            .address(addr.to_string())
+            .client_id(5000 + i)
+            .connect()
+            .await
+            .unwrap();
+        baseline.push(started.elapsed());
+        client.disconnect().await;
+    }
+    let mut cold = Vec::new();
+    for i in 0..connects {
+        let started = Instant::now();
+        let client = BrokerClient::new(config(addr, 6000 + i)).unwrap();
+        client.start().await.unwrap();
+        until(&client, |s| matches!(&s.state, ConnectionState::Connected(session) if !session.accounts.is_empty())).await;
+        cold.push(started.elapsed());
+        client.stop().await.unwrap();
+    }
+    let (baseline, cold) = (Figures(baseline), Figures(cold));
+    println!("{}", baseline.line("in-process ibapi connect (baseline)"));
+    println!(
+        "{}   ×{:.1}",
+        cold.line("cold connect: spawn worker → connected + accounts"),
+        us(cold.q(0.5)) / us(baseline.q(0.5))
+    );
+
+    // Ping round trips.
+    let client = BrokerClient::new(config(addr, 7000)).unwrap();
+    client.start().await.unwrap();
+    until(&client, connected).await;
+    let direct = ibapi::Client::builder()
+        .address(addr.to_string())
+        .client_id(7001)
+        .connect()
+        .await
+        .unwrap();
+    let (mut via, mut base) = (Vec::new(), Vec::new());
+    for _ in 0..pings {
+        let started = Instant::now();
+        direct.server_time().await.unwrap();
+        base.push(started.elapsed());
+        let started = Instant::now();
+        client.ping().await.unwrap();
+        via.push(started.elapsed());
+    }
+    direct.disconnect().await;
+    let (base, via) = (Figures(base), Figures(via));
+    println!("{}", base.line("in-process ibapi server_time (baseline)"));
+    println!(
+        "{}",
+        via.line("ping: handle → actor → worker → gateway → back")
+    );
+    println!(
+        "{:<52} median {:>+9.1} µs  p99 {:>+9.1} µs",
+        "added overhead",
+        us(via.q(0.5)) - us(base.q(0.5)),
+        us(via.q(0.99)) - us(base.q(0.99))
+    );
+
+    // Worker footprint at one ping a second.
+    let pid = client.snapshot().worker.pid.unwrap();
+    let ticks_before = cpu_ticks(pid);
+    tokio::time::sleep(idle).await;
+    let ticks = cpu_ticks(pid) - ticks_before;
+    let rss_kb = proc_field(pid, "status", "VmRSS:").unwrap_or(0);
+    println!(
+        "{:<52} {:.1} MB",
+        "worker resident memory (VmRSS)",
+        rss_kb as f64 / 1024.0
+    );
+    println!(
+        "{:<52} {:.2} % of one core over {:?} ({} ticks)",
+        "worker idle CPU at 1 ping/s",
+        ticks as f64 / 100.0 / idle.as_secs_f64() * 100.0,
+        idle,
+        ticks
+    );
+
+    // Detection and recovery.
+    let mut events = client.subscribe();
+    let (mut detect, mut back) = (Vec::new(), Vec::new());
+    for _ in 0..detections {
+        let started = Instant::now();
+        sim.shutdown().await;
+        event(&mut events, |k| matches!(k, EventKind::Disconnected { .. })).await;
+        detect.push(started.elapsed());
+        let restarted = Instant::now();
+        sim = simulator_at(&addr.to_string()).await;
+        until(&client, connected).await;
+        back.push(restarted.elapsed());
+    }
+    println!(
+        "{}",
+        Figures(detect).line("simulator killed → disconnected event")
+    );
+    println!("{}", Figures(back).line("simulator back → connected"));
+
+    let (mut detect, mut back) = (Vec::new(), Vec::new());
+    for _ in 0..detections.min(3) {
+        let started = Instant::now();
+        sim.apply("mute on".parse().unwrap());
+        until(&client, |s| matches!(&s.state, ConnectionState::Degraded { reasons, .. } if reasons.iter().any(|r| matches!(r, DegradedReason::LostPings { .. })))).await;
+        detect.push(started.elapsed());
+        sim.apply("mute off".parse().unwrap());
+        let unmuted = Instant::now();
+        until(&client, connected).await;
+        back.push(unmuted.elapsed());
+    }
+    println!(
+        "{}",
+        Figures(detect).line("simulator muted → degraded (1 s pings, 0.8 s timeout)")
+    );
+    println!("{}", Figures(back).line("simulator unmuted → connected"));
+
+    for (signal, name) in [
+        ("-KILL", "worker killed"),
+        ("-STOP", "worker hung (SIGSTOP)"),
+    ] {
+        let (mut detect, mut back) = (Vec::new(), Vec::new());
+        for _ in 0..detections {
+            until(&client, connected).await;
+            let pid = client.snapshot().worker.pid.unwrap();
+            let started = Instant::now();
+            std::process::Command::new("kill")
+                .args([signal, &pid.to_string()])
+                .status()
+                .unwrap();
+            event(&mut events, |k| {
+                matches!(k, EventKind::WorkerRestarted { .. })
+            })
+            .await;
+            detect.push(started.elapsed());
+            until(&client, |s| connected(s) && s.worker.pid != Some(pid)).await;
+            back.push(started.elapsed());
+        }
+        println!("{}", Figures(detect).line(&format!("{name} → replaced")));
+        println!(
+            "{}",
+            Figures(back).line(&format!("{name} → connected again"))
+        );
+    }
+    client.stop().await.unwrap();
+    sim.shutdown().await;
+}
