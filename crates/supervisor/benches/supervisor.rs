@@ -85,7 +85,9 @@ fn us(d: Duration) -> f64 {
     d.as_secs_f64() * 1e6
 }
 
+#[track_caller]
 async fn until(client: &BrokerClient, condition: impl Fn(&Snapshot) -> bool) {
+    let line = std::panic::Location::caller().line();
     let mut watch = client.watch();
     tokio::time::timeout(Duration::from_secs(30), async {
         loop {
@@ -96,11 +98,17 @@ async fn until(client: &BrokerClient, condition: impl Fn(&Snapshot) -> bool) {
         }
     })
     .await
-    .expect("state reached within 30 s");
+    .unwrap_or_else(|_| {
+        panic!(
+            "state not reached within 30 s (line {line}): {:?}",
+            client.snapshot().state
+        )
+    });
 }
 
 async fn event(
     events: &mut broadcast::Receiver<SupervisorEvent>,
+    what: &str,
     condition: impl Fn(&EventKind) -> bool,
 ) {
     tokio::time::timeout(Duration::from_secs(30), async {
@@ -113,7 +121,7 @@ async fn event(
         }
     })
     .await
-    .expect("event within 30 s");
+    .unwrap_or_else(|_| panic!("{what}: no event within 30 s"));
 }
 
 fn connected(s: &Snapshot) -> bool {
@@ -146,6 +154,52 @@ fn cpu_ticks(pid: u32) -> u64 {
             .get(12)
             .and_then(|v| v.parse::<u64>().ok())
             .unwrap_or(0)
+}
+
+/// Ping round trips written straight to a worker's stdin and read from its stdout: the
+/// worker's share of the overhead, without the supervisor's actor.
+async fn worker_pipe_round_trips(addr: SocketAddr, pings: usize) -> Vec<Duration> {
+    use tokio::io::{AsyncBufReadExt, AsyncWriteExt};
+    let mut child = tokio::process::Command::new(worker_binary())
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let mut lines = tokio::io::BufReader::new(child.stdout.take().unwrap()).lines();
+    let connect = format!(
+        r#"{{"id":1,"type":"connect","host":"{}","port":{},"client_id":7100}}"#,
+        addr.ip(),
+        addr.port()
+    );
+    stdin
+        .write_all(format!("{connect}\n").as_bytes())
+        .await
+        .unwrap();
+    while let Some(line) = lines.next_line().await.unwrap() {
+        if line.contains(r#""kind":"connected""#) {
+            break;
+        }
+    }
+    let mut samples = Vec::with_capacity(pings);
+    for id in 2..pings as u64 + 2 {
+        let started = Instant::now();
+        stdin
+            .write_all(format!(r#"{{"id":{id},"type":"ping","timeout_ms":1000}}"#).as_bytes())
+            .await
+            .unwrap();
+        stdin.write_all(b"\n").await.unwrap();
+        let reply = format!(r#""id":{id},"#);
+        while let Some(line) = lines.next_line().await.unwrap() {
+            if line.contains(&reply) {
+                break;
+            }
+        }
+        samples.push(started.elapsed());
+    }
+    samples
 }
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
@@ -214,8 +268,13 @@ async fn main() {
         via.push(started.elapsed());
     }
     direct.disconnect().await;
+    let pipe = Figures(worker_pipe_round_trips(addr, pings).await);
     let (base, via) = (Figures(base), Figures(via));
     println!("{}", base.line("in-process ibapi server_time (baseline)"));
+    println!(
+        "{}",
+        pipe.line("ping over the worker's pipes alone (no actor)")
+    );
     println!(
         "{}",
         via.line("ping: handle → actor → worker → gateway → back")
@@ -252,11 +311,23 @@ async fn main() {
     for _ in 0..detections {
         let started = Instant::now();
         sim.shutdown().await;
-        event(&mut events, |k| matches!(k, EventKind::Disconnected { .. })).await;
+        event(&mut events, "simulator killed", |k| {
+            matches!(k, EventKind::Disconnected { .. })
+        })
+        .await;
         detect.push(started.elapsed());
         let restarted = Instant::now();
         sim = simulator_at(&addr.to_string()).await;
-        until(&client, connected).await;
+        // Wait for the event, not the snapshot: the snapshot may not show the drop yet.
+        event(&mut events, "back to connected", |k| {
+            matches!(
+                k,
+                EventKind::StateChanged {
+                    state: ConnectionState::Connected(_)
+                }
+            )
+        })
+        .await;
         back.push(restarted.elapsed());
     }
     println!(
@@ -273,7 +344,15 @@ async fn main() {
         detect.push(started.elapsed());
         sim.apply("mute off".parse().unwrap());
         let unmuted = Instant::now();
-        until(&client, connected).await;
+        event(&mut events, "connected after unmute", |k| {
+            matches!(
+                k,
+                EventKind::StateChanged {
+                    state: ConnectionState::Connected(_)
+                }
+            )
+        })
+        .await;
         back.push(unmuted.elapsed());
     }
     println!(
@@ -295,7 +374,7 @@ async fn main() {
                 .args([signal, &pid.to_string()])
                 .status()
                 .unwrap();
-            event(&mut events, |k| {
+            event(&mut events, name, |k| {
                 matches!(k, EventKind::WorkerRestarted { .. })
             })
             .await;

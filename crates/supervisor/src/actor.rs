@@ -141,6 +141,9 @@ pub(crate) struct Actor {
     ping_in_flight: bool,
     next_refresh: Option<Instant>,
     next_zombie_scan: Instant,
+    scan_in_flight: bool,
+    scans_tx: mpsc::UnboundedSender<ZombieCount>,
+    scans: mpsc::UnboundedReceiver<ZombieCount>,
     zombies: ZombieCount,
     positions: Vec<gatewatch_protocol::Position>,
     account_summary: Vec<gatewatch_protocol::SummaryRow>,
@@ -158,7 +161,9 @@ impl Actor {
         events: broadcast::Sender<SupervisorEvent>,
     ) -> Self {
         let (output_tx, output) = mpsc::unbounded_channel();
+        let (scans_tx, scans) = mpsc::unbounded_channel();
         let seed = u64::from(std::process::id()) ^ now_ms();
+        let config_scan_ms = config.zombie_scan_interval_ms;
         Self {
             breaker: CircuitBreaker::new(config.breaker),
             backoff: Backoff::new(config.backoff, seed),
@@ -186,7 +191,10 @@ impl Actor {
             next_ping: None,
             ping_in_flight: false,
             next_refresh: None,
-            next_zombie_scan: Instant::now(),
+            next_zombie_scan: Instant::now() + Duration::from_millis(config_scan_ms),
+            scan_in_flight: false,
+            scans_tx,
+            scans,
             zombies: ZombieCount::default(),
             positions: Vec::new(),
             account_summary: Vec::new(),
@@ -214,6 +222,7 @@ impl Actor {
                     }
                 }
                 status = wait_exit(&mut self.worker) => self.on_worker_exit(format!("exited ({status})")).await,
+                Some(count) = self.scans.recv() => self.on_zombie_scan(count).await,
                 _ = sleep_until(wakeup) => self.on_timers(Instant::now()).await,
             }
             self.publish();
@@ -834,7 +843,7 @@ impl Actor {
         }
         if self.mode != Mode::Stopped && now >= self.next_zombie_scan {
             self.next_zombie_scan = now + self.ms(self.config.zombie_scan_interval_ms);
-            self.scan_zombies().await;
+            self.scan_zombies();
         }
         let retry = match self.link {
             Link::Waiting { attempt, at } if now >= at => Some(attempt),
@@ -886,12 +895,22 @@ impl Actor {
         }
     }
 
-    async fn scan_zombies(&mut self) {
+    /// Starts a scan on a blocking thread; the actor keeps serving while `/proc` is read.
+    fn scan_zombies(&mut self) {
+        if self.scan_in_flight {
+            return;
+        }
+        self.scan_in_flight = true;
         let port = self.config.port;
         let pid = self.worker.as_ref().map(|w| w.pid);
-        let count = tokio::task::spawn_blocking(move || zombie::scan(port, pid))
-            .await
-            .unwrap_or_default();
+        let results = self.scans_tx.clone();
+        tokio::task::spawn_blocking(move || {
+            let _ = results.send(zombie::scan(port, pid));
+        });
+    }
+
+    async fn on_zombie_scan(&mut self, count: ZombieCount) {
+        self.scan_in_flight = false;
         if count != self.zombies {
             if let Some(advice) = count.advice() {
                 tracing::warn!(?count, "{advice}");

@@ -22,7 +22,7 @@ use crate::convert::{self, PortfolioEntry};
 use crate::link::{self, EventSink, Pong};
 
 /// How often the watcher looks at `is_connected()`; bounds how late a drop is reported.
-const WATCH_INTERVAL: Duration = Duration::from_millis(5);
+const WATCH_INTERVAL: Duration = Duration::from_millis(20);
 
 /// What the connect established.
 pub(crate) struct Established {
