@@ -85,9 +85,7 @@ fn us(d: Duration) -> f64 {
     d.as_secs_f64() * 1e6
 }
 
-#[track_caller]
 async fn until(client: &BrokerClient, condition: impl Fn(&Snapshot) -> bool) {
-    let line = std::panic::Location::caller().line();
     let mut watch = client.watch();
     tokio::time::timeout(Duration::from_secs(30), async {
         loop {
@@ -100,7 +98,7 @@ async fn until(client: &BrokerClient, condition: impl Fn(&Snapshot) -> bool) {
     .await
     .unwrap_or_else(|_| {
         panic!(
-            "state not reached within 30 s (line {line}): {:?}",
+            "state not reached within 30 s: {:?}",
             client.snapshot().state
         )
     });

@@ -1013,17 +1013,14 @@ impl Actor {
         }
     }
 
+    /// Publishes the snapshot, then announces a state change: whoever receives the
+    /// `StateChanged` event finds the snapshot already showing it.
     fn publish(&mut self) {
         let state = self.state();
-        if !same_state(&state, &self.published) {
-            tracing::info!(state = state.name(), "state");
-            self.emit(EventKind::StateChanged {
-                state: state.clone(),
-            });
-        }
+        let changed = !same_state(&state, &self.published);
         self.published = state.clone();
         let snapshot = Snapshot {
-            state,
+            state: state.clone(),
             latency: self.latency.clone(),
             positions: self.positions.clone(),
             account_summary: self.account_summary.clone(),
@@ -1036,12 +1033,16 @@ impl Actor {
             last_error: self.last_error.clone(),
         };
         self.snapshot.send_if_modified(|current| {
-            let changed = *current != snapshot;
-            if changed {
+            let modified = *current != snapshot;
+            if modified {
                 *current = snapshot;
             }
-            changed
+            modified
         });
+        if changed {
+            tracing::info!(state = state.name(), "state");
+            self.emit(EventKind::StateChanged { state });
+        }
     }
 }
 
