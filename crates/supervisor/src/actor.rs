@@ -20,7 +20,7 @@ use crate::state::{
     SupervisorEvent, WorkerInfo, epoch_ms, now_ms,
 };
 use crate::stats::LatencyStats;
-use crate::worker::{WorkerOutput, WorkerProcess};
+use crate::worker::{DirectReplies, WorkerOutput, WorkerProcess};
 use crate::zombie::{self, ZombieCount};
 use crate::{ClientError, DataRequest};
 
@@ -100,11 +100,16 @@ impl Problems {
 
 /// Why a request was sent, so its reply can be routed.
 enum Purpose {
-    Connect { attempt: u32, client_id: i32 },
+    Connect {
+        attempt: u32,
+        client_id: i32,
+    },
     Ping,
     Heartbeat,
     Refresh,
     Fetch(oneshot::Sender<Result<Reply, ClientError>>),
+    /// The caller waits in `direct`; the stdout reader completes it without the actor.
+    Direct,
     Disconnect,
 }
 
@@ -121,6 +126,7 @@ pub(crate) struct Actor {
     events: broadcast::Sender<SupervisorEvent>,
     output_tx: mpsc::UnboundedSender<(u64, WorkerOutput)>,
     output: mpsc::UnboundedReceiver<(u64, WorkerOutput)>,
+    direct: DirectReplies,
     worker: Option<WorkerProcess>,
     generation: u64,
     restarts: u64,
@@ -174,6 +180,7 @@ impl Actor {
             events,
             output_tx,
             output,
+            direct: DirectReplies::default(),
             worker: None,
             generation: 0,
             restarts: 0,
@@ -330,7 +337,12 @@ impl Actor {
             return true;
         }
         self.generation += 1;
-        match WorkerProcess::spawn(&self.worker_path, self.generation, self.output_tx.clone()) {
+        match WorkerProcess::spawn(
+            &self.worker_path,
+            self.generation,
+            self.output_tx.clone(),
+            self.direct.clone(),
+        ) {
             Ok(worker) => {
                 self.worker = Some(worker);
                 self.garbage_streak = 0;
@@ -355,11 +367,25 @@ impl Actor {
     async fn request(&mut self, command: ToWorker, purpose: Purpose) -> bool {
         let timeout = self.request_timeout(&command);
         let id = self.next_id();
+        // A ping asked through the handle changes no state: its reply may skip the actor.
+        let purpose = match purpose {
+            Purpose::Fetch(reply) if matches!(command, ToWorker::Ping { .. }) => {
+                self.direct
+                    .lock()
+                    .expect("direct replies poisoned")
+                    .insert(id, reply);
+                Purpose::Direct
+            }
+            other => other,
+        };
         let request = Request { id, command };
         let sent = match self.worker.as_mut() {
             Some(worker) => worker.send(&request).await,
             None => false,
         };
+        if !sent {
+            self.fail_direct(id, ClientError::NotConnected);
+        }
         if sent {
             self.pending.insert(
                 id,
@@ -513,7 +539,7 @@ impl Actor {
                 }
                 let _ = reply.send(result.map_err(ClientError::Worker));
             }
-            Purpose::Disconnect => {}
+            Purpose::Disconnect | Purpose::Direct => {}
         }
     }
 
@@ -890,6 +916,13 @@ impl Actor {
                 Purpose::Refresh => {
                     self.refresh_outstanding = self.refresh_outstanding.saturating_sub(1)
                 }
+                Purpose::Direct => self.fail_direct(
+                    id,
+                    ClientError::Worker(WorkerError::new(
+                        ErrorCode::RequestTimeout,
+                        "no answer from the worker",
+                    )),
+                ),
                 Purpose::Heartbeat | Purpose::Disconnect => {}
             }
         }
@@ -924,14 +957,36 @@ impl Actor {
         }
     }
 
+    /// Completes a direct waiter with an error, if it is still waiting.
+    fn fail_direct(&self, id: u64, error: ClientError) {
+        if let Some(waiter) = self
+            .direct
+            .lock()
+            .expect("direct replies poisoned")
+            .remove(&id)
+        {
+            let _ = waiter.send(Err(error));
+        }
+    }
+
     fn fail_pending(&mut self) {
         self.ping_in_flight = false;
         self.heartbeat_sent = None;
         self.refresh_outstanding = 0;
-        for (_, pending) in self.pending.drain() {
-            if let Purpose::Fetch(reply) = pending.purpose {
+        let pending: Vec<(u64, Pending)> = self.pending.drain().collect();
+        for (id, pending) in pending {
+            self.fail_waiter(id, pending.purpose);
+        }
+    }
+
+    /// Tells whoever waits on a request that it will not be answered.
+    fn fail_waiter(&self, id: u64, purpose: Purpose) {
+        match purpose {
+            Purpose::Fetch(reply) => {
                 let _ = reply.send(Err(ClientError::NotConnected));
             }
+            Purpose::Direct => self.fail_direct(id, ClientError::NotConnected),
+            _ => {}
         }
     }
 
@@ -942,18 +997,14 @@ impl Actor {
             .filter(|(_, p)| {
                 matches!(
                     p.purpose,
-                    Purpose::Fetch(_) | Purpose::Ping | Purpose::Refresh
+                    Purpose::Fetch(_) | Purpose::Direct | Purpose::Ping | Purpose::Refresh
                 )
             })
             .map(|(id, _)| *id)
             .collect();
         for id in ids {
-            if let Some(Pending {
-                purpose: Purpose::Fetch(reply),
-                ..
-            }) = self.pending.remove(&id)
-            {
-                let _ = reply.send(Err(ClientError::NotConnected));
+            if let Some(pending) = self.pending.remove(&id) {
+                self.fail_waiter(id, pending.purpose);
             }
         }
         self.refresh_outstanding = 0;

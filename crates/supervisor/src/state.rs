@@ -181,7 +181,8 @@ impl Default for Snapshot {
 pub struct SupervisorEvent {
     /// When, epoch ms.
     pub at_ms: u64,
-    /// What.
+    /// What (flattened: the JSON reads `{"at_ms":…,"kind":"state_changed","state":…}`).
+    #[serde(flatten)]
     pub kind: EventKind,
 }
 
@@ -233,4 +234,42 @@ pub enum EventKind {
     ZombieSockets(ZombieCount),
     /// Positions and the account summary were refreshed.
     DataRefreshed,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn events_serialize_flat_and_round_trip() {
+        let event = SupervisorEvent {
+            at_ms: 7,
+            kind: EventKind::StateChanged {
+                state: ConnectionState::Reconnecting {
+                    attempt: 2,
+                    next_try_ms: 9,
+                },
+            },
+        };
+        let json = serde_json::to_value(&event).unwrap();
+        assert_eq!(json["kind"], "state_changed");
+        assert_eq!(json["state"]["state"], "reconnecting");
+        assert_eq!(
+            serde_json::from_value::<SupervisorEvent>(json).unwrap(),
+            event
+        );
+        let zombies = SupervisorEvent {
+            at_ms: 1,
+            kind: EventKind::ZombieSockets(ZombieCount {
+                ours: 0,
+                gateway: 3,
+                other_clients: 1,
+            }),
+        };
+        let json = serde_json::to_value(&zombies).unwrap();
+        assert_eq!(
+            (json["kind"].as_str(), json["gateway"].as_u64()),
+            (Some("zombie_sockets"), Some(3))
+        );
+    }
 }

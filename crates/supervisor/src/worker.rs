@@ -7,12 +7,24 @@
 use std::path::Path;
 use std::process::Stdio;
 
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
 use gatewatch_protocol::lines::{LineError, LineReader, encode_line};
-use gatewatch_protocol::{FromWorker, Request, check_hello};
+use gatewatch_protocol::{FromWorker, Reply, Request, check_hello};
+use tokio::sync::oneshot;
+
+use crate::ClientError;
 use tokio::io::{AsyncWriteExt, BufReader};
 use tokio::process::{Child, ChildStdin, Command};
 use tokio::sync::mpsc;
 use tracing::Instrument;
+
+/// Callers waiting for a reply that the stdout reader hands over directly, bypassing the
+/// actor (only for requests whose result changes no supervision state, such as a ping
+/// asked through the handle): one cross-thread hop less on the latency path.
+pub(crate) type DirectReplies =
+    Arc<Mutex<HashMap<u64, oneshot::Sender<Result<Reply, ClientError>>>>>;
 
 /// What a worker's stdout produced.
 #[derive(Debug)]
@@ -40,6 +52,7 @@ impl WorkerProcess {
         path: &Path,
         generation: u64,
         output: mpsc::UnboundedSender<(u64, WorkerOutput)>,
+        direct: DirectReplies,
     ) -> std::io::Result<Self> {
         let mut child = Command::new(path)
             .stdin(Stdio::piped())
@@ -51,7 +64,7 @@ impl WorkerProcess {
         let span = tracing::info_span!("worker", generation, pid);
         let stdout = child.stdout.take().expect("stdout is piped");
         let stderr = child.stderr.take().expect("stderr is piped");
-        tokio::spawn(read_stdout(stdout, generation, output).instrument(span.clone()));
+        tokio::spawn(read_stdout(stdout, generation, output, direct).instrument(span.clone()));
         tokio::spawn(relay_logs(stderr).instrument(span));
         tracing::info!(generation, pid, path = %path.display(), "worker started");
         Ok(Self {
@@ -105,6 +118,7 @@ async fn read_stdout(
     stdout: tokio::process::ChildStdout,
     generation: u64,
     output: mpsc::UnboundedSender<(u64, WorkerOutput)>,
+    direct: DirectReplies,
 ) {
     let mut lines = LineReader::new(BufReader::new(stdout));
     let send = |item| output.send((generation, item)).is_ok();
@@ -119,7 +133,10 @@ async fn read_stdout(
                         Err(error) => WorkerOutput::Fault(error.to_string()),
                     }
                 }
-                Ok(message) => WorkerOutput::Message(message),
+                Ok(message) => match deliver_direct(&direct, message) {
+                    Some(message) => WorkerOutput::Message(message),
+                    None => continue,
+                },
                 Err(_) => WorkerOutput::Garbage(line.chars().take(200).collect()),
             },
             Ok(None) | Err(LineError::Io(_)) => {
@@ -184,4 +201,22 @@ fn relay_log_line(line: &str) {
         "TRACE" => tracing::trace!(worker_target = %target, %details, "{message}"),
         _ => tracing::info!(worker_target = %target, %details, "{message}"),
     }
+}
+
+/// Hands a reply to its direct waiter, if it has one; otherwise gives the message back.
+fn deliver_direct(direct: &DirectReplies, message: FromWorker) -> Option<FromWorker> {
+    let id = match &message {
+        FromWorker::Reply { id, .. } | FromWorker::Error { id: Some(id), .. } => *id,
+        _ => return Some(message),
+    };
+    let Some(waiter) = direct.lock().expect("direct replies poisoned").remove(&id) else {
+        return Some(message);
+    };
+    let result = match message {
+        FromWorker::Reply { result, .. } => Ok(result),
+        FromWorker::Error { error, .. } => Err(ClientError::Worker(error)),
+        _ => unreachable!("matched above"),
+    };
+    let _ = waiter.send(result);
+    None
 }

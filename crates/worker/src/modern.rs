@@ -2,13 +2,14 @@
 //!
 //! `ibapi` reconnects by itself unless told not to; here `max_reconnect_attempts(0)` turns
 //! that off, because retrying is the supervisor's decision. `ibapi` has no disconnect
-//! callback, so a watcher polls `is_connected()` every few milliseconds and reports the drop.
+//! callback, so one task forwards notices and looks at `is_connected()` every 20 ms to report
+//! the drop.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use futures::StreamExt;
+use futures::{FutureExt, StreamExt};
 use gatewatch_protocol::notice::Notice;
 use gatewatch_protocol::{
     DisconnectCause, ErrorCode, Event, Position, Stage, SummaryRow, WorkerError,
@@ -65,20 +66,12 @@ pub(crate) async fn connect(
         };
     let client = Arc::new(client);
     let closing = Arc::new(AtomicBool::new(false));
-    let port_reset = Arc::new(AtomicBool::new(false));
-    let tasks = vec![
-        tokio::spawn(forward_notices(
-            notices,
-            events.clone(),
-            Arc::clone(&port_reset),
-        )),
-        tokio::spawn(watch_connection(
-            Arc::clone(&client),
-            Arc::clone(&closing),
-            port_reset,
-            events,
-        )),
-    ];
+    let tasks = vec![tokio::spawn(follow_connection(
+        Arc::clone(&client),
+        notices,
+        Arc::clone(&closing),
+        events,
+    ))];
     Ok(Established {
         server_version: client.server_version(),
         accounts: client.handshake_managed_accounts().to_vec(),
@@ -146,44 +139,35 @@ fn timed_out(what: &str, timeout: Duration) -> WorkerError {
     )
 }
 
-async fn forward_notices(
-    mut notices: NoticeStream,
-    events: EventSink,
-    port_reset: Arc<AtomicBool>,
-) {
-    while let Some(notice) = notices.next().await {
-        if notice.code < 0 {
-            tracing::debug!(code = notice.code, message = %notice.message, "ibapi notice");
-            continue;
-        }
-        if notice.code == 1300 {
-            port_reset.store(true, Ordering::SeqCst);
-        }
-        tracing::info!(code = notice.code, "gateway notice");
-        if events
-            .send(Event::Notice(Notice::new(notice.code, notice.message)))
-            .is_err()
-        {
-            return;
-        }
-    }
-}
-
-async fn watch_connection(
+/// Forwards notices and watches for the drop in one task, so the cause of a drop can take
+/// into account every notice `ibapi` queued before it (a 1300 comes just before the close).
+async fn follow_connection(
     client: Arc<ibapi::Client>,
+    mut notices: NoticeStream,
     closing: Arc<AtomicBool>,
-    port_reset: Arc<AtomicBool>,
     events: EventSink,
 ) {
+    let mut port_reset = false;
     let mut interval = tokio::time::interval(WATCH_INTERVAL);
     interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     while client.is_connected() {
-        interval.tick().await;
+        tokio::select! {
+            notice = notices.next() => match notice {
+                Some(notice) => port_reset |= forward(&events, notice),
+                None => {
+                    interval.tick().await;
+                }
+            },
+            _ = interval.tick() => {}
+        }
+    }
+    while let Some(Some(notice)) = notices.next().now_or_never() {
+        port_reset |= forward(&events, notice);
     }
     if closing.load(Ordering::SeqCst) {
         return;
     }
-    let (cause, message) = if port_reset.load(Ordering::SeqCst) {
+    let (cause, message) = if port_reset {
         (
             DisconnectCause::PortReset,
             "the gateway reset its API port (1300) and closed the connection",
@@ -199,6 +183,18 @@ async fn watch_connection(
         cause,
         message: message.into(),
     });
+}
+
+/// Sends a gateway notice as an event; returns whether it announced a port reset.
+fn forward(events: &EventSink, notice: ibapi::Notice) -> bool {
+    if notice.code < 0 {
+        tracing::debug!(code = notice.code, message = %notice.message, "ibapi notice");
+        return false;
+    }
+    tracing::info!(code = notice.code, "gateway notice");
+    let port_reset = notice.code == 1300;
+    let _ = events.send(Event::Notice(Notice::new(notice.code, notice.message)));
+    port_reset
 }
 
 impl ModernLink {
