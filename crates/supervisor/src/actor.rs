@@ -4,6 +4,8 @@
 
 use std::collections::{BTreeSet, HashMap};
 use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant, SystemTime};
 
 use gatewatch_protocol::notice::NoticeCategory;
@@ -20,9 +22,18 @@ use crate::state::{
     SupervisorEvent, WorkerInfo, epoch_ms, now_ms,
 };
 use crate::stats::LatencyStats;
-use crate::worker::{DirectReplies, WorkerOutput, WorkerProcess};
+use crate::worker::{DirectReplies, WorkerInput, WorkerOutput, WorkerProcess};
 use crate::zombie::{self, ZombieCount};
 use crate::{ClientError, DataRequest};
+
+/// What the actor shares with the handles for the ping fast path: the worker's stdin, the
+/// request-id counter, and the waiters the stdout reader answers directly.
+#[derive(Clone, Default)]
+pub(crate) struct FastPath {
+    pub(crate) input: WorkerInput,
+    pub(crate) request_ids: Arc<AtomicU64>,
+    pub(crate) direct: DirectReplies,
+}
 
 /// Messages from the handles.
 pub(crate) enum Command {
@@ -100,16 +111,11 @@ impl Problems {
 
 /// Why a request was sent, so its reply can be routed.
 enum Purpose {
-    Connect {
-        attempt: u32,
-        client_id: i32,
-    },
+    Connect { attempt: u32, client_id: i32 },
     Ping,
     Heartbeat,
     Refresh,
     Fetch(oneshot::Sender<Result<Reply, ClientError>>),
-    /// The caller waits in `direct`; the stdout reader completes it without the actor.
-    Direct,
     Disconnect,
 }
 
@@ -127,12 +133,13 @@ pub(crate) struct Actor {
     output_tx: mpsc::UnboundedSender<(u64, WorkerOutput)>,
     output: mpsc::UnboundedReceiver<(u64, WorkerOutput)>,
     direct: DirectReplies,
+    input: WorkerInput,
     worker: Option<WorkerProcess>,
     generation: u64,
     restarts: u64,
     garbage_streak: u32,
     pending: HashMap<u64, Pending>,
-    next_request_id: u64,
+    request_ids: Arc<AtomicU64>,
     mode: Mode,
     link: Link,
     published: ConnectionState,
@@ -165,6 +172,7 @@ impl Actor {
         commands: mpsc::Receiver<Command>,
         snapshot: watch::Sender<Snapshot>,
         events: broadcast::Sender<SupervisorEvent>,
+        shared: FastPath,
     ) -> Self {
         let (output_tx, output) = mpsc::unbounded_channel();
         let (scans_tx, scans) = mpsc::unbounded_channel();
@@ -180,13 +188,14 @@ impl Actor {
             events,
             output_tx,
             output,
-            direct: DirectReplies::default(),
+            direct: shared.direct,
+            input: shared.input,
             worker: None,
             generation: 0,
             restarts: 0,
             garbage_streak: 0,
             pending: HashMap::new(),
-            next_request_id: 1,
+            request_ids: shared.request_ids,
             mode: Mode::Stopped,
             link: Link::Idle,
             published: ConnectionState::Stopped,
@@ -285,9 +294,6 @@ impl Actor {
                     DataRequest::Accounts => ToWorker::GetAccounts,
                     DataRequest::Positions => ToWorker::GetPositions,
                     DataRequest::AccountSummary(tags) => ToWorker::GetAccountSummary { tags },
-                    DataRequest::Ping => ToWorker::Ping {
-                        timeout_ms: self.config.ping_timeout_ms,
-                    },
                 };
                 self.request(command, Purpose::Fetch(reply)).await;
             }
@@ -327,9 +333,7 @@ impl Actor {
     // ----- worker process -----
 
     fn next_id(&mut self) -> u64 {
-        let id = self.next_request_id;
-        self.next_request_id += 1;
-        id
+        self.request_ids.fetch_add(1, Ordering::SeqCst)
     }
 
     async fn ensure_worker(&mut self) -> bool {
@@ -337,12 +341,15 @@ impl Actor {
             return true;
         }
         self.generation += 1;
-        match WorkerProcess::spawn(
+        let spawned = WorkerProcess::spawn(
             &self.worker_path,
             self.generation,
             self.output_tx.clone(),
             self.direct.clone(),
-        ) {
+            self.input.clone(),
+        )
+        .await;
+        match spawned {
             Ok(worker) => {
                 self.worker = Some(worker);
                 self.garbage_streak = 0;
@@ -367,25 +374,11 @@ impl Actor {
     async fn request(&mut self, command: ToWorker, purpose: Purpose) -> bool {
         let timeout = self.request_timeout(&command);
         let id = self.next_id();
-        // A ping asked through the handle changes no state: its reply may skip the actor.
-        let purpose = match purpose {
-            Purpose::Fetch(reply) if matches!(command, ToWorker::Ping { .. }) => {
-                self.direct
-                    .lock()
-                    .expect("direct replies poisoned")
-                    .insert(id, reply);
-                Purpose::Direct
-            }
-            other => other,
-        };
         let request = Request { id, command };
         let sent = match self.worker.as_mut() {
             Some(worker) => worker.send(&request).await,
             None => false,
         };
-        if !sent {
-            self.fail_direct(id, ClientError::NotConnected);
-        }
         if sent {
             self.pending.insert(
                 id,
@@ -430,6 +423,7 @@ impl Actor {
         let Some(worker) = self.worker.take() else {
             return;
         };
+        worker.detach_input().await;
         if self.mode == Mode::Stopped {
             return;
         }
@@ -539,7 +533,7 @@ impl Actor {
                 }
                 let _ = reply.send(result.map_err(ClientError::Worker));
             }
-            Purpose::Disconnect | Purpose::Direct => {}
+            Purpose::Disconnect => {}
         }
     }
 
@@ -916,13 +910,6 @@ impl Actor {
                 Purpose::Refresh => {
                     self.refresh_outstanding = self.refresh_outstanding.saturating_sub(1)
                 }
-                Purpose::Direct => self.fail_direct(
-                    id,
-                    ClientError::Worker(WorkerError::new(
-                        ErrorCode::RequestTimeout,
-                        "no answer from the worker",
-                    )),
-                ),
                 Purpose::Heartbeat | Purpose::Disconnect => {}
             }
         }
@@ -957,36 +944,22 @@ impl Actor {
         }
     }
 
-    /// Completes a direct waiter with an error, if it is still waiting.
-    fn fail_direct(&self, id: u64, error: ClientError) {
-        if let Some(waiter) = self
-            .direct
-            .lock()
-            .expect("direct replies poisoned")
-            .remove(&id)
-        {
-            let _ = waiter.send(Err(error));
-        }
-    }
-
     fn fail_pending(&mut self) {
         self.ping_in_flight = false;
         self.heartbeat_sent = None;
         self.refresh_outstanding = 0;
         let pending: Vec<(u64, Pending)> = self.pending.drain().collect();
-        for (id, pending) in pending {
-            self.fail_waiter(id, pending.purpose);
+        for (_, pending) in pending {
+            self.fail_waiter(pending.purpose);
         }
+        // Handles waiting on a direct reply learn that it will not come (their receiver fails).
+        self.direct.lock().expect("direct replies poisoned").clear();
     }
 
     /// Tells whoever waits on a request that it will not be answered.
-    fn fail_waiter(&self, id: u64, purpose: Purpose) {
-        match purpose {
-            Purpose::Fetch(reply) => {
-                let _ = reply.send(Err(ClientError::NotConnected));
-            }
-            Purpose::Direct => self.fail_direct(id, ClientError::NotConnected),
-            _ => {}
+    fn fail_waiter(&self, purpose: Purpose) {
+        if let Purpose::Fetch(reply) = purpose {
+            let _ = reply.send(Err(ClientError::NotConnected));
         }
     }
 
@@ -997,14 +970,14 @@ impl Actor {
             .filter(|(_, p)| {
                 matches!(
                     p.purpose,
-                    Purpose::Fetch(_) | Purpose::Direct | Purpose::Ping | Purpose::Refresh
+                    Purpose::Fetch(_) | Purpose::Ping | Purpose::Refresh
                 )
             })
             .map(|(id, _)| *id)
             .collect();
         for id in ids {
             if let Some(pending) = self.pending.remove(&id) {
-                self.fail_waiter(id, pending.purpose);
+                self.fail_waiter(pending.purpose);
             }
         }
         self.refresh_outstanding = 0;

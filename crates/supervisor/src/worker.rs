@@ -39,20 +39,47 @@ pub(crate) enum WorkerOutput {
     Closed,
 }
 
+/// The current worker's stdin, shared by the actor and the handles' ping fast path; `None`
+/// while no worker runs. Whole lines are written under the lock, so they never interleave.
+pub(crate) type WorkerInput = Arc<tokio::sync::Mutex<Option<ChildStdin>>>;
+
+/// Writes one request line to the current worker; `false` when there is none or the write
+/// failed (the input is then cleared).
+pub(crate) async fn send_request(input: &WorkerInput, request: &Request) -> bool {
+    let line = encode_line(request).expect("requests always serialize");
+    let mut stdin = input.lock().await;
+    let Some(pipe) = stdin.as_mut() else {
+        return false;
+    };
+    let sent = pipe.write_all(line.as_bytes()).await.is_ok() && pipe.flush().await.is_ok();
+    if !sent {
+        *stdin = None;
+    }
+    sent
+}
+
 /// A running worker.
 pub(crate) struct WorkerProcess {
     pub(crate) pid: u32,
     child: Child,
-    stdin: Option<ChildStdin>,
+    input: WorkerInput,
+}
+
+impl WorkerProcess {
+    /// Takes the worker's stdin away from every writer (it is gone or going).
+    pub(crate) async fn detach_input(&self) {
+        *self.input.lock().await = None;
+    }
 }
 
 impl WorkerProcess {
     /// Spawns the worker; its output goes to `output` tagged with `generation`.
-    pub(crate) fn spawn(
+    pub(crate) async fn spawn(
         path: &Path,
         generation: u64,
         output: mpsc::UnboundedSender<(u64, WorkerOutput)>,
         direct: DirectReplies,
+        input: WorkerInput,
     ) -> std::io::Result<Self> {
         let mut child = Command::new(path)
             .stdin(Stdio::piped())
@@ -67,24 +94,13 @@ impl WorkerProcess {
         tokio::spawn(read_stdout(stdout, generation, output, direct).instrument(span.clone()));
         tokio::spawn(relay_logs(stderr).instrument(span));
         tracing::info!(generation, pid, path = %path.display(), "worker started");
-        Ok(Self {
-            pid,
-            stdin: child.stdin.take(),
-            child,
-        })
+        *input.lock().await = child.stdin.take();
+        Ok(Self { pid, child, input })
     }
 
     /// Writes one request; `false` when the worker's stdin is gone.
     pub(crate) async fn send(&mut self, request: &Request) -> bool {
-        let Some(stdin) = self.stdin.as_mut() else {
-            return false;
-        };
-        let line = encode_line(request).expect("requests always serialize");
-        let sent = stdin.write_all(line.as_bytes()).await.is_ok() && stdin.flush().await.is_ok();
-        if !sent {
-            self.stdin = None;
-        }
-        sent
+        send_request(&self.input, request).await
     }
 
     /// Resolves when the process exits.
@@ -100,7 +116,7 @@ impl WorkerProcess {
     /// Closes stdin and waits up to `grace` for the exit, then kills. The stdout reader keeps
     /// draining meanwhile, so a worker that writes while stopping is never blocked.
     pub(crate) async fn stop(&mut self, grace: std::time::Duration) {
-        self.stdin = None;
+        *self.input.lock().await = None;
         if tokio::time::timeout(grace, self.child.wait())
             .await
             .is_err()

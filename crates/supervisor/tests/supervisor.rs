@@ -430,3 +430,35 @@ async fn two_hundred_reconnect_cycles_leak_nothing() {
     client.stop().await.unwrap();
     sim.shutdown().await;
 }
+
+#[tokio::test]
+async fn handle_pings_answer_while_connected_and_fail_fast_otherwise() {
+    let sim = simulator().await;
+    let client = BrokerClient::new(fast_config(&sim)).unwrap();
+    assert_eq!(
+        client.ping().await,
+        Err(gatewatch_supervisor::ClientError::NotConnected),
+        "stopped"
+    );
+    client.start().await.unwrap();
+    until(&client, 10.0, "connected", connected).await;
+    for _ in 0..20 {
+        assert!(client.ping().await.expect("a round trip") > 0);
+    }
+    sim.apply(cmd("mute on"));
+    let started = Instant::now();
+    let muted = within(5.0, "muted ping", client.ping()).await;
+    assert!(muted.is_err(), "{muted:?}");
+    assert!(
+        started.elapsed() < Duration::from_secs(3),
+        "bounded by the ping timeout: {:?}",
+        started.elapsed()
+    );
+    sim.apply(cmd("mute off"));
+    client.stop().await.unwrap();
+    assert_eq!(
+        client.ping().await,
+        Err(gatewatch_supervisor::ClientError::NotConnected)
+    );
+    sim.shutdown().await;
+}
