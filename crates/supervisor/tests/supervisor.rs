@@ -245,26 +245,6 @@ async fn a_stopped_worker_is_caught_by_the_heartbeat_and_replaced() {
     sim.shutdown().await;
 }
 
-#[tokio::test]
-async fn a_worker_writing_garbage_is_replaced() {
-    let sim = simulator().await;
-    let mut config = fast_config(&sim);
-    config.worker_path = Some(fake_worker("garbage"));
-    let client = BrokerClient::new(config).unwrap();
-    let mut events = client.subscribe();
-    client.start().await.unwrap();
-    let restarted = event(&mut events, 5.0, "restart", |e| {
-        matches!(e.kind, EventKind::WorkerRestarted { .. })
-    })
-    .await;
-    let EventKind::WorkerRestarted { reason, .. } = restarted.kind else {
-        unreachable!()
-    };
-    assert!(reason.contains("unreadable"), "{reason}");
-    client.stop().await.unwrap();
-    sim.shutdown().await;
-}
-
 /// The fake worker copied under a name that selects its `mode`.
 fn fake_worker(mode: &str) -> std::path::PathBuf {
     let dir = std::env::temp_dir().join(format!("gatewatch-fake-{}", std::process::id()));
@@ -274,24 +254,42 @@ fn fake_worker(mode: &str) -> std::path::PathBuf {
     path
 }
 
-#[tokio::test]
-async fn a_worker_speaking_another_protocol_version_is_refused_and_replaced() {
+/// Runs the supervisor over the fake worker in `mode` and returns why it replaced it.
+async fn restart_reason_with_fake_worker(mode: &str) -> String {
     let sim = simulator().await;
     let mut config = fast_config(&sim);
-    config.worker_path = Some(fake_worker("wrong-version"));
+    config.worker_path = Some(fake_worker(mode));
     let client = BrokerClient::new(config).unwrap();
     let mut events = client.subscribe();
     client.start().await.unwrap();
-    let restarted = event(&mut events, 5.0, "restart", |e| {
+    let restarted = event(&mut events, 5.0, mode, |e| {
         matches!(e.kind, EventKind::WorkerRestarted { .. })
     })
     .await;
-    let EventKind::WorkerRestarted { reason, .. } = restarted.kind else {
-        unreachable!()
-    };
-    assert!(reason.contains("protocol version 999"), "{reason}");
     client.stop().await.unwrap();
     sim.shutdown().await;
+    match restarted.kind {
+        EventKind::WorkerRestarted { reason, .. } => reason,
+        _ => unreachable!("matched above"),
+    }
+}
+
+#[tokio::test]
+async fn a_worker_writing_garbage_is_replaced() {
+    let reason = restart_reason_with_fake_worker("garbage").await;
+    assert!(reason.contains("unreadable"), "{reason}");
+}
+
+#[tokio::test]
+async fn a_worker_speaking_another_protocol_version_is_refused_and_replaced() {
+    let reason = restart_reason_with_fake_worker("wrong-version").await;
+    assert!(reason.contains("protocol version 999"), "{reason}");
+}
+
+#[tokio::test]
+async fn a_worker_that_crashes_on_its_first_request_is_replaced() {
+    let reason = restart_reason_with_fake_worker("crash").await;
+    assert!(reason.contains("exit"), "{reason}");
 }
 
 #[tokio::test]
