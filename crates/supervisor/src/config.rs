@@ -88,30 +88,32 @@ pub struct ConfigError {
 impl SupervisorConfig {
     /// Checks every field; the first problem found is returned.
     pub fn validate(&self) -> Result<(), ConfigError> {
-        let fail = |field, problem: &str| {
-            Err(ConfigError {
-                field,
-                problem: problem.to_owned(),
-            })
+        match self.problems().into_iter().next() {
+            Some(problem) => Err(problem),
+            None => Ok(()),
+        }
+    }
+
+    /// Every problem, in field order, so a settings form can mark each bad field at once.
+    pub fn problems(&self) -> Vec<ConfigError> {
+        let mut problems = Vec::new();
+        let mut check = |ok: bool, field: &'static str, problem: &str| {
+            if !ok {
+                problems.push(ConfigError {
+                    field,
+                    problem: problem.to_owned(),
+                });
+            }
         };
-        if self.host.trim().is_empty() {
-            return fail("host", "must not be empty");
-        }
-        if self.port == 0 {
-            return fail("port", "must be between 1 and 65535");
-        }
-        if self.client_id < 0 {
-            return fail("client_id", "must be 0 or more");
-        }
-        if self
-            .fallback_client_id
-            .is_some_and(|id| id < 0 || id == self.client_id)
-        {
-            return fail(
-                "fallback_client_id",
-                "must be 0 or more and differ from client_id",
-            );
-        }
+        check(!self.host.trim().is_empty(), "host", "must not be empty");
+        check(self.port != 0, "port", "must be between 1 and 65535");
+        check(self.client_id >= 0, "client_id", "must be 0 or more");
+        check(
+            self.fallback_client_id
+                .is_none_or(|id| id >= 0 && id != self.client_id),
+            "fallback_client_id",
+            "must be 0 or more and differ from client_id",
+        );
         let positive = [
             ("ping_interval_ms", self.ping_interval_ms),
             ("ping_timeout_ms", self.ping_timeout_ms),
@@ -129,31 +131,40 @@ impl SupervisorConfig {
             ("timeouts.request_ms", self.timeouts.request_ms),
             ("backoff.initial_ms", self.backoff.initial_ms),
         ];
-        if let Some((field, _)) = positive.iter().find(|(_, value)| *value == 0) {
-            return fail(field, "must be above zero");
+        for (field, value) in positive {
+            check(value > 0, field, "must be above zero");
         }
-        if self.ping_timeout_ms > self.ping_interval_ms {
-            return fail(
-                "ping_timeout_ms",
-                "must not exceed ping_interval_ms (one ping in flight at a time)",
-            );
-        }
-        if self.reconnect_after_lost_pings == 0 {
-            return fail("reconnect_after_lost_pings", "must be 1 or more");
-        }
-        if self.backoff.max_ms < self.backoff.initial_ms {
-            return fail("backoff.max_ms", "must be at least backoff.initial_ms");
-        }
-        if !(self.backoff.multiplier >= 1.0 && self.backoff.multiplier.is_finite()) {
-            return fail("backoff.multiplier", "must be 1 or more");
-        }
-        if !(0.0..=1.0).contains(&self.backoff.jitter) {
-            return fail("backoff.jitter", "must be between 0 and 1");
-        }
-        if self.breaker.failure_threshold == 0 {
-            return fail("breaker.failure_threshold", "must be 1 or more");
-        }
-        Ok(())
+        check(
+            self.ping_timeout_ms <= self.ping_interval_ms,
+            "ping_timeout_ms",
+            "must not exceed ping_interval_ms (one ping in flight at a time)",
+        );
+        check(
+            self.reconnect_after_lost_pings > 0,
+            "reconnect_after_lost_pings",
+            "must be 1 or more",
+        );
+        check(
+            self.backoff.max_ms >= self.backoff.initial_ms,
+            "backoff.max_ms",
+            "must be at least backoff.initial_ms",
+        );
+        check(
+            self.backoff.multiplier >= 1.0 && self.backoff.multiplier.is_finite(),
+            "backoff.multiplier",
+            "must be 1 or more",
+        );
+        check(
+            (0.0..=1.0).contains(&self.backoff.jitter),
+            "backoff.jitter",
+            "must be between 0 and 1",
+        );
+        check(
+            self.breaker.failure_threshold > 0,
+            "breaker.failure_threshold",
+            "must be 1 or more",
+        );
+        problems
     }
 
     /// Where the worker binary is: the setting, `GATEWATCH_WORKER`, or next to this executable.
@@ -203,6 +214,21 @@ mod tests {
         assert_eq!(
             field(|c| c.breaker.failure_threshold = 0),
             "breaker.failure_threshold"
+        );
+    }
+
+    #[test]
+    fn problems_lists_every_bad_field() {
+        let config = SupervisorConfig {
+            port: 0,
+            client_id: -1,
+            ping_interval_ms: 0,
+            ..SupervisorConfig::default()
+        };
+        let fields: Vec<&str> = config.problems().iter().map(|p| p.field).collect();
+        assert_eq!(
+            fields,
+            ["port", "client_id", "ping_interval_ms", "ping_timeout_ms"]
         );
     }
 }
