@@ -1,0 +1,373 @@
+//! The notification policy: which bad conditions the snapshot shows, and when to say so.
+//!
+//! A condition is announced once, and only after it has held for `hold_secs`, so a flapping
+//! link that recovers within the hold stays quiet; its end is announced once if its start
+//! was. Each kind can be switched off, and nothing is announced while the user has paused
+//! alerts. `now` is a parameter, so the policy is tested without waiting; the desktop shell
+//! feeds it snapshots and a periodic tick and shows what it returns.
+
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+
+use gatewatch_protocol::ErrorCode;
+use gatewatch_settings::NotificationSettings;
+use gatewatch_supervisor::{ConnectionState, DegradedReason, Snapshot};
+use serde::{Deserialize, Serialize};
+
+/// A bad condition worth a notification.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Condition {
+    /// No connection to the gateway.
+    Disconnected,
+    /// The handshake stalls (zombie gateway, no nextValidId).
+    HandshakeStalled,
+    /// Retries stopped after repeated failures.
+    CircuitOpen,
+    /// 1100: the gateway lost its link to IB.
+    IbLinkLost,
+    /// Sockets stuck in CLOSE_WAIT on the gateway's port.
+    ZombieSockets,
+}
+
+impl Condition {
+    fn enabled(self, settings: &NotificationSettings) -> bool {
+        match self {
+            Condition::Disconnected => settings.disconnected,
+            Condition::HandshakeStalled => settings.handshake_stalled,
+            Condition::CircuitOpen => settings.circuit_open,
+            Condition::IbLinkLost => settings.ib_link_lost,
+            Condition::ZombieSockets => settings.zombie_sockets,
+        }
+    }
+
+    fn title(self) -> &'static str {
+        match self {
+            Condition::Disconnected => "Gateway disconnected",
+            Condition::HandshakeStalled => "Gateway handshake stalled",
+            Condition::CircuitOpen => "Gatewatch stopped retrying",
+            Condition::IbLinkLost => "Gateway lost its link to IB (1100)",
+            Condition::ZombieSockets => "Sockets stuck in CLOSE_WAIT",
+        }
+    }
+}
+
+/// A notification to show.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Alert {
+    /// The condition it is about.
+    pub condition: Condition,
+    /// `false` when the condition began, `true` when it ended.
+    pub recovered: bool,
+    /// The notification's title.
+    pub title: String,
+    /// Its text.
+    pub body: String,
+}
+
+#[derive(Debug, Clone)]
+struct Tracked {
+    since: Instant,
+    detail: String,
+    announced: bool,
+}
+
+/// Decides when to notify.
+#[derive(Debug, Clone)]
+pub struct AlertPolicy {
+    settings: NotificationSettings,
+    active: BTreeMap<Condition, Tracked>,
+    paused: bool,
+}
+
+impl AlertPolicy {
+    /// A policy with these settings and nothing active.
+    pub fn new(settings: NotificationSettings) -> Self {
+        Self {
+            settings,
+            active: BTreeMap::new(),
+            paused: false,
+        }
+    }
+
+    /// New settings take effect from the next observation.
+    pub fn set_settings(&mut self, settings: NotificationSettings) {
+        self.settings = settings;
+    }
+
+    /// Takes in a snapshot; returns the alerts due now (recoveries at once, starts once held).
+    pub fn observe(&mut self, snapshot: &Snapshot, now: Instant) -> Vec<Alert> {
+        self.paused = matches!(snapshot.state, ConnectionState::Paused { .. });
+        let current = conditions(snapshot);
+        let mut alerts = Vec::new();
+        let ended: Vec<Condition> = self
+            .active
+            .keys()
+            .filter(|c| !current.contains_key(c))
+            .copied()
+            .collect();
+        for condition in ended {
+            let tracked = self.active.remove(&condition).expect("listed above");
+            if tracked.announced && self.speaks(condition) && self.settings.recovered {
+                alerts.push(Alert {
+                    condition,
+                    recovered: true,
+                    title: format!("Recovered: {}", condition.title().to_lowercase()),
+                    body: format!(
+                        "After {}.",
+                        describe(now.saturating_duration_since(tracked.since))
+                    ),
+                });
+            }
+        }
+        for (condition, detail) in current {
+            self.active
+                .entry(condition)
+                .or_insert(Tracked {
+                    since: now,
+                    detail: String::new(),
+                    announced: false,
+                })
+                .detail = detail;
+        }
+        alerts.extend(self.tick(now));
+        alerts
+    }
+
+    /// The starts that have now held long enough; call it every second or so.
+    pub fn tick(&mut self, now: Instant) -> Vec<Alert> {
+        let hold = Duration::from_secs(self.settings.hold_secs);
+        let mut alerts = Vec::new();
+        let speaking: Vec<Condition> = self
+            .active
+            .keys()
+            .copied()
+            .filter(|c| self.speaks(*c))
+            .collect();
+        for condition in speaking {
+            let tracked = self.active.get_mut(&condition).expect("listed above");
+            if !tracked.announced && now.saturating_duration_since(tracked.since) >= hold {
+                tracked.announced = true;
+                alerts.push(Alert {
+                    condition,
+                    recovered: false,
+                    title: condition.title().into(),
+                    body: tracked.detail.clone(),
+                });
+            }
+        }
+        alerts
+    }
+
+    fn speaks(&self, condition: Condition) -> bool {
+        self.settings.enabled && !self.paused && condition.enabled(&self.settings)
+    }
+}
+
+/// The bad conditions a snapshot shows, each with a sentence for the notification.
+pub fn conditions(snapshot: &Snapshot) -> BTreeMap<Condition, String> {
+    let mut found = BTreeMap::new();
+    let last_error = snapshot.last_error.as_ref();
+    match &snapshot.state {
+        ConnectionState::CircuitOpen { failures, .. } => {
+            let why = last_error
+                .map(|e| format!(": {}", e.message))
+                .unwrap_or_default();
+            found.insert(
+                Condition::CircuitOpen,
+                format!("{failures} connection attempts failed in a row{why}"),
+            );
+        }
+        ConnectionState::Reconnecting { .. } | ConnectionState::Connecting { attempt: 2.., .. } => {
+            let why = last_error
+                .map(|e| e.message.clone())
+                .unwrap_or_else(|| "The connection dropped.".into());
+            found.insert(Condition::Disconnected, why);
+        }
+        ConnectionState::Degraded { reasons, .. }
+            if reasons.contains(&DegradedReason::IbLinkLost) =>
+        {
+            found.insert(
+                Condition::IbLinkLost,
+                "The gateway is up but has lost IB's servers (1100).".into(),
+            );
+        }
+        _ => {}
+    }
+    let connected = matches!(
+        snapshot.state,
+        ConnectionState::Connected(_) | ConnectionState::Degraded { .. }
+    );
+    if let Some(error) = last_error.filter(|e| e.code == ErrorCode::HandshakeTimeout && !connected)
+    {
+        found.insert(Condition::HandshakeStalled, error.message.clone());
+    }
+    if let Some(advice) = snapshot
+        .zombies
+        .advice()
+        .filter(|_| snapshot.zombies.gateway > 0 || snapshot.zombies.ours > 0)
+    {
+        found.insert(Condition::ZombieSockets, advice);
+    }
+    found
+}
+
+fn describe(duration: Duration) -> String {
+    match duration.as_secs() {
+        0..60 => format!("{} s", duration.as_secs()),
+        60..3600 => format!("{} min", duration.as_secs() / 60),
+        secs => format!("{} h {} min", secs / 3600, secs % 3600 / 60),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use gatewatch_protocol::{Encoding, Stage, WorkerError};
+    use gatewatch_supervisor::state::SessionInfo;
+    use gatewatch_supervisor::zombie::ZombieCount;
+
+    fn connected() -> Snapshot {
+        Snapshot {
+            state: ConnectionState::Connected(SessionInfo {
+                server_version: 213,
+                encoding: Encoding::Protobuf,
+                accounts: vec!["DU1".into()],
+                client_id: 901,
+                since_ms: 0,
+            }),
+            ..Snapshot::default()
+        }
+    }
+
+    fn reconnecting() -> Snapshot {
+        Snapshot {
+            state: ConnectionState::Reconnecting {
+                attempt: 1,
+                next_try_ms: 0,
+            },
+            ..Snapshot::default()
+        }
+    }
+
+    fn policy() -> AlertPolicy {
+        AlertPolicy::new(NotificationSettings {
+            hold_secs: 5,
+            ..NotificationSettings::default()
+        })
+    }
+
+    #[test]
+    fn a_bad_state_that_holds_is_announced_once_and_its_end_once() {
+        let (mut p, t0) = (policy(), Instant::now());
+        assert!(p.observe(&connected(), t0).is_empty());
+        assert!(
+            p.observe(&reconnecting(), t0).is_empty(),
+            "not before the hold"
+        );
+        assert!(p.tick(t0 + Duration::from_secs(4)).is_empty());
+        let alerts = p.tick(t0 + Duration::from_secs(5));
+        assert_eq!(alerts.len(), 1);
+        assert_eq!(
+            (alerts[0].condition, alerts[0].recovered),
+            (Condition::Disconnected, false)
+        );
+        assert!(
+            p.tick(t0 + Duration::from_secs(30)).is_empty(),
+            "once per transition"
+        );
+        assert!(
+            p.observe(&reconnecting(), t0 + Duration::from_secs(31))
+                .is_empty(),
+            "retries say nothing"
+        );
+        let back = p.observe(&connected(), t0 + Duration::from_secs(90));
+        assert_eq!(back.len(), 1);
+        assert!(
+            back[0].recovered && back[0].body.contains("1 min"),
+            "{back:?}"
+        );
+    }
+
+    #[test]
+    fn a_flapping_link_stays_quiet() {
+        let (mut p, t0) = (policy(), Instant::now());
+        for flap in 0..20u64 {
+            let at = t0 + Duration::from_secs(flap * 2);
+            assert!(p.observe(&reconnecting(), at).is_empty());
+            assert!(
+                p.observe(&connected(), at + Duration::from_secs(1))
+                    .is_empty(),
+                "flap {flap}"
+            );
+        }
+    }
+
+    #[test]
+    fn switched_off_kinds_and_a_pause_mute_alerts() {
+        let t0 = Instant::now();
+        let mut off = AlertPolicy::new(NotificationSettings {
+            disconnected: false,
+            ..NotificationSettings::default()
+        });
+        off.observe(&reconnecting(), t0);
+        assert!(off.tick(t0 + Duration::from_secs(60)).is_empty());
+
+        let mut paused = policy();
+        let mut snapshot = reconnecting();
+        snapshot.zombies = ZombieCount {
+            ours: 0,
+            gateway: 2,
+            other_clients: 0,
+        };
+        paused.observe(&snapshot, t0);
+        snapshot.state = ConnectionState::Paused { until_ms: None };
+        assert!(
+            paused
+                .observe(&snapshot, t0 + Duration::from_secs(10))
+                .is_empty(),
+            "muted while paused"
+        );
+    }
+
+    #[test]
+    fn conditions_are_read_from_the_snapshot() {
+        let mut snapshot = Snapshot {
+            state: ConnectionState::CircuitOpen {
+                until_ms: 0,
+                failures: 5,
+            },
+            last_error: Some(WorkerError::at(
+                Stage::VersionExchange,
+                ErrorCode::HandshakeTimeout,
+                "no version reply",
+            )),
+            zombies: ZombieCount {
+                ours: 0,
+                gateway: 3,
+                other_clients: 0,
+            },
+            ..Snapshot::default()
+        };
+        let found = conditions(&snapshot);
+        assert_eq!(
+            found.keys().copied().collect::<Vec<_>>(),
+            [
+                Condition::HandshakeStalled,
+                Condition::CircuitOpen,
+                Condition::ZombieSockets
+            ]
+        );
+        snapshot = connected();
+        if let ConnectionState::Connected(session) = snapshot.state.clone() {
+            snapshot.state = ConnectionState::Degraded {
+                session,
+                reasons: vec![DegradedReason::IbLinkLost],
+            };
+        }
+        assert_eq!(
+            conditions(&snapshot).keys().copied().collect::<Vec<_>>(),
+            [Condition::IbLinkLost]
+        );
+    }
+}
