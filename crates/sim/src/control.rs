@@ -119,7 +119,7 @@ mod tests {
 
     #[test]
     fn the_shipped_demo_scenario_parses() {
-        let commands = parse_scenario(include_str!("../scenarios/demo.txt")).unwrap();
+        let commands = parse_scenario(crate::DEMO_SCENARIO).unwrap();
         assert!(commands.len() >= 5);
     }
 

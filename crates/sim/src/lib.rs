@@ -33,6 +33,10 @@ pub use server::{Faults, SimConfig, Simulator, Status};
 
 use std::future::Future;
 
+/// The demo scenario: every state a monitor must show within about five minutes (a farm
+/// flap, a 1100/1102 pair, a drop and a compressed nightly restart).
+pub const DEMO_SCENARIO: &str = include_str!("../scenarios/demo.txt");
+
 /// Serves on `listener` with `config` until `shutdown` completes, then closes everything.
 pub async fn run(
     listener: tokio::net::TcpListener,

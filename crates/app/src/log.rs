@@ -1,0 +1,167 @@
+//! The event log the UI shows: state changes, notices, failures and restarts, newest last,
+//! bounded so a day of flapping cannot grow it without end.
+
+use std::collections::VecDeque;
+
+use gatewatch_supervisor::{EventKind, SupervisorEvent};
+use serde::{Deserialize, Serialize};
+
+/// How many entries are kept.
+pub const LOG_CAPACITY: usize = 1_000;
+
+/// What an entry is about, for the UI's filter.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LogKind {
+    /// The connection state changed.
+    State,
+    /// A gateway notice.
+    Notice,
+    /// A connect failed or the connection dropped.
+    Failure,
+    /// The worker was replaced.
+    Restart,
+    /// CLOSE_WAIT sockets were found.
+    Zombie,
+}
+
+/// One line of the log.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LogEntry {
+    /// When, epoch ms.
+    pub at_ms: u64,
+    /// What kind.
+    pub kind: LogKind,
+    /// The line.
+    pub text: String,
+}
+
+/// The bounded log.
+#[derive(Debug, Clone, Default)]
+pub struct EventLog {
+    entries: VecDeque<LogEntry>,
+}
+
+impl EventLog {
+    /// Records a supervisor event, if it is one the log shows (pings and refreshes are not).
+    pub fn record(&mut self, event: &SupervisorEvent) {
+        let Some((kind, text)) = describe(&event.kind) else {
+            return;
+        };
+        if self.entries.len() == LOG_CAPACITY {
+            self.entries.pop_front();
+        }
+        self.entries.push_back(LogEntry {
+            at_ms: event.at_ms,
+            kind,
+            text,
+        });
+    }
+
+    /// The newest `limit` entries of the given kinds (all kinds when empty), oldest first.
+    pub fn recent(&self, limit: usize, kinds: &[LogKind]) -> Vec<LogEntry> {
+        let mut picked: Vec<LogEntry> = self
+            .entries
+            .iter()
+            .rev()
+            .filter(|e| kinds.is_empty() || kinds.contains(&e.kind))
+            .take(limit)
+            .cloned()
+            .collect();
+        picked.reverse();
+        picked
+    }
+}
+
+fn describe(kind: &EventKind) -> Option<(LogKind, String)> {
+    Some(match kind {
+        EventKind::StateChanged { state } => (
+            LogKind::State,
+            format!("state: {}", state.name().replace('_', " ")),
+        ),
+        EventKind::Notice(notice) => (
+            LogKind::Notice,
+            format!("{} {}", notice.code, notice.message),
+        ),
+        EventKind::ConnectFailed { attempt, error } => {
+            let stage = error
+                .stage
+                .map(|s| format!(" at {s:?}"))
+                .unwrap_or_default();
+            (
+                LogKind::Failure,
+                format!("connect attempt {attempt} failed{stage}: {}", error.message),
+            )
+        }
+        EventKind::ClientIdFallback { from, to } => (
+            LogKind::Failure,
+            format!("client id {from} in use (326); trying {to}"),
+        ),
+        EventKind::Disconnected { message, .. } => {
+            (LogKind::Failure, format!("disconnected: {message}"))
+        }
+        EventKind::WorkerRestarted { reason, .. } => {
+            (LogKind::Restart, format!("worker replaced: {reason}"))
+        }
+        EventKind::ZombieSockets(count) => (
+            LogKind::Zombie,
+            count
+                .advice()
+                .unwrap_or_else(|| "no sockets in CLOSE_WAIT".into()),
+        ),
+        EventKind::Ping { .. } | EventKind::DataRefreshed => return None,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use gatewatch_protocol::notice::Notice;
+    use gatewatch_supervisor::ConnectionState;
+
+    fn event(kind: EventKind) -> SupervisorEvent {
+        SupervisorEvent { at_ms: 1, kind }
+    }
+
+    #[test]
+    fn keeps_what_people_read_and_filters_by_kind() {
+        let mut log = EventLog::default();
+        log.record(&event(EventKind::Ping { rtt_us: Some(5) }));
+        log.record(&event(EventKind::StateChanged {
+            state: ConnectionState::CircuitOpen {
+                until_ms: 0,
+                failures: 5,
+            },
+        }));
+        log.record(&event(EventKind::Notice(Notice::new(
+            1100,
+            "Connectivity between IB and Trader Workstation has been lost.",
+        ))));
+        assert_eq!(log.recent(10, &[]).len(), 2, "pings are not logged");
+        assert_eq!(
+            log.recent(10, &[LogKind::State])[0].text,
+            "state: circuit open"
+        );
+        assert!(
+            log.recent(10, &[LogKind::Notice])[0]
+                .text
+                .starts_with("1100 ")
+        );
+    }
+
+    #[test]
+    fn is_bounded() {
+        let mut log = EventLog::default();
+        for i in 0..(LOG_CAPACITY as u64 + 10) {
+            log.record(&SupervisorEvent {
+                at_ms: i,
+                kind: EventKind::StateChanged {
+                    state: ConnectionState::Stopped,
+                },
+            });
+        }
+        let all = log.recent(usize::MAX, &[]);
+        assert_eq!(all.len(), LOG_CAPACITY);
+        assert_eq!(all[0].at_ms, 10, "the oldest go first");
+    }
+}
