@@ -1,5 +1,5 @@
 # Gatewatch: the two commands the README names, and the pieces they are made of.
-#   make demo   builds and starts the demo (for now: the gateway simulator in the foreground)
+#   make demo   installs what is missing, builds the UI and the app, starts it on the embedded simulator
 #   make test   runs every test of the project
 
 CARGO ?= cargo
@@ -7,12 +7,26 @@ PYTHON ?= python3
 VENV := target/py-venv
 SIM := target/debug/gatewatch-sim
 
-.PHONY: test demo rust-test python-test bench-smoke bench fuzz lint
+.PHONY: test demo deps ui ui-test rust-test python-test bench-smoke bench fuzz lint sim
 
-test: rust-test python-test bench-smoke
+test: ui-test rust-test python-test bench-smoke
+
+deps:
+	scripts/install-deps.sh
+
+# The app embeds ui/dist at compile time, so the UI is built before any cargo build.
+ui: ui/node_modules/.installed
+	cd ui && npm run build
+
+ui/node_modules/.installed: ui/package.json ui/package-lock.json
+	cd ui && npm ci --no-audit --no-fund
+	touch $@
+
+ui-test: ui
+	cd ui && npm test
 
 # The binaries first: supervisor tests spawn the real worker from target/debug.
-rust-test:
+rust-test: ui
 	$(CARGO) build --workspace --bins
 	$(CARGO) test --workspace
 
@@ -27,11 +41,11 @@ $(VENV)/.installed: tests/python/requirements.txt
 	touch $@
 
 # A few iterations of the benchmarks, so they keep working; `make bench` gives the figures.
-bench-smoke:
+bench-smoke: ui
 	$(CARGO) test -p gatewatch-sim --bench sim -- --quick
 	$(CARGO) test -p gatewatch-supervisor --bench supervisor -- --quick
 
-bench:
+bench: ui
 	$(CARGO) build --release --workspace --bins
 	$(CARGO) bench -p gatewatch-sim --bench sim
 	$(CARGO) bench -p gatewatch-supervisor --bench supervisor
@@ -40,11 +54,16 @@ bench:
 fuzz:
 	cd crates/wire/fuzz && RUSTC_BOOTSTRAP=1 cargo fuzz run decode -- -max_total_time=60
 
-lint:
+lint: ui
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
 	$(CARGO) fmt --all -- --check
 
-demo:
-	@echo "Gatewatch demo: the app is not built yet, so this starts the gateway simulator."
-	@echo "API on 127.0.0.1:4002 (IB Gateway paper port), control port on 127.0.0.1:4102; Ctrl-C stops it."
+# The desktop app on an embedded simulator with the demo scenario. LANG is set because
+# WebKitGTK reports the C locale as "C"; the UI copes, but numbers read better this way.
+demo: deps ui
+	$(CARGO) build --workspace --bins
+	LANG=en_US.UTF-8 target/debug/gatewatch --demo
+
+# The simulator alone in the foreground, for pointing other clients at it.
+sim:
 	$(CARGO) run -p gatewatch-sim -- --port 4002 --control-port 4102

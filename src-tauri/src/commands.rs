@@ -1,0 +1,45 @@
+//! The commands the UI calls: each one line over `App`.
+
+use gatewatch_app::{App, AppError, UiSnapshot};
+use gatewatch_settings::Settings;
+use tauri::State;
+
+#[tauri::command]
+pub fn get_snapshot(app: State<'_, App>) -> UiSnapshot {
+    app.snapshot()
+}
+
+#[tauri::command]
+pub async fn reconnect_now(app: State<'_, App>) -> Result<(), AppError> {
+    app.reconnect_now().await
+}
+
+#[tauri::command]
+pub async fn pause(app: State<'_, App>, minutes: Option<u64>) -> Result<(), AppError> {
+    app.pause(minutes).await
+}
+
+#[tauri::command]
+pub async fn resume(app: State<'_, App>) -> Result<(), AppError> {
+    app.resume().await
+}
+
+#[tauri::command]
+pub async fn connect(app: State<'_, App>) -> Result<(), AppError> {
+    app.connect().await
+}
+
+#[tauri::command]
+pub async fn disconnect(app: State<'_, App>) -> Result<(), AppError> {
+    app.disconnect().await
+}
+
+#[tauri::command]
+pub fn get_settings(app: State<'_, App>) -> Settings {
+    app.settings()
+}
+
+#[tauri::command]
+pub async fn save_settings(app: State<'_, App>, settings: Settings) -> Result<(), AppError> {
+    app.save_settings(settings).await
+}

@@ -1,0 +1,16 @@
+// The only module that talks to Tauri: commands and the one event channel.
+import { invoke } from "@tauri-apps/api/core";
+import { listen, type UnlistenFn } from "@tauri-apps/api/event";
+import type { UiSnapshot } from "./types";
+
+export type { UiSnapshot } from "./types";
+
+export const getSnapshot = () => invoke<UiSnapshot>("get_snapshot");
+export const reconnectNow = () => invoke<void>("reconnect_now");
+export const pause = (minutes: number | null) => invoke<void>("pause", { minutes });
+export const resume = () => invoke<void>("resume");
+
+/** Calls `onChange` whenever the backend says something happened. */
+export function onBackendEvent(onChange: () => void): Promise<UnlistenFn> {
+  return listen("gatewatch://event", onChange);
+}

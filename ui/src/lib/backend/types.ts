@@ -1,0 +1,40 @@
+// The shapes the backend sends. Issue 5 replaces this file with types generated from the
+// Rust types (ts-rs) and a test that fails when they drift; until then it covers only the
+// fields the skeleton UI reads.
+
+export interface Instrument {
+  con_id: number;
+  symbol: string;
+  sec_type: string;
+  expiry: string;
+  strike: number | null;
+  right: string | null;
+  currency: string;
+}
+
+export interface Position {
+  account: string;
+  instrument: Instrument;
+  quantity: number;
+  average_cost: number;
+  market_price: number | null;
+  market_value: number | null;
+  unrealized_pnl: number | null;
+}
+
+export interface LogEntry {
+  at_ms: number;
+  kind: string;
+  text: string;
+}
+
+export interface UiSnapshot {
+  state: { state: string };
+  positions: Position[];
+  accounts: { id: string; paper: boolean }[];
+  recent_events: LogEntry[];
+  status_line: string;
+  demo: boolean;
+  settings_problem: string | null;
+  last_error: { code: string; message: string } | null;
+}
