@@ -7,9 +7,9 @@ PYTHON ?= python3
 VENV := target/py-venv
 SIM := target/debug/gatewatch-sim
 
-.PHONY: test demo deps ui ui-test rust-test python-test bench-smoke bench fuzz lint sim
+.PHONY: test demo deps ui ui-test rust-test python-test e2e-test bench-smoke bench fuzz lint sim
 
-test: ui-test rust-test python-test bench-smoke
+test: ui-test rust-test python-test e2e-test bench-smoke
 
 deps:
 	scripts/install-deps.sh
@@ -29,6 +29,14 @@ ui-test: ui
 rust-test: ui
 	$(CARGO) build --workspace --bins
 	$(CARGO) test --workspace
+
+# The real app window under Xvfb, driven by WebKitWebDriver, against a simulator it controls.
+e2e-test: rust-test tests/e2e/node_modules/.installed
+	tests/e2e/run.sh
+
+tests/e2e/node_modules/.installed: tests/e2e/package.json tests/e2e/package-lock.json
+	cd tests/e2e && npm ci --no-audit --no-fund
+	touch $@
 
 # The official IB Python client against the simulator binary, in a venv this target creates.
 python-test: $(VENV)/.installed

@@ -24,9 +24,12 @@ pub fn run() {
         )
         .with_writer(std::io::stderr)
         .init();
-    let options = AppOptions {
-        demo: std::env::args().any(|a| a == "--demo"),
-        ..AppOptions::default()
+    let options = match parse_args(std::env::args().skip(1)) {
+        Ok(options) => options,
+        Err(message) => {
+            eprintln!("gatewatch: {message}\nusage: gatewatch [--demo] [--settings FILE]");
+            std::process::exit(2);
+        }
     };
     let app = match tauri::async_runtime::block_on(App::start(options)) {
         Ok(app) => app,
@@ -70,6 +73,22 @@ pub fn run() {
         eprintln!("gatewatch: {error}");
         std::process::exit(1);
     }
+}
+
+/// `--demo` watches the embedded simulator; `--settings FILE` uses another settings file
+/// (tests point the app at their own simulator this way).
+fn parse_args(mut args: impl Iterator<Item = String>) -> Result<AppOptions, String> {
+    let mut options = AppOptions::default();
+    while let Some(arg) = args.next() {
+        match arg.as_str() {
+            "--demo" => options.demo = true,
+            "--settings" => {
+                options.settings_path = Some(args.next().ok_or("--settings needs a file")?.into())
+            }
+            other => return Err(format!("unknown argument {other}")),
+        }
+    }
+    Ok(options)
 }
 
 /// Tells the UI and the tray about every change, and raises the notifications the policy

@@ -1,0 +1,109 @@
+// The real app binary in a real window (under Xvfb), driven through WebKitWebDriver, watching
+// a gatewatch-sim process this test controls over its control port.
+import { after, before, test } from "node:test";
+import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import { createInterface } from "node:readline";
+import { createServer, connect } from "node:net";
+import { mkdtempSync, writeFileSync, mkdirSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { remote } from "webdriverio";
+
+const root = resolve(import.meta.dirname, "../..");
+const bin = (name) => join(root, "target", "debug", name);
+const children = [];
+let browser;
+let control;
+
+function freePort() {
+  return new Promise((done) => {
+    const server = createServer().listen(0, "127.0.0.1", () => {
+      const { port } = server.address();
+      server.close(() => done(port));
+    });
+  });
+}
+
+function startSimulator() {
+  const sim = spawn(bin("gatewatch-sim"), ["--port", "0", "--control-port", "0"], { stdio: ["ignore", "pipe", "inherit"] });
+  children.push(sim);
+  return new Promise((done, fail) => {
+    createInterface({ input: sim.stdout }).once("line", (line) => {
+      const fields = Object.fromEntries(line.split(" ").filter((w) => w.includes("=")).map((w) => w.split("=")));
+      done({ api: Number(fields.api.split(":")[1]), control: Number(fields.control.split(":")[1]) });
+    });
+    sim.once("exit", (code) => fail(new Error(`simulator exited with ${code}`)));
+  });
+}
+
+/** Sends one fault command to the simulator and waits for its "ok". */
+function simulator(command) {
+  return new Promise((done, fail) => {
+    const socket = connect(control, "127.0.0.1", () => socket.write(command + "\n"));
+    socket.once("data", (reply) => {
+      socket.end();
+      String(reply).startsWith("ok") ? done() : fail(new Error(`${command}: ${reply}`));
+    });
+  });
+}
+
+const stateOf = async () => (await browser.$("header")).getAttribute("data-state");
+
+before(async () => {
+  const ports = await startSimulator();
+  control = ports.control;
+  const dir = mkdtempSync(join(tmpdir(), "gatewatch-e2e-"));
+  const settings = join(dir, "settings.json");
+  writeFileSync(settings, JSON.stringify({ gateway: { port: ports.api, client_id: 901 }, notifications: { hold_secs: 1 } }));
+  const driverPort = await freePort();
+  const driver = spawn("WebKitWebDriver", [`--port=${driverPort}`, "--host=127.0.0.1"], {
+    stdio: "ignore",
+    env: { ...process.env, TAURI_WEBVIEW_AUTOMATION: "true" },
+  });
+  children.push(driver);
+  await new Promise((r) => setTimeout(r, 500));
+  browser = await remote({
+    hostname: "127.0.0.1",
+    port: driverPort,
+    logLevel: "warn",
+    capabilities: {
+      "wdio:enforceWebDriverClassic": true,
+      "webkitgtk:browserOptions": { binary: bin("gatewatch"), args: ["--settings", settings] },
+    },
+  });
+});
+
+after(async () => {
+  if (browser) {
+    mkdirSync(join(root, "target", "e2e"), { recursive: true });
+    await browser.saveScreenshot(join(root, "target", "e2e", "main-window.png")).catch(() => {});
+    await browser.deleteSession().catch(() => {});
+  }
+  for (const child of children.reverse()) child.kill();
+});
+
+test("the window reaches Connected with the simulator's accounts", async () => {
+  await browser.waitUntil(async () => (await stateOf()) === "connected", { timeout: 20000, timeoutMsg: "never connected" });
+  const accounts = await browser.$$("[data-testid=account]").map((a) => a.getText());
+  assert.deepEqual(accounts, ["DU1234567 · paper", "DU7654321 · paper"]);
+  const errors = await browser.$("#errors").getText();
+  assert.equal(errors, "", "the UI raised no error");
+});
+
+test("the positions table holds the simulator's positions", async () => {
+  await browser.waitUntil(async () => (await browser.$$("[data-testid=positions] tbody tr").length) === 22, {
+    timeout: 20000,
+    timeoutMsg: "positions never arrived",
+  });
+  const first = await browser.$("[data-testid=positions] tbody tr td:nth-child(2)").getText();
+  assert.match(first, /AAPL/);
+});
+
+test("a dropped gateway shows within 2 s, and the window returns to Connected", async () => {
+  await simulator("restart 1");
+  const dropped = Date.now();
+  await browser.waitUntil(async () => (await stateOf()) !== "connected", { timeout: 2000, timeoutMsg: "the drop did not show within 2 s" });
+  assert.ok(Date.now() - dropped <= 2000);
+  await browser.waitUntil(async () => (await stateOf()) === "connected", { timeout: 20000, timeoutMsg: "never reconnected" });
+});
