@@ -5,7 +5,7 @@ import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { createInterface } from "node:readline";
 import { createServer, connect } from "node:net";
-import { mkdtempSync, writeFileSync, mkdirSync } from "node:fs";
+import { mkdtempSync, writeFileSync, mkdirSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { remote } from "webdriverio";
@@ -15,6 +15,7 @@ const bin = (name) => join(root, "target", "debug", name);
 const children = [];
 let browser;
 let control;
+let settingsFile;
 
 function freePort() {
   return new Promise((done) => {
@@ -55,6 +56,7 @@ before(async () => {
   control = ports.control;
   const dir = mkdtempSync(join(tmpdir(), "gatewatch-e2e-"));
   const settings = join(dir, "settings.json");
+  settingsFile = settings;
   writeFileSync(settings, JSON.stringify({ gateway: { port: ports.api, client_id: 901 }, notifications: { hold_secs: 1 } }));
   const driverPort = await freePort();
   const driver = spawn("WebKitWebDriver", [`--port=${driverPort}`, "--host=127.0.0.1"], {
@@ -106,4 +108,16 @@ test("a dropped gateway shows within 2 s, and the window returns to Connected", 
   await browser.waitUntil(async () => (await stateOf()) !== "connected", { timeout: 2000, timeoutMsg: "the drop did not show within 2 s" });
   assert.ok(Date.now() - dropped <= 2000);
   await browser.waitUntil(async () => (await stateOf()) === "connected", { timeout: 20000, timeoutMsg: "never reconnected" });
+});
+
+test("invalid settings show an error at the field and leave the settings file unchanged", async () => {
+  const before = readFileSync(settingsFile, "utf8");
+  const port = await browser.$("input[name='gateway.port']");
+  await port.waitForExist({ timeout: 10000 });
+  await port.setValue("0");
+  await browser.$("[data-testid=save-settings]").click();
+  const error = await browser.$("[data-testid='error-gateway.port']");
+  await error.waitForExist({ timeout: 5000, timeoutMsg: "no error shown at the port field" });
+  assert.match(await error.getText(), /between 1 and 65535/);
+  assert.equal(readFileSync(settingsFile, "utf8"), before, "nothing was saved");
 });

@@ -14,3 +14,9 @@ export const resume = () => invoke<void>("resume");
 export function onBackendEvent(onChange: () => void): Promise<UnlistenFn> {
   return listen("gatewatch://event", onChange);
 }
+
+export type { AppError, Settings } from "./types";
+import type { Settings } from "./types";
+
+export const getSettings = () => invoke<Settings>("get_settings");
+export const saveSettings = (settings: Settings) => invoke<void>("save_settings", { settings });

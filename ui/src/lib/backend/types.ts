@@ -38,3 +38,30 @@ export interface UiSnapshot {
   settings_problem: string | null;
   last_error: { code: string; message: string } | null;
 }
+
+export interface Settings {
+  gateway: { host: string; port: number; client_id: number; fallback_client_id: number | null };
+  monitoring: {
+    ping_interval_ms: number;
+    ping_timeout_ms: number;
+    timeouts: Record<string, number>;
+  };
+  notifications: {
+    enabled: boolean;
+    hold_secs: number;
+    disconnected: boolean;
+    handshake_stalled: boolean;
+    circuit_open: boolean;
+    ib_link_lost: boolean;
+    zombie_sockets: boolean;
+    recovered: boolean;
+  };
+  start_minimized: boolean;
+}
+
+/** Errors arrive as `{ code, message }`, with the bad fields for `invalid_settings`. */
+export interface AppError {
+  code: string;
+  message: string;
+  fields?: { field: string; message: string }[];
+}
