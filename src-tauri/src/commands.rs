@@ -1,6 +1,6 @@
 //! The commands the UI calls: each one line over `App`.
 
-use gatewatch_app::{App, AppError, UiSnapshot};
+use gatewatch_app::{App, AppError, LatencySeries, UiSnapshot};
 use gatewatch_settings::Settings;
 use tauri::State;
 
@@ -42,4 +42,9 @@ pub fn get_settings(app: State<'_, App>) -> Settings {
 #[tauri::command]
 pub async fn save_settings(app: State<'_, App>, settings: Settings) -> Result<(), AppError> {
     app.save_settings(settings).await
+}
+
+#[tauri::command]
+pub fn get_latency(app: State<'_, App>, window_secs: u64) -> LatencySeries {
+    app.latency(window_secs)
 }

@@ -42,6 +42,7 @@ pub fn run() {
         .manage(app.clone())
         .invoke_handler(tauri::generate_handler![
             commands::get_snapshot,
+            commands::get_latency,
             commands::reconnect_now,
             commands::pause,
             commands::resume,

@@ -121,3 +121,12 @@ test("invalid settings show an error at the field and leave the settings file un
   assert.match(await error.getText(), /between 1 and 65535/);
   assert.equal(readFileSync(settingsFile, "utf8"), before, "nothing was saved");
 });
+
+test("the latency chart receives samples", async () => {
+  const samples = await browser.$("[data-testid=latency-points]");
+  await browser.waitUntil(async () => parseInt(await samples.getText(), 10) >= 3, {
+    timeout: 15000,
+    timeoutMsg: "the chart got no samples",
+  });
+  assert.ok(await browser.$("[data-testid=latency-chart] canvas").isExisting(), "uPlot drew a canvas");
+});

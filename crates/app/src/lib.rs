@@ -4,9 +4,11 @@
 //! `src-tauri` stays a thin layer of one-line commands over [`App`], so all of this is tested
 //! headless against the simulator and the real worker.
 
+mod latency;
 mod log;
 pub mod tray;
 
+pub use latency::{LatencyHistory, LatencySeries};
 pub use log::{EventLog, LogEntry, LogKind};
 
 use std::path::PathBuf;
@@ -110,6 +112,7 @@ struct Inner {
     demo: Option<Simulator>,
     watched: Mutex<Option<Watched>>,
     log: Arc<Mutex<EventLog>>,
+    latency: Arc<Mutex<LatencyHistory>>,
     events: broadcast::Sender<SupervisorEvent>,
 }
 
@@ -148,6 +151,7 @@ impl App {
             options,
             watched: Mutex::new(None),
             log: Arc::new(Mutex::new(EventLog::default())),
+            latency: Arc::new(Mutex::new(LatencyHistory::default())),
             events,
         };
         let app = App {
@@ -174,6 +178,7 @@ impl App {
         let relay = tokio::spawn(relay(
             client.subscribe(),
             Arc::clone(&self.inner.log),
+            Arc::clone(&self.inner.latency),
             self.inner.events.clone(),
         ));
         client.start().await?;
@@ -277,6 +282,16 @@ impl App {
         }
     }
 
+    /// The latency chart's data for the last `window_secs`, at most 2000 points.
+    pub fn latency(&self, window_secs: u64) -> LatencySeries {
+        let now = gatewatch_supervisor::state::now_ms();
+        self.inner.latency.lock().expect("latency poisoned").series(
+            now,
+            window_secs.saturating_mul(1000),
+            2000,
+        )
+    }
+
     /// Events from whichever supervisor is in use, across settings changes.
     pub fn subscribe(&self) -> broadcast::Receiver<SupervisorEvent> {
         self.inner.events.subscribe()
@@ -340,11 +355,18 @@ async fn start_demo() -> Result<Simulator, AppError> {
 async fn relay(
     mut from: broadcast::Receiver<SupervisorEvent>,
     log: Arc<Mutex<EventLog>>,
+    latency: Arc<Mutex<LatencyHistory>>,
     to: broadcast::Sender<SupervisorEvent>,
 ) {
     loop {
         match from.recv().await {
             Ok(event) => {
+                if let gatewatch_supervisor::EventKind::Ping { rtt_us } = event.kind {
+                    latency
+                        .lock()
+                        .expect("latency poisoned")
+                        .record(event.at_ms, rtt_us);
+                }
                 log.lock().expect("log poisoned").record(&event);
                 let _ = to.send(event);
             }

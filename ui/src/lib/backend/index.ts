@@ -20,3 +20,8 @@ import type { Settings } from "./types";
 
 export const getSettings = () => invoke<Settings>("get_settings");
 export const saveSettings = (settings: Settings) => invoke<void>("save_settings", { settings });
+
+export type { LatencySeries } from "./types";
+import type { LatencySeries } from "./types";
+
+export const getLatency = (windowSecs: number) => invoke<LatencySeries>("get_latency", { windowSecs });

@@ -65,3 +65,9 @@ export interface AppError {
   message: string;
   fields?: { field: string; message: string }[];
 }
+
+export interface LatencySeries {
+  t: number[];
+  rtt_ms: (number | null)[];
+  lost_t: number[];
+}
