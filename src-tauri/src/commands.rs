@@ -48,3 +48,22 @@ pub async fn save_settings(app: State<'_, App>, settings: Settings) -> Result<()
 pub fn get_latency(app: State<'_, App>, window_secs: u64) -> LatencySeries {
     app.latency(window_secs)
 }
+
+/// Opens the log folder in the desktop's file manager.
+#[tauri::command]
+pub fn open_log_folder() -> Result<(), AppError> {
+    let dir =
+        gatewatch_app::log_dir().ok_or_else(|| AppError::io("no data directory for this user"))?;
+    let opener = if cfg!(target_os = "macos") {
+        "open"
+    } else if cfg!(windows) {
+        "explorer"
+    } else {
+        "xdg-open"
+    };
+    std::process::Command::new(opener)
+        .arg(&dir)
+        .spawn()
+        .map(drop)
+        .map_err(|e| AppError::io(format!("cannot open {}: {e}", dir.display())))
+}

@@ -17,13 +17,7 @@ pub const UI_EVENT: &str = "gatewatch://event";
 
 /// Starts the app and runs the window and tray until Quit.
 pub fn run() {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("GATEWATCH_LOG")
-                .unwrap_or_else(|_| "info".into()),
-        )
-        .with_writer(std::io::stderr)
-        .init();
+    let _log_guard = init_logging();
     let options = match parse_args(std::env::args().skip(1)) {
         Ok(options) => options,
         Err(message) => {
@@ -43,6 +37,7 @@ pub fn run() {
         .invoke_handler(tauri::generate_handler![
             commands::get_snapshot,
             commands::get_latency,
+            commands::open_log_folder,
             commands::reconnect_now,
             commands::pause,
             commands::resume,
@@ -74,6 +69,43 @@ pub fn run() {
         eprintln!("gatewatch: {error}");
         std::process::exit(1);
     }
+}
+
+/// Logs to stderr and to a daily-rolling file in [`gatewatch_app::log_dir`]; the returned
+/// guard flushes the file when the app ends.
+fn init_logging() -> Option<tracing_appender::non_blocking::WorkerGuard> {
+    use tracing_subscriber::prelude::*;
+    let filter = || {
+        tracing_subscriber::EnvFilter::try_from_env("GATEWATCH_LOG")
+            .unwrap_or_else(|_| "info".into())
+    };
+    let stderr = tracing_subscriber::fmt::layer()
+        .with_writer(std::io::stderr)
+        .with_filter(filter());
+    let dir = gatewatch_app::log_dir().filter(|dir| std::fs::create_dir_all(dir).is_ok());
+    let (file, guard) = match dir {
+        Some(dir) => {
+            let (writer, guard) = tracing_appender::non_blocking(tracing_appender::rolling::daily(
+                dir,
+                "gatewatch.log",
+            ));
+            (
+                Some(
+                    tracing_subscriber::fmt::layer()
+                        .with_ansi(false)
+                        .with_writer(writer)
+                        .with_filter(filter()),
+                ),
+                Some(guard),
+            )
+        }
+        None => (None, None),
+    };
+    tracing_subscriber::registry()
+        .with(stderr)
+        .with(file)
+        .init();
+    guard
 }
 
 /// `--demo` watches the embedded simulator; `--settings FILE` uses another settings file

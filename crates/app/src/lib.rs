@@ -24,6 +24,14 @@ use serde::{Deserialize, Serialize};
 use tokio::sync::broadcast;
 use tokio::task::JoinHandle;
 
+/// Where the app's rolling log files go: the platform data directory's `logs` folder
+/// (`~/.local/share/gatewatch/logs` on Linux). The worker's logs land there too, relayed
+/// by the supervisor.
+pub fn log_dir() -> Option<PathBuf> {
+    directories::ProjectDirs::from("com", "Gatewatch", "Gatewatch")
+        .map(|dirs| dirs.data_dir().join("logs"))
+}
+
 /// How the app is started.
 #[derive(Debug, Clone, Default)]
 pub struct AppOptions {
@@ -49,6 +57,11 @@ pub struct AppError {
 }
 
 impl AppError {
+    /// An `io` error.
+    pub fn io(message: impl Into<String>) -> Self {
+        Self::new("io", message)
+    }
+
     fn new(code: &str, message: impl Into<String>) -> Self {
         Self {
             code: code.into(),

@@ -25,3 +25,5 @@ export type { LatencySeries } from "./types";
 import type { LatencySeries } from "./types";
 
 export const getLatency = (windowSecs: number) => invoke<LatencySeries>("get_latency", { windowSecs });
+
+export const openLogFolder = () => invoke<void>("open_log_folder");

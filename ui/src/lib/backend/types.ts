@@ -28,15 +28,25 @@ export interface LogEntry {
   text: string;
 }
 
+export interface SummaryRow {
+  account: string;
+  tag: string;
+  value: string;
+  currency: string;
+}
+
 export interface UiSnapshot {
-  state: { state: string };
+  state: { state: string; stage?: string | null; server_version?: number; session?: { server_version: number }; reasons?: { reason: string; farm?: string }[] };
+  account_summary: SummaryRow[];
+  worker: { pid: number | null; restarts: number };
+  zombies: { ours: number; gateway: number; other_clients: number };
   positions: Position[];
   accounts: { id: string; paper: boolean }[];
   recent_events: LogEntry[];
   status_line: string;
   demo: boolean;
   settings_problem: string | null;
-  last_error: { code: string; message: string } | null;
+  last_error: { code: string; message: string; stage?: string | null } | null;
 }
 
 export interface Settings {
