@@ -8,12 +8,7 @@ use gatewatch_app::{App, AppOptions, LogKind, UiSnapshot};
 use gatewatch_supervisor::ConnectionState;
 
 fn worker() -> PathBuf {
-    let deps = std::env::current_exe()
-        .unwrap()
-        .parent()
-        .unwrap()
-        .to_path_buf();
-    let path = deps.parent().unwrap().join("gatewatch-worker");
+    let path = gatewatch_supervisor::config::sibling_binary("gatewatch-worker").unwrap();
     assert!(
         path.exists(),
         "{} missing: build the workspace binaries first (make test does)",

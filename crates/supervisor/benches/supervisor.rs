@@ -21,12 +21,7 @@ use gatewatch_supervisor::{
 use tokio::sync::broadcast;
 
 fn worker_binary() -> PathBuf {
-    let deps = std::env::current_exe()
-        .unwrap()
-        .parent()
-        .unwrap()
-        .to_path_buf();
-    let path = deps.parent().unwrap().join("gatewatch-worker");
+    let path = gatewatch_supervisor::config::sibling_binary("gatewatch-worker").unwrap();
     assert!(
         path.exists(),
         "{} missing: build the workspace binaries first (make bench does)",

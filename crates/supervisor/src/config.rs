@@ -175,11 +175,25 @@ impl SupervisorConfig {
         if let Some(path) = std::env::var_os("GATEWATCH_WORKER") {
             return Ok(PathBuf::from(path));
         }
-        let exe = std::env::current_exe()?;
-        let dir = exe
-            .parent()
-            .ok_or_else(|| std::io::Error::other("the executable has no folder"))?;
-        Ok(dir.join(format!("gatewatch-worker{}", std::env::consts::EXE_SUFFIX)))
+        sibling_binary("gatewatch-worker")
+    }
+}
+
+/// A binary installed next to the running executable. Test and bench executables live one
+/// folder deeper (`target/<profile>/deps`), so the parent folder is tried as well.
+pub fn sibling_binary(name: &str) -> std::io::Result<PathBuf> {
+    let exe = std::env::current_exe()?;
+    let file = format!("{name}{}", std::env::consts::EXE_SUFFIX);
+    let dir = exe
+        .parent()
+        .ok_or_else(|| std::io::Error::other("the executable has no folder"))?;
+    let beside = dir.join(&file);
+    if beside.exists() {
+        return Ok(beside);
+    }
+    match dir.parent().map(|up| up.join(&file)) {
+        Some(above) if above.exists() => Ok(above),
+        _ => Ok(beside),
     }
 }
 

@@ -12,14 +12,9 @@ use gatewatch_supervisor::breaker::BreakerConfig;
 use gatewatch_supervisor::{BrokerClient, Snapshot, SupervisorConfig, SupervisorEvent};
 use tokio::sync::broadcast;
 
-/// A binary of the workspace, built next to this test's folder (`make test` builds them first).
+/// A binary of the workspace (`make test` builds them before the tests).
 pub fn binary(name: &str) -> PathBuf {
-    let deps = std::env::current_exe()
-        .unwrap()
-        .parent()
-        .unwrap()
-        .to_path_buf();
-    let path = deps.parent().unwrap().join(name);
+    let path = gatewatch_supervisor::config::sibling_binary(name).unwrap();
     assert!(
         path.exists(),
         "{} is missing: run `cargo build --workspace --bins` first (make test does)",
