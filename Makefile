@@ -31,7 +31,7 @@ rust-test: ui
 	$(CARGO) test --workspace
 
 # The real app window under Xvfb, driven by WebKitWebDriver, against a simulator it controls.
-e2e-test: rust-test tests/e2e/node_modules/.installed
+e2e-test: rust-test $(VENV)/.installed tests/e2e/node_modules/.installed
 	tests/e2e/run.sh
 
 tests/e2e/node_modules/.installed: tests/e2e/package.json tests/e2e/package-lock.json

@@ -130,3 +130,36 @@ test("the latency chart receives samples", async () => {
   });
   assert.ok(await browser.$("[data-testid=latency-chart] canvas").isExisting(), "uPlot drew a canvas");
 });
+
+/** Notifications the fake service recorded so far. */
+function notifications() {
+  try {
+    return readFileSync(process.env.GATEWATCH_NOTIFICATIONS, "utf8").trim().split("\n").filter(Boolean).map((l) => JSON.parse(l));
+  } catch {
+    return [];
+  }
+}
+
+test("a gateway that stays down gives one disconnect notification, and one on recovery", async () => {
+  await browser.waitUntil(async () => (await stateOf()) === "connected", { timeout: 20000 });
+  const before = notifications().length;
+  await simulator("refuse closed");
+  await simulator("drop");
+  await browser.waitUntil(async () => notifications().length > before, { timeout: 8000, timeoutMsg: "no disconnect notification" });
+  await simulator("refuse off");
+  await browser.waitUntil(async () => (await stateOf()) === "connected", { timeout: 20000, timeoutMsg: "never reconnected" });
+  await browser.waitUntil(async () => notifications().length >= before + 2, { timeout: 8000, timeoutMsg: "no recovery notification" });
+  await new Promise((r) => setTimeout(r, 1500));
+  const summaries = notifications().slice(before).map((n) => n.summary);
+  assert.deepEqual(summaries, ["Gateway disconnected", "Recovered: gateway disconnected"]);
+});
+
+test("a flapping link does not notify per flap", async () => {
+  const before = notifications().length;
+  await simulator("every 0.4 drop");
+  await new Promise((r) => setTimeout(r, 4000));
+  await simulator("cancel");
+  await browser.waitUntil(async () => (await stateOf()) === "connected", { timeout: 20000 });
+  await new Promise((r) => setTimeout(r, 1500));
+  assert.deepEqual(notifications().slice(before), [], "no notification for drops shorter than the hold time");
+});
