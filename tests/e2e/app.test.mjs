@@ -163,3 +163,31 @@ test("a flapping link does not notify per flap", async () => {
   await new Promise((r) => setTimeout(r, 1500));
   assert.deepEqual(notifications().slice(before), [], "no notification for drops shorter than the hold time");
 });
+
+/** Tray label/icon changes the fake StatusNotifierWatcher saw. */
+function trayStates() {
+  try {
+    return readFileSync(process.env.GATEWATCH_TRAY, "utf8").trim().split("\n").filter(Boolean).map((l) => JSON.parse(l));
+  } catch {
+    return [];
+  }
+}
+
+test("the tray shows the state and changes when the gateway drops", async () => {
+  await browser.waitUntil(async () => trayStates().some((s) => s.label.startsWith("Connected")), {
+    timeout: 15000,
+    timeoutMsg: `the tray never showed Connected: ${JSON.stringify(trayStates().slice(-3))}`,
+  });
+  const connectedIcon = trayStates().findLast((s) => s.label.startsWith("Connected")).icon;
+  const before = trayStates().length;
+  await simulator("refuse closed");
+  await simulator("drop");
+  await browser.waitUntil(async () => trayStates().slice(before).some((s) => !s.label.startsWith("Connected")), {
+    timeout: 5000,
+    timeoutMsg: "the tray did not change",
+  });
+  const down = trayStates().slice(before).find((s) => !s.label.startsWith("Connected"));
+  assert.notEqual(down.icon, connectedIcon, "another icon for the bad state");
+  await simulator("refuse off");
+  await browser.waitUntil(async () => (await stateOf()) === "connected", { timeout: 20000 });
+});

@@ -1,16 +1,20 @@
-"""A stand-in desktop notification service for the end-to-end tests.
+"""Stand-ins for the desktop services the end-to-end tests observe, on the test's private
+session bus:
 
-It owns org.freedesktop.Notifications on the test's private session bus and appends every
-Notify call to a JSON-lines file, so a test can count exactly what the app announced.
-Usage: python fake_notifications.py RECORD_FILE
+- org.freedesktop.Notifications: every Notify call is appended to RECORD_FILE;
+- org.kde.StatusNotifierWatcher: the tray item that registers is polled, and each change of
+  its label or icon is appended to TRAY_FILE.
+
+Usage: python fake_notifications.py RECORD_FILE TRAY_FILE
 """
 
 import asyncio
 import json
 import sys
 
+from dbus_fast import Message, MessageType, Variant
 from dbus_fast.aio import MessageBus
-from dbus_fast.service import ServiceInterface, method
+from dbus_fast.service import PropertyAccess, ServiceInterface, dbus_property, method, signal
 
 
 class Notifications(ServiceInterface):
@@ -40,12 +44,74 @@ class Notifications(ServiceInterface):
         pass
 
 
-async def main(record):
+class Watcher(ServiceInterface):
+    def __init__(self):
+        super().__init__("org.kde.StatusNotifierWatcher")
+        self.items = []
+
+    @method()
+    def RegisterStatusNotifierItem(self, service: "s"):  # noqa: F821
+        pass  # the sender is taken from the raw message (see main)
+
+    @method()
+    def RegisterStatusNotifierHost(self, service: "s"):  # noqa: F821
+        pass
+
+    @dbus_property(access=PropertyAccess.READ)
+    def RegisteredStatusNotifierItems(self) -> "as":  # noqa: F821
+        return [f"{sender}{path}" for sender, path in self.items]
+
+    @dbus_property(access=PropertyAccess.READ)
+    def IsStatusNotifierHostRegistered(self) -> "b":  # noqa: F821
+        return True
+
+    @dbus_property(access=PropertyAccess.READ)
+    def ProtocolVersion(self) -> "i":  # noqa: F821
+        return 0
+
+    @signal()
+    def StatusNotifierItemRegistered(self) -> "s":  # noqa: F821
+        return ""
+
+    @signal()
+    def StatusNotifierHostRegistered(self):
+        pass
+
+
+async def poll_tray(bus, watcher, record):
+    last = None
+    while True:
+        await asyncio.sleep(0.2)
+        for sender, path in list(watcher.items):
+            reply = await bus.call(Message(destination=sender, path=path, interface="org.freedesktop.DBus.Properties",
+                                           member="GetAll", signature="s", body=["org.kde.StatusNotifierItem"]))
+            if reply.message_type != MessageType.METHOD_RETURN:
+                continue
+            props = {k: (v.value if isinstance(v, Variant) else v) for k, v in reply.body[0].items()}
+            state = {"label": props.get("XAyatanaLabel", ""), "icon": props.get("IconName", ""), "title": props.get("Title", "")}
+            if state != last:
+                last = state
+                with open(record, "a") as out:
+                    out.write(json.dumps(state) + "\n")
+
+
+async def main(notifications_file, tray_file):
     bus = await MessageBus().connect()
-    bus.export("/org/freedesktop/Notifications", Notifications(record))
+    watcher = Watcher()
+
+    def on_message(msg):
+        if msg.member == "RegisterStatusNotifierItem" and msg.interface == "org.kde.StatusNotifierWatcher":
+            path = msg.body[0] if msg.body and str(msg.body[0]).startswith("/") else "/StatusNotifierItem"
+            watcher.items.append((msg.sender, path))
+        return None
+
+    bus.add_message_handler(on_message)
+    bus.export("/org/freedesktop/Notifications", Notifications(notifications_file))
+    bus.export("/StatusNotifierWatcher", watcher)
     await bus.request_name("org.freedesktop.Notifications")
+    await bus.request_name("org.kde.StatusNotifierWatcher")
     print("ready", flush=True)
-    await asyncio.get_running_loop().create_future()
+    await poll_tray(bus, watcher, tray_file)
 
 
-asyncio.run(main(sys.argv[1]))
+asyncio.run(main(sys.argv[1], sys.argv[2]))
