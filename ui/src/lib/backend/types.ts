@@ -10,6 +10,7 @@ export interface Instrument {
   strike: number | null;
   right: string | null;
   currency: string;
+  local_symbol?: string;
 }
 
 export interface Position {
