@@ -25,15 +25,15 @@ pub fn run() {
             std::process::exit(2);
         }
     };
-    let app = match tauri::async_runtime::block_on(App::start(options)) {
-        Ok(app) => app,
-        Err(error) => {
-            eprintln!("gatewatch: cannot start: {error}");
-            std::process::exit(1);
-        }
-    };
     let result = tauri::Builder::default()
-        .manage(app.clone())
+        // First, so a second launch hands over before anything else starts: it shows and
+        // focuses the running window and exits.
+        .plugin(tauri_plugin_single_instance::init(|handle, _args, _cwd| {
+            if let Some(window) = handle.get_webview_window("main") {
+                let _ = window.show();
+                let _ = window.set_focus();
+            }
+        }))
         .invoke_handler(tauri::generate_handler![
             commands::get_snapshot,
             commands::get_latency,
@@ -47,7 +47,11 @@ pub fn run() {
             commands::save_settings,
         ])
         .setup(move |tauri_app| {
+            // Started here, after the single-instance check, so a second launch never starts
+            // a second supervisor.
+            let app = tauri::async_runtime::block_on(App::start(options))?;
             let handle = tauri_app.handle().clone();
+            handle.manage(app.clone());
             tray::create(&handle)?;
             if app.settings().start_minimized
                 && let Some(window) = handle.get_webview_window("main")

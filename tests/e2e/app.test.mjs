@@ -38,13 +38,13 @@ function startSimulator() {
   });
 }
 
-/** Sends one fault command to the simulator and waits for its "ok". */
+/** Sends one fault command to the simulator and returns its reply (which must be "ok…"). */
 function simulator(command) {
   return new Promise((done, fail) => {
     const socket = connect(control, "127.0.0.1", () => socket.write(command + "\n"));
     socket.once("data", (reply) => {
       socket.end();
-      String(reply).startsWith("ok") ? done() : fail(new Error(`${command}: ${reply}`));
+      String(reply).startsWith("ok") ? done(String(reply)) : fail(new Error(`${command}: ${reply}`));
     });
   });
 }
@@ -190,4 +190,21 @@ test("the tray shows the state and changes when the gateway drops", async () => 
   assert.notEqual(down.icon, connectedIcon, "another icon for the bad state");
   await simulator("refuse off");
   await browser.waitUntil(async () => (await stateOf()) === "connected", { timeout: 20000 });
+});
+
+test("a second launch hands over to the running app and exits without connecting", async () => {
+  await browser.waitUntil(async () => (await stateOf()) === "connected", { timeout: 20000 });
+  const second = spawn(bin("gatewatch"), ["--settings", settingsFile], { stdio: "ignore" });
+  const code = await new Promise((done) => {
+    const timer = setTimeout(() => {
+      second.kill();
+      done("still running after 15 s");
+    }, 15000);
+    second.once("exit", (status) => {
+      clearTimeout(timer);
+      done(status);
+    });
+  });
+  assert.equal(code, 0, "the second instance exits cleanly");
+  assert.match(await simulator("status"), /clients=1 /, "only the first instance is connected");
 });
