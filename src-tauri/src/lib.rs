@@ -25,7 +25,7 @@ pub fn run() {
             std::process::exit(2);
         }
     };
-    let result = tauri::Builder::default()
+    let result = with_commands(tauri::Builder::default())
         // First, so a second launch hands over before anything else starts: it shows and
         // focuses the running window and exits.
         .plugin(tauri_plugin_single_instance::init(|handle, _args, _cwd| {
@@ -34,18 +34,6 @@ pub fn run() {
                 let _ = window.set_focus();
             }
         }))
-        .invoke_handler(tauri::generate_handler![
-            commands::get_snapshot,
-            commands::get_latency,
-            commands::open_log_folder,
-            commands::reconnect_now,
-            commands::pause,
-            commands::resume,
-            commands::connect,
-            commands::disconnect,
-            commands::get_settings,
-            commands::save_settings,
-        ])
         .setup(move |tauri_app| {
             // Started here, after the single-instance check, so a second launch never starts
             // a second supervisor.
@@ -73,6 +61,22 @@ pub fn run() {
         eprintln!("gatewatch: {error}");
         std::process::exit(1);
     }
+}
+
+/// Registers every command the UI can call (the app and the command tests share this).
+pub fn with_commands<R: tauri::Runtime>(builder: tauri::Builder<R>) -> tauri::Builder<R> {
+    builder.invoke_handler(tauri::generate_handler![
+        commands::get_snapshot,
+        commands::get_latency,
+        commands::open_log_folder,
+        commands::reconnect_now,
+        commands::pause,
+        commands::resume,
+        commands::connect,
+        commands::disconnect,
+        commands::get_settings,
+        commands::save_settings,
+    ])
 }
 
 /// Logs to stderr and to a daily-rolling file in [`gatewatch_app::log_dir`]; the returned
