@@ -5,6 +5,7 @@
 use std::collections::VecDeque;
 
 use serde::{Deserialize, Serialize};
+use ts_rs::TS;
 
 /// One day at one ping a second.
 pub const HISTORY_MS: u64 = 24 * 60 * 60 * 1000;
@@ -16,7 +17,7 @@ pub struct LatencyHistory {
 }
 
 /// What the chart draws.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
 pub struct LatencySeries {
     /// Bucket times, seconds since the Unix epoch.
     pub t: Vec<f64>,

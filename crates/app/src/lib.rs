@@ -23,6 +23,7 @@ use gatewatch_supervisor::{
 use serde::{Deserialize, Serialize};
 use tokio::sync::broadcast;
 use tokio::task::JoinHandle;
+use ts_rs::TS;
 
 /// Where the app's rolling log files go: the platform data directory's `logs` folder
 /// (`~/.local/share/gatewatch/logs` on Linux). The worker's logs land there too, relayed
@@ -44,7 +45,7 @@ pub struct AppOptions {
 }
 
 /// An error as the UI receives it: a code to branch on and a sentence.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, thiserror::Error, TS)]
 #[error("{code}: {message}")]
 pub struct AppError {
     /// `invalid_settings`, `not_connected`, `stopped`, `io`, `worker`, `startup`.
@@ -85,7 +86,7 @@ impl From<ClientError> for AppError {
 }
 
 /// An account with its paper/live flag (paper ids start with `DU`).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
 pub struct AccountBadge {
     /// The account id.
     pub id: String,
@@ -94,7 +95,7 @@ pub struct AccountBadge {
 }
 
 /// What the UI renders.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
 pub struct UiSnapshot {
     /// The supervisor's snapshot.
     #[serde(flatten)]

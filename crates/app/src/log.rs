@@ -5,12 +5,13 @@ use std::collections::VecDeque;
 
 use gatewatch_supervisor::{EventKind, SupervisorEvent};
 use serde::{Deserialize, Serialize};
+use ts_rs::TS;
 
 /// How many entries are kept.
 pub const LOG_CAPACITY: usize = 1_000;
 
 /// What an entry is about, for the UI's filter.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, TS)]
 #[serde(rename_all = "snake_case")]
 pub enum LogKind {
     /// The connection state changed.
@@ -26,7 +27,7 @@ pub enum LogKind {
 }
 
 /// One line of the log.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
 pub struct LogEntry {
     /// When, epoch ms.
     pub at_ms: u64,

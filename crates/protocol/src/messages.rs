@@ -1,6 +1,7 @@
 //! The messages, named by direction: [`ToWorker`] (inside a [`Request`]) and [`FromWorker`].
 
 use serde::{Deserialize, Serialize};
+use ts_rs::TS;
 
 /// A request to the worker: an id chosen by the app, echoed by the reply.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -52,7 +53,7 @@ pub enum ToWorker {
 }
 
 /// Per-stage connect timeouts, in milliseconds.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
 #[serde(default, deny_unknown_fields)]
 pub struct Timeouts {
     /// TCP connect.
@@ -80,7 +81,7 @@ impl Default for Timeouts {
 }
 
 /// The stages of a connect, in order; an error names the one that failed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, TS)]
 #[serde(rename_all = "snake_case")]
 pub enum Stage {
     /// Opening the TCP connection.
@@ -164,7 +165,7 @@ pub enum Reply {
 }
 
 /// What a successful connect established.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
 pub struct Session {
     /// The negotiated server version.
     pub server_version: i32,
@@ -181,7 +182,7 @@ pub struct Session {
 }
 
 /// How the gateway encodes messages on this connection.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
 #[serde(rename_all = "snake_case")]
 pub enum Encoding {
     /// Server version 213 and up.
@@ -191,7 +192,7 @@ pub enum Encoding {
 }
 
 /// Microseconds spent in each connect stage.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, TS)]
 pub struct StageTimes {
     /// TCP connect.
     pub tcp_connect: u64,
@@ -204,7 +205,7 @@ pub struct StageTimes {
 }
 
 /// One position, with the market data account updates give.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
 pub struct Position {
     /// The account holding it.
     pub account: String,
@@ -225,7 +226,7 @@ pub struct Position {
 }
 
 /// The instrument of a position.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
 pub struct Instrument {
     /// IB's contract id.
     pub con_id: i32,
@@ -252,7 +253,7 @@ pub struct Instrument {
 }
 
 /// One account-summary row.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
 pub struct SummaryRow {
     /// The account.
     pub account: String,
@@ -265,7 +266,7 @@ pub struct SummaryRow {
 }
 
 /// A failed request.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error, TS)]
 #[error("{code:?}: {message}")]
 pub struct WorkerError {
     /// What kind of failure, for the app to branch on.
@@ -298,7 +299,7 @@ impl WorkerError {
 }
 
 /// The error codes the app can branch on.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, TS)]
 #[serde(rename_all = "snake_case")]
 pub enum ErrorCode {
     /// TCP connect refused or timed out: the gateway is not running, or not on that port.
@@ -328,7 +329,7 @@ pub enum ErrorCode {
 }
 
 /// Things that happen unasked, tagged by `kind`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Event {
     /// The connection's state changed.
@@ -351,7 +352,7 @@ pub enum Event {
 }
 
 /// The worker's view of its gateway connection.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
 #[serde(rename_all = "snake_case")]
 pub enum LinkState {
     /// No connection.
@@ -363,7 +364,7 @@ pub enum LinkState {
 }
 
 /// Why a connection closed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
 #[serde(rename_all = "snake_case")]
 pub enum DisconnectCause {
     /// The gateway closed the socket (EOF).

@@ -1,9 +1,10 @@
 //! IB notices (messages with request id −1) and what each code means for a monitor.
 
 use serde::{Deserialize, Serialize};
+use ts_rs::TS;
 
 /// A gateway notice, classified.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
 pub struct Notice {
     /// IB's code.
     pub code: i32,
@@ -17,7 +18,7 @@ pub struct Notice {
 }
 
 /// What a notice code means for the connection.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, TS)]
 #[serde(rename_all = "snake_case")]
 pub enum NoticeCategory {
     /// 1100: the link between IB and the gateway is lost.

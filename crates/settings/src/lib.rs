@@ -13,6 +13,7 @@ pub use store::{LoadProblem, Loaded, SaveError, SettingsStore};
 use gatewatch_protocol::Timeouts;
 use gatewatch_supervisor::SupervisorConfig;
 use serde::{Deserialize, Serialize};
+use ts_rs::TS;
 
 /// The API ports IB uses by default, for the port presets.
 pub const PORT_PRESETS: [(&str, u16); 4] = [
@@ -23,7 +24,7 @@ pub const PORT_PRESETS: [(&str, u16); 4] = [
 ];
 
 /// Everything the user can set.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize, TS)]
 #[serde(default)]
 pub struct Settings {
     /// Where the gateway is and who the monitor is to it.
@@ -37,7 +38,7 @@ pub struct Settings {
 }
 
 /// The gateway connection.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
 #[serde(default)]
 pub struct GatewaySettings {
     /// Host (`127.0.0.1` for a gateway on this machine).
@@ -51,7 +52,7 @@ pub struct GatewaySettings {
 }
 
 /// Ping and connect timing.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
 #[serde(default)]
 pub struct MonitoringSettings {
     /// Time between pings.
@@ -63,7 +64,7 @@ pub struct MonitoringSettings {
 }
 
 /// Desktop notifications, per kind.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
 #[serde(default)]
 pub struct NotificationSettings {
     /// Master switch.
@@ -123,7 +124,7 @@ impl Default for NotificationSettings {
 }
 
 /// A bad value, named by its path in the settings (`gateway.port`).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error, TS)]
 #[error("{field}: {message}")]
 pub struct FieldError {
     /// The field's path, as the settings file and form spell it.

@@ -6,6 +6,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use gatewatch_protocol::notice::Notice;
 use gatewatch_protocol::{DisconnectCause, Encoding, Position, Stage, SummaryRow, WorkerError};
 use serde::{Deserialize, Serialize};
+use ts_rs::TS;
 
 use crate::stats::{Window, WindowStats};
 use crate::zombie::ZombieCount;
@@ -23,7 +24,7 @@ pub fn now_ms() -> u64 {
 }
 
 /// The gateway session while connected.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
 pub struct SessionInfo {
     /// Negotiated server version.
     pub server_version: i32,
@@ -38,7 +39,7 @@ pub struct SessionInfo {
 }
 
 /// Why a live connection is not healthy.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
 #[serde(tag = "reason", rename_all = "snake_case")]
 pub enum DegradedReason {
     /// The last ping was slower than the threshold.
@@ -63,7 +64,7 @@ pub enum DegradedReason {
 }
 
 /// The state of the watched connection; each state carries the data that goes with it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
 #[serde(tag = "state", rename_all = "snake_case")]
 pub enum ConnectionState {
     /// Not started, or stopped.
@@ -123,7 +124,7 @@ impl ConnectionState {
 }
 
 /// Latency figures.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize, TS)]
 pub struct LatencySnapshot {
     /// The newest sample: a round trip, or `None` when lost; absent before any ping.
     pub last_rtt_us: Option<Option<u64>>,
@@ -132,7 +133,7 @@ pub struct LatencySnapshot {
 }
 
 /// The worker process.
-#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize, TS)]
 pub struct WorkerInfo {
     /// Its process id, while one runs.
     pub pid: Option<u32>,
@@ -141,7 +142,7 @@ pub struct WorkerInfo {
 }
 
 /// Everything a front end shows, as of now.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
 pub struct Snapshot {
     /// The connection.
     pub state: ConnectionState,
@@ -177,7 +178,7 @@ impl Default for Snapshot {
 }
 
 /// Something that just happened.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
 pub struct SupervisorEvent {
     /// When, epoch ms.
     pub at_ms: u64,
@@ -187,7 +188,7 @@ pub struct SupervisorEvent {
 }
 
 /// The kinds of event.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum EventKind {
     /// The state changed to this one.

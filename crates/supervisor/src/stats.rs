@@ -7,6 +7,7 @@ use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
+use ts_rs::TS;
 
 /// The windows the statistics cover.
 pub const WINDOWS: [(Window, Duration); 3] = [
@@ -16,7 +17,7 @@ pub const WINDOWS: [(Window, Duration); 3] = [
 ];
 
 /// A statistics window.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, TS)]
 #[serde(rename_all = "snake_case")]
 pub enum Window {
     /// The last 60 s.
@@ -28,7 +29,7 @@ pub enum Window {
 }
 
 /// One window's figures; the percentiles cover answered pings only.
-#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize, TS)]
 pub struct WindowStats {
     /// Pings sent in the window.
     pub sent: u32,

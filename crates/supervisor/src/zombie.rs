@@ -10,12 +10,13 @@
 use std::collections::HashSet;
 
 use serde::{Deserialize, Serialize};
+use ts_rs::TS;
 
 /// The kernel's code for CLOSE_WAIT in `/proc/net/tcp`.
 const CLOSE_WAIT: u8 = 0x08;
 
 /// CLOSE_WAIT sockets on the gateway's port, by owner.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, TS)]
 pub struct ZombieCount {
     /// Client-side sockets held by our worker.
     pub ours: u32,

@@ -4,12 +4,13 @@ import { percentile, totalsByAccount, visiblePositions } from "./positions";
 
 const position = (account: string, symbol: string, sec_type: string, value: number, pnl: number): Position => ({
   account,
-  instrument: { con_id: 1, symbol, sec_type, expiry: "", strike: null, right: null, currency: "USD" },
+  instrument: { con_id: 1, symbol, sec_type, expiry: "", strike: null, right: null, multiplier: null, exchange: "SMART", currency: "USD", local_symbol: symbol, trading_class: symbol },
   quantity: 1,
   average_cost: 1,
   market_price: 1,
   market_value: value,
   unrealized_pnl: pnl,
+  realized_pnl: 0,
 });
 
 const book = [position("DU1", "AAPL", "STK", 100, 10), position("DU1", "ES", "FUT", 500, -20), position("DU2", "EUR", "CASH", 50, 5)];
