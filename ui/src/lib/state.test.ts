@@ -1,0 +1,17 @@
+import { describe, expect, it } from "vitest";
+import { reasonsOf, serverVersionOf, stageOf } from "./state";
+
+const session = { server_version: 213, encoding: "protobuf" as const, accounts: [], client_id: 901, since_ms: 0 };
+
+describe("state readers", () => {
+  it("read each variant's own fields", () => {
+    expect(stageOf({ state: "connecting", attempt: 1, stage: "version_exchange", client_id: 901 })).toBe("version exchange");
+    expect(serverVersionOf({ state: "connected", ...session })).toBe(213);
+    expect(serverVersionOf({ state: "degraded", session, reasons: [] })).toBe(213);
+    expect(serverVersionOf({ state: "stopped" })).toBeNull();
+    expect(reasonsOf({ state: "degraded", session, reasons: [{ reason: "farm_broken", farm: "usfarm" }, { reason: "ib_link_lost" }] })).toEqual([
+      "farm broken: usfarm",
+      "ib link lost",
+    ]);
+  });
+});
