@@ -138,6 +138,7 @@ async fn forward(handle: tauri::AppHandle, app: App) {
     let mut events = app.subscribe();
     let mut policy = AlertPolicy::new(app.settings().notifications);
     let mut tick = tokio::time::interval(Duration::from_secs(1));
+    let mut tray = tray::TrayView::default();
     loop {
         let event = tokio::select! {
             event = events.recv() => match event {
@@ -151,7 +152,7 @@ async fn forward(handle: tauri::AppHandle, app: App) {
             let _ = handle.emit(UI_EVENT, event);
         }
         let snapshot = app.snapshot();
-        tray::update(&handle, &snapshot);
+        tray.show(&handle, &snapshot);
         policy.set_settings(app.settings().notifications);
         for alert in policy.observe(&snapshot.snapshot, std::time::Instant::now()) {
             tauri::async_runtime::spawn(notify::show(alert));

@@ -89,17 +89,36 @@ fn on_menu(handle: &AppHandle, id: &str) {
     }
 }
 
-pub fn update(handle: &AppHandle, snapshot: &UiSnapshot) {
-    let kind = icon(&snapshot.snapshot.state);
-    let line = snapshot.status_line.clone();
-    let handle_for_main = handle.clone();
-    let _ = handle.run_on_main_thread(move || {
-        if let Some(tray) = handle_for_main.tray_by_id(TRAY_ID) {
-            let _ = tray.set_icon(Some(image(kind)));
-            let _ = tray.set_title(Some(line.as_str()));
+/// What the tray shows now, so it is only touched when that changes: the events and the
+/// one-second tick that call [`TrayView::show`] mostly bring the same state, and setting the
+/// icon writes a PNG for the tray host every time.
+#[derive(Default)]
+pub struct TrayView {
+    icon: Option<TrayIcon>,
+    line: String,
+}
+
+impl TrayView {
+    pub fn show(&mut self, handle: &AppHandle, snapshot: &UiSnapshot) {
+        let kind = icon(&snapshot.snapshot.state);
+        let new_icon = (self.icon != Some(kind)).then_some(kind);
+        if new_icon.is_none() && self.line == snapshot.status_line {
+            return;
         }
-        if let Some(status) = handle_for_main.try_state::<MenuItem<tauri::Wry>>() {
-            let _ = status.set_text(line.as_str());
-        }
-    });
+        self.icon = Some(kind);
+        self.line.clone_from(&snapshot.status_line);
+        let line = self.line.clone();
+        let handle_for_main = handle.clone();
+        let _ = handle.run_on_main_thread(move || {
+            if let Some(tray) = handle_for_main.tray_by_id(TRAY_ID) {
+                if let Some(kind) = new_icon {
+                    let _ = tray.set_icon(Some(image(kind)));
+                }
+                let _ = tray.set_title(Some(line.as_str()));
+            }
+            if let Some(status) = handle_for_main.try_state::<MenuItem<tauri::Wry>>() {
+                let _ = status.set_text(line.as_str());
+            }
+        });
+    }
 }

@@ -10,7 +10,7 @@
 use std::time::{Duration, Instant};
 
 use gatewatch_sim::{SimConfig, Simulator};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;
 
 struct Figures {
@@ -80,11 +80,10 @@ async fn raw_client(sim: &Simulator) -> TcpStream {
 }
 
 async fn read_frame(stream: &mut TcpStream) -> Vec<u8> {
-    let mut prefix = [0u8; 4];
-    stream.read_exact(&mut prefix).await.unwrap();
-    let mut body = vec![0u8; u32::from_be_bytes(prefix) as usize];
-    stream.read_exact(&mut body).await.unwrap();
-    body
+    gatewatch_sim::wire::frame::read_frame(stream)
+        .await
+        .unwrap()
+        .expect("the simulator answers")
 }
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]

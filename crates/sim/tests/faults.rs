@@ -6,6 +6,7 @@ mod common;
 use std::time::{Duration, Instant};
 
 use common::{builder, connect, eventually, frozen, start, within};
+use gatewatch_sim::wire::frame::read_frame;
 use gatewatch_sim::{Command, SimConfig};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
@@ -107,12 +108,10 @@ async fn stall_start_answers_the_version_but_never_sends_next_valid_id() {
     sim.apply(cmd("stall-start on"));
     let mut raw = TcpStream::connect(sim.addr()).await.unwrap();
     raw.write_all(b"API\0\0\0\0\x09v213..226").await.unwrap();
-    let mut prefix = [0u8; 4];
-    within(2.0, "version reply", raw.read_exact(&mut prefix))
+    let reply = within(2.0, "version reply", read_frame(&mut raw))
         .await
-        .unwrap();
-    let mut reply = vec![0u8; u32::from_be_bytes(prefix) as usize];
-    raw.read_exact(&mut reply).await.unwrap();
+        .unwrap()
+        .expect("a version reply");
     assert!(
         reply.starts_with(b"213\0"),
         "the version exchange is answered"

@@ -6,6 +6,7 @@ mod common;
 use std::process::Stdio;
 
 use common::{connect, eventually, frozen, start, within};
+use gatewatch_sim::wire::frame::{encode_frame, read_frame};
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpStream;
 
@@ -70,24 +71,18 @@ async fn order_messages_are_refused_as_by_a_read_only_gateway() {
     raw.write_all(b"API\0\0\0\0\x09v100..178").await.unwrap();
     let mut reader = BufReader::new(raw);
     let mut frames = Vec::new();
-    let read_frame = async |reader: &mut BufReader<TcpStream>| {
-        let mut prefix = [0u8; 4];
-        reader.read_exact(&mut prefix).await.unwrap();
-        let mut body = vec![0u8; u32::from_be_bytes(prefix) as usize];
-        reader.read_exact(&mut body).await.unwrap();
-        body
+    let next_frame = async |reader: &mut BufReader<TcpStream>| {
+        read_frame(reader).await.unwrap().expect("a frame")
     };
-    frames.push(within(2.0, "version", read_frame(&mut reader)).await);
-    let mut start_api = b"71\x002\x003\x00\x00".to_vec();
-    start_api.splice(0..0, (start_api.len() as u32).to_be_bytes());
+    frames.push(within(2.0, "version", next_frame(&mut reader)).await);
+    let start_api = encode_frame(b"71\x002\x003\x00\x00");
     reader.get_mut().write_all(&start_api).await.unwrap();
     for _ in 0..5 {
-        frames.push(within(2.0, "start-up", read_frame(&mut reader)).await); // accounts, id, 3 farms
+        frames.push(within(2.0, "start-up", next_frame(&mut reader)).await); // accounts, id, 3 farms
     }
-    let mut place_order = b"3\x0045\x00".to_vec();
-    place_order.splice(0..0, (place_order.len() as u32).to_be_bytes());
+    let place_order = encode_frame(b"3\x0045\x00");
     reader.get_mut().write_all(&place_order).await.unwrap();
-    let refusal = within(2.0, "refusal", read_frame(&mut reader)).await;
+    let refusal = within(2.0, "refusal", next_frame(&mut reader)).await;
     assert!(
         refusal.starts_with(b"4\x002\x00-1\x00321\x00"),
         "{:?}",

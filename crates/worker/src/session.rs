@@ -62,7 +62,7 @@ where
                     tracing::warn!(%error, "stdin failed: exiting");
                     break;
                 }
-                Err(error) => worker.refuse(None, ErrorCode::LineTooLong.or_bad_request(&error), error.to_string()),
+                Err(error) => worker.refuse(None, line_error_code(&error), error.to_string()),
             },
             Some(event) = events_rx.recv() => worker.on_event(event),
             Some((id, result)) = connected_rx.recv() => worker.on_connected(id, result),
@@ -81,17 +81,11 @@ where
     }
 }
 
-trait LineErrorCode {
-    fn or_bad_request(self, error: &LineError) -> ErrorCode;
-}
-
-impl LineErrorCode for ErrorCode {
-    /// `LineTooLong` for an oversized line, `BadRequest` for anything else unreadable.
-    fn or_bad_request(self, error: &LineError) -> ErrorCode {
-        match error {
-            LineError::TooLong { .. } => self,
-            _ => ErrorCode::BadRequest,
-        }
+/// `LineTooLong` for an oversized line, `BadRequest` for anything else unreadable.
+fn line_error_code(error: &LineError) -> ErrorCode {
+    match error {
+        LineError::TooLong { .. } => ErrorCode::LineTooLong,
+        _ => ErrorCode::BadRequest,
     }
 }
 
