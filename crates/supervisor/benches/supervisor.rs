@@ -10,25 +10,17 @@
 //! `make bench` runs it in release; `-- --quick` does a few iterations (what `make test` runs).
 
 use std::net::SocketAddr;
-use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
+#[path = "../tests/common/mod.rs"]
+mod common;
+
+use common::{event, until};
 use gatewatch_sim::{SimConfig, Simulator};
 use gatewatch_supervisor::state::EventKind;
 use gatewatch_supervisor::{
-    BrokerClient, ConnectionState, DegradedReason, Snapshot, SupervisorConfig, SupervisorEvent,
+    BrokerClient, ConnectionState, DegradedReason, Snapshot, SupervisorConfig,
 };
-use tokio::sync::broadcast;
-
-fn worker_binary() -> PathBuf {
-    let path = gatewatch_supervisor::config::sibling_binary("gatewatch-worker").unwrap();
-    assert!(
-        path.exists(),
-        "{} missing: build the workspace binaries first (make bench does)",
-        path.display()
-    );
-    path
-}
 
 async fn simulator_at(addr: &str) -> Simulator {
     let listener = tokio::net::TcpListener::bind(addr).await.unwrap();
@@ -48,7 +40,7 @@ fn config(addr: SocketAddr, client_id: i32) -> SupervisorConfig {
         port: addr.port(),
         client_id,
         fallback_client_id: None,
-        worker_path: Some(worker_binary()),
+        worker_path: Some(common::binary("gatewatch-worker")),
         refresh_interval_ms: 3_600_000,
         ..SupervisorConfig::default()
     };
@@ -78,43 +70,6 @@ impl Figures {
 
 fn us(d: Duration) -> f64 {
     d.as_secs_f64() * 1e6
-}
-
-async fn until(client: &BrokerClient, condition: impl Fn(&Snapshot) -> bool) {
-    let mut watch = client.watch();
-    tokio::time::timeout(Duration::from_secs(30), async {
-        loop {
-            if condition(&watch.borrow_and_update()) {
-                return;
-            }
-            watch.changed().await.unwrap();
-        }
-    })
-    .await
-    .unwrap_or_else(|_| {
-        panic!(
-            "state not reached within 30 s: {:?}",
-            client.snapshot().state
-        )
-    });
-}
-
-async fn event(
-    events: &mut broadcast::Receiver<SupervisorEvent>,
-    what: &str,
-    condition: impl Fn(&EventKind) -> bool,
-) {
-    tokio::time::timeout(Duration::from_secs(30), async {
-        loop {
-            if let Ok(e) = events.recv().await
-                && condition(&e.kind)
-            {
-                return;
-            }
-        }
-    })
-    .await
-    .unwrap_or_else(|_| panic!("{what}: no event within 30 s"));
 }
 
 fn connected(s: &Snapshot) -> bool {
@@ -153,7 +108,7 @@ fn cpu_ticks(pid: u32) -> u64 {
 /// worker's share of the overhead, without the supervisor's actor.
 async fn worker_pipe_round_trips(addr: SocketAddr, pings: usize) -> Vec<Duration> {
     use tokio::io::{AsyncBufReadExt, AsyncWriteExt};
-    let mut child = tokio::process::Command::new(worker_binary())
+    let mut child = tokio::process::Command::new(common::binary("gatewatch-worker"))
         .stdin(std::process::Stdio::piped())
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::null())
@@ -229,7 +184,7 @@ async fn main() {
         let started = Instant::now();
         let client = BrokerClient::new(config(addr, 6000 + i)).unwrap();
         client.start().await.unwrap();
-        until(&client, |s| matches!(&s.state, ConnectionState::Connected(session) if !session.accounts.is_empty())).await;
+        until(&client, 30.0, "state reached", |s| matches!(&s.state, ConnectionState::Connected(session) if !session.accounts.is_empty())).await;
         cold.push(started.elapsed());
         client.stop().await.unwrap();
     }
@@ -244,7 +199,7 @@ async fn main() {
     // Ping round trips.
     let client = BrokerClient::new(config(addr, 7000)).unwrap();
     client.start().await.unwrap();
-    until(&client, connected).await;
+    until(&client, 30.0, "state reached", connected).await;
     let direct = ibapi::Client::builder()
         .address(addr.to_string())
         .client_id(7001)
@@ -304,17 +259,17 @@ async fn main() {
     for _ in 0..detections {
         let started = Instant::now();
         sim.shutdown().await;
-        event(&mut events, "simulator killed", |k| {
-            matches!(k, EventKind::Disconnected { .. })
+        event(&mut events, 30.0, "simulator killed", |e| {
+            matches!(e.kind, EventKind::Disconnected { .. })
         })
         .await;
         detect.push(started.elapsed());
         let restarted = Instant::now();
         sim = simulator_at(&addr.to_string()).await;
         // Wait for the event, not the snapshot: the snapshot may not show the drop yet.
-        event(&mut events, "back to connected", |k| {
+        event(&mut events, 30.0, "back to connected", |e| {
             matches!(
-                k,
+                e.kind,
                 EventKind::StateChanged {
                     state: ConnectionState::Connected(_)
                 }
@@ -333,13 +288,13 @@ async fn main() {
     for _ in 0..detections.min(3) {
         let started = Instant::now();
         sim.apply("mute on".parse().unwrap());
-        until(&client, |s| matches!(&s.state, ConnectionState::Degraded { reasons, .. } if reasons.iter().any(|r| matches!(r, DegradedReason::LostPings { .. })))).await;
+        until(&client, 30.0, "state reached", |s| matches!(&s.state, ConnectionState::Degraded { reasons, .. } if reasons.iter().any(|r| matches!(r, DegradedReason::LostPings { .. })))).await;
         detect.push(started.elapsed());
         sim.apply("mute off".parse().unwrap());
         let unmuted = Instant::now();
-        event(&mut events, "connected after unmute", |k| {
+        event(&mut events, 30.0, "connected after unmute", |e| {
             matches!(
-                k,
+                e.kind,
                 EventKind::StateChanged {
                     state: ConnectionState::Connected(_)
                 }
@@ -360,19 +315,22 @@ async fn main() {
     ] {
         let (mut detect, mut back) = (Vec::new(), Vec::new());
         for _ in 0..detections {
-            until(&client, connected).await;
+            until(&client, 30.0, "state reached", connected).await;
             let pid = client.snapshot().worker.pid.unwrap();
             let started = Instant::now();
             std::process::Command::new("kill")
                 .args([signal, &pid.to_string()])
                 .status()
                 .unwrap();
-            event(&mut events, name, |k| {
-                matches!(k, EventKind::WorkerRestarted { .. })
+            event(&mut events, 30.0, name, |e| {
+                matches!(e.kind, EventKind::WorkerRestarted { .. })
             })
             .await;
             detect.push(started.elapsed());
-            until(&client, |s| connected(s) && s.worker.pid != Some(pid)).await;
+            until(&client, 30.0, "state reached", |s| {
+                connected(s) && s.worker.pid != Some(pid)
+            })
+            .await;
             back.push(started.elapsed());
         }
         println!("{}", Figures(detect).line(&format!("{name} → replaced")));

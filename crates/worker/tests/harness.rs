@@ -164,35 +164,14 @@ impl Worker {
 }
 
 /// TCP sockets in CLOSE_WAIT whose peer is `port`: a client side that never closed after the
-/// server did.
+/// server did. Read with the supervisor's own `/proc/net/tcp` parser.
 pub fn close_wait_towards(port: u16) -> usize {
-    sockets_in_state_towards(port, "08")
-}
-
-/// Sockets (any state but LISTEN) whose remote port is `port`.
-pub fn sockets_towards(port: u16) -> usize {
+    const CLOSE_WAIT: u8 = 0x08;
     let table = std::fs::read_to_string("/proc/net/tcp").unwrap_or_default();
-    table
-        .lines()
-        .skip(1)
-        .filter(|line| remote_port(line) == Some(port))
+    gatewatch_supervisor::zombie::parse_table(&table)
+        .iter()
+        .filter(|row| row.remote_port == port && row.state == CLOSE_WAIT)
         .count()
-}
-
-fn sockets_in_state_towards(port: u16, state: &str) -> usize {
-    let table = std::fs::read_to_string("/proc/net/tcp").unwrap_or_default();
-    table
-        .lines()
-        .skip(1)
-        .filter(|line| {
-            remote_port(line) == Some(port) && line.split_whitespace().nth(3) == Some(state)
-        })
-        .count()
-}
-
-fn remote_port(line: &str) -> Option<u16> {
-    let remote = line.split_whitespace().nth(2)?;
-    u16::from_str_radix(remote.rsplit(':').next()?, 16).ok()
 }
 
 /// Seconds left until `deadline`, never zero (a zero wait would fail before reading).
