@@ -14,7 +14,7 @@ pub mod notice;
 pub use messages::*;
 
 /// The version of this contract; bumped on any change a peer could misread.
-pub const PROTOCOL_VERSION: u32 = 1;
+pub const PROTOCOL_VERSION: u32 = 2;
 
 /// The longest line either side accepts, newline excluded (1 MiB: a large book's positions
 /// fit many times over).

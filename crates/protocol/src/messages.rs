@@ -46,6 +46,19 @@ pub enum ToWorker {
         /// How long to wait for the gateway's answer.
         timeout_ms: u64,
     },
+    /// A cheap check of a gateway that keeps failing: a TCP connect and the version exchange
+    /// on a connection of its own, closed right after, claiming no client id. Replied with
+    /// [`Reply::Probed`], or an error naming the stage that failed.
+    Probe {
+        /// Gateway host.
+        host: String,
+        /// API port.
+        port: u16,
+        /// How long the TCP connect may take.
+        tcp_connect_ms: u64,
+        /// How long to wait for the version reply.
+        version_exchange_ms: u64,
+    },
     /// Worker liveness, answered without touching the gateway. Replied with [`Reply::HeartbeatAck`].
     Heartbeat,
     /// Close the gateway connection and exit. Replied with [`Reply::ShuttingDown`] first.
@@ -158,6 +171,11 @@ pub enum Reply {
         /// The gateway's clock, seconds since the Unix epoch.
         server_time_s: i64,
     },
+    /// The gateway answered a probe's version exchange: its API is up again.
+    Probed {
+        /// The version the gateway chose.
+        server_version: i32,
+    },
     /// The worker is alive.
     HeartbeatAck,
     /// The worker is closing its connection and exiting.
@@ -187,8 +205,21 @@ pub struct Session {
 pub enum Encoding {
     /// Server version 213 and up.
     Protobuf,
+    /// Server versions 201 to 212: protobuf for some message families, text for the rest.
+    Mixed,
     /// Server version 200 and below.
     ClassicText,
+}
+
+impl Encoding {
+    /// The encoding a server version implies.
+    pub fn for_version(version: i32) -> Self {
+        match version {
+            ..=200 => Encoding::ClassicText,
+            201..=212 => Encoding::Mixed,
+            _ => Encoding::Protobuf,
+        }
+    }
 }
 
 /// Microseconds spent in each connect stage.
@@ -265,9 +296,9 @@ pub struct SummaryRow {
     pub currency: String,
 }
 
-/// A failed request.
+/// A failed request. Its `Display` is the sentence for people, prefixed by the stage of a
+/// connect error ("version exchange: …").
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error, TS)]
-#[error("{code:?}: {message}")]
 pub struct WorkerError {
     /// What kind of failure, for the app to branch on.
     pub code: ErrorCode,
@@ -295,6 +326,56 @@ impl WorkerError {
             message: message.into(),
             stage: Some(stage),
         }
+    }
+}
+
+impl std::fmt::Display for WorkerError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.stage {
+            Some(stage) => write!(f, "{stage}: {}", self.message),
+            None => f.write_str(&self.message),
+        }
+    }
+}
+
+impl std::fmt::Display for Stage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Stage::TcpConnect => "TCP connect",
+            Stage::VersionExchange => "version exchange",
+            Stage::StartApi => "API start-up",
+            Stage::FirstPing => "first ping",
+        })
+    }
+}
+
+impl std::fmt::Display for ErrorCode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            ErrorCode::GatewayUnreachable => "gateway unreachable",
+            ErrorCode::HandshakeTimeout => "handshake timed out",
+            ErrorCode::HandshakeRejected => "handshake rejected",
+            ErrorCode::UnsupportedServerVersion => "unsupported server version",
+            ErrorCode::ClientIdInUse => "client id in use",
+            ErrorCode::NotConnected => "not connected",
+            ErrorCode::AlreadyConnected => "already connected",
+            ErrorCode::RequestTimeout => "no answer in time",
+            ErrorCode::ConnectionLost => "connection lost",
+            ErrorCode::BadRequest => "bad request",
+            ErrorCode::LineTooLong => "line too long",
+            ErrorCode::Internal => "internal error",
+        })
+    }
+}
+
+impl std::fmt::Display for DisconnectCause {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            DisconnectCause::GatewayClosed => "the gateway closed the connection",
+            DisconnectCause::ConnectionReset => "the connection was reset",
+            DisconnectCause::PortReset => "the gateway reset its API port (1300)",
+            DisconnectCause::ProtocolError => "the gateway sent something unreadable",
+        })
     }
 }
 
@@ -342,6 +423,16 @@ pub enum Event {
     },
     /// A message from the gateway with request id −1: connectivity, farms, 1300, 326, …
     Notice(crate::notice::Notice),
+    /// The reply to ping `id` came after all, after the ping had been reported timed out:
+    /// its true round trip. A gateway answers in order, so it is never the next ping's.
+    LatePong {
+        /// The ping request's id.
+        id: u64,
+        /// Round trip from the ping's request to this reply, in microseconds.
+        rtt_us: u64,
+        /// The gateway's clock, seconds since the Unix epoch.
+        server_time_s: i64,
+    },
     /// The connection closed without being asked to.
     Disconnected {
         /// Why.

@@ -23,6 +23,12 @@ fn requests() -> Vec<Request> {
             tags: vec!["NetLiquidation".into(), "$LEDGER:ALL".into()],
         },
         ToWorker::Ping { timeout_ms: 1000 },
+        ToWorker::Probe {
+            host: "127.0.0.1".into(),
+            port: 4002,
+            tcp_connect_ms: 2000,
+            version_exchange_ms: 3000,
+        },
         ToWorker::Heartbeat,
         ToWorker::Shutdown,
     ];
@@ -37,7 +43,7 @@ fn from_worker() -> Vec<FromWorker> {
     let reply = |id, result| FromWorker::Reply { id, result };
     vec![
         FromWorker::Hello {
-            protocol_version: 1,
+            protocol_version: 2,
             worker_version: "0.1.0".into(),
             pid: 4242,
         },
@@ -109,8 +115,14 @@ fn from_worker() -> Vec<FromWorker> {
                 server_time_s: 1_795_000_000,
             },
         ),
-        reply(7, Reply::HeartbeatAck),
-        reply(8, Reply::ShuttingDown),
+        reply(
+            7,
+            Reply::Probed {
+                server_version: 213,
+            },
+        ),
+        reply(8, Reply::HeartbeatAck),
+        reply(9, Reply::ShuttingDown),
         FromWorker::Error {
             id: Some(1),
             error: WorkerError::at(
@@ -146,6 +158,13 @@ fn from_worker() -> Vec<FromWorker> {
                 1100,
                 "Connectivity between IB and Trader Workstation has been lost.",
             )),
+        },
+        FromWorker::Event {
+            event: Event::LatePong {
+                id: 6,
+                rtt_us: 1_500_213,
+                server_time_s: 1_795_000_001,
+            },
         },
         FromWorker::Event {
             event: Event::Disconnected {
@@ -191,6 +210,28 @@ fn worker_messages_match_the_golden_file() {
 }
 
 #[test]
+fn errors_read_as_sentences_for_people() {
+    let error = WorkerError::at(
+        Stage::VersionExchange,
+        ErrorCode::HandshakeTimeout,
+        "no version reply within 3000 ms",
+    );
+    assert_eq!(
+        error.to_string(),
+        "version exchange: no version reply within 3000 ms"
+    );
+    assert_eq!(
+        WorkerError::new(ErrorCode::RequestTimeout, "ping: no answer within 800 ms").to_string(),
+        "ping: no answer within 800 ms"
+    );
+    assert_eq!(
+        DisconnectCause::PortReset.to_string(),
+        "the gateway reset its API port (1300)"
+    );
+    assert_eq!(ErrorCode::ClientIdInUse.to_string(), "client id in use");
+}
+
+#[test]
 fn unknown_request_types_and_fields_are_refused() {
     assert!(serde_json::from_str::<Request>(r#"{"id":1,"type":"place_order"}"#).is_err());
     assert!(
@@ -212,7 +253,11 @@ fn hello_versions_are_checked() {
     };
     assert_eq!(check_hello(&hello(PROTOCOL_VERSION)), Ok(()));
     let err = check_hello(&hello(PROTOCOL_VERSION + 1)).unwrap_err();
-    assert!(err.to_string().contains("protocol version 2"), "{err}");
+    assert!(
+        err.to_string()
+            .contains(&format!("protocol version {}", PROTOCOL_VERSION + 1)),
+        "{err}"
+    );
     assert_eq!(
         check_hello(&FromWorker::Reply {
             id: 1,

@@ -16,6 +16,7 @@
 //! ```
 
 pub mod book;
+pub mod capture;
 pub mod clock;
 pub mod command;
 pub mod control;
@@ -28,6 +29,7 @@ mod session;
 pub use gatewatch_wire as wire;
 pub use gatewatch_wire::contract;
 
+pub use capture::{CaptureTo, CapturedFrame};
 pub use command::{Command, CommandError, Latency, RefuseMode};
 pub use server::{Faults, SimConfig, Simulator, Status};
 

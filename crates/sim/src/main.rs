@@ -9,7 +9,7 @@ use std::time::Duration;
 use anyhow::Context;
 use clap::Parser;
 use gatewatch_sim::{
-    Command, Latency, RefuseMode, SimConfig, Simulator, command, control, market::Market,
+    CaptureTo, Command, Latency, RefuseMode, SimConfig, Simulator, command, control, market::Market,
 };
 
 /// A TWS / IB Gateway simulator: the real TWS API wire protocol (classic text and protobuf),
@@ -30,7 +30,8 @@ struct Args {
     /// Control port for switching faults at run time (off unless given; 0 picks a free one).
     #[arg(long)]
     control_port: Option<u16>,
-    /// Highest server version to offer: 213 serves protobuf clients, 178 or 200 forces classic text.
+    /// Highest server version to offer: 213 serves protobuf clients, 178 or 200 forces classic
+    /// text, 201-212 plays a gateway that mixes the encodings per message family.
     #[arg(long, default_value_t = 213, value_parser = clap::value_parser!(i32).range(100..=213))]
     max_version: i32,
     /// Concurrent API clients accepted before new ones are turned away (TWS allows 32).
@@ -69,6 +70,14 @@ struct Args {
     /// Any fault command to apply at start (repeatable), e.g. --exec "every 30 drop".
     #[arg(long = "exec", value_name = "COMMAND", value_parser = parse_command)]
     commands: Vec<Command>,
+    /// Seconds a connection may take to send its hello and startApi before it is closed, as a
+    /// gateway drops a socket that never speaks (zombie and stall-start connections are exempt).
+    #[arg(long, default_value = "5", value_parser = parse_seconds)]
+    handshake_timeout: Duration,
+    /// Append every frame clients send to FILE as JSON lines {"connection":N,"hex":"…"}, to
+    /// compare what different clients put on the wire.
+    #[arg(long, value_name = "FILE")]
+    capture: Option<PathBuf>,
     /// Print the accounts, positions and account summary for --seed as JSON, and exit.
     #[arg(long)]
     dump_market: bool,
@@ -82,6 +91,15 @@ fn after_help() -> String {
          `every 10 drop` (a flapping link); `restart 90` (the nightly restart).",
         command::HELP
     )
+}
+
+fn parse_seconds(text: &str) -> Result<Duration, String> {
+    match text.parse::<f64>() {
+        Ok(secs) if secs > 0.0 && secs.is_finite() && secs <= 86_400.0 => {
+            Ok(Duration::from_secs_f64(secs))
+        }
+        _ => Err("expected a number of seconds above 0 (at most 86400)".into()),
+    }
 }
 
 fn parse_refuse(text: &str) -> Result<RefuseMode, String> {
@@ -150,6 +168,12 @@ async fn main() -> anyhow::Result<()> {
         seed: args.seed,
         tick: Duration::from_millis(args.tick_ms),
         startup: args.startup_commands()?,
+        handshake_timeout: args.handshake_timeout,
+        capture: args
+            .capture
+            .clone()
+            .map(CaptureTo::File)
+            .unwrap_or_default(),
     };
     let api = tokio::net::TcpListener::bind(SocketAddr::new(args.bind, args.port))
         .await

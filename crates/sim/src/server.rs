@@ -16,6 +16,7 @@ use tokio::sync::{broadcast, watch};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
+use crate::capture::{Capture, CaptureTo, CapturedFrame};
 use crate::command::{Command, Latency, RefuseMode};
 use crate::market::Market;
 use crate::session;
@@ -33,6 +34,11 @@ pub struct SimConfig {
     pub tick: Duration,
     /// Commands applied at start (flags and scenario file).
     pub startup: Vec<Command>,
+    /// How long a connection may take to send its hello and startApi before it is closed,
+    /// as a gateway drops a socket that never speaks (fault-held connections are exempt).
+    pub handshake_timeout: Duration,
+    /// Whether and where client frames are recorded byte for byte.
+    pub capture: CaptureTo,
 }
 
 impl Default for SimConfig {
@@ -43,6 +49,8 @@ impl Default for SimConfig {
             seed: 1,
             tick: Duration::from_secs(1),
             startup: Vec::new(),
+            handshake_timeout: Duration::from_secs(5),
+            capture: CaptureTo::Off,
         }
     }
 }
@@ -99,6 +107,7 @@ pub(crate) struct Shared {
     pub(crate) events: broadcast::Sender<Broadcast>,
     pub(crate) market: Mutex<Market>,
     pub(crate) shutdown: CancellationToken,
+    pub(crate) capture: Capture,
     clients: Mutex<HashMap<i32, u64>>,
     requests: Mutex<std::collections::BTreeMap<u32, u64>>,
     connections: AtomicUsize,
@@ -191,6 +200,7 @@ impl Simulator {
     pub fn start(listener: TcpListener, config: SimConfig) -> std::io::Result<Simulator> {
         let api_addr = listener.local_addr()?;
         let (events, _) = broadcast::channel(1024);
+        let capture = Capture::open(&config.capture)?;
         let shared = Arc::new(Shared {
             market: Mutex::new(Market::new(config.seed)),
             config,
@@ -198,6 +208,7 @@ impl Simulator {
             faults: watch::channel(Faults::default()).0,
             events,
             shutdown: CancellationToken::new(),
+            capture,
             clients: Mutex::new(HashMap::new()),
             requests: Mutex::new(std::collections::BTreeMap::new()),
             connections: AtomicUsize::new(0),
@@ -335,6 +346,12 @@ impl Simulator {
             .lock()
             .expect("request counts poisoned")
             .clone()
+    }
+
+    /// Every frame clients sent, in arrival order, when [`SimConfig::capture`] is
+    /// [`CaptureTo::Memory`].
+    pub fn captured(&self) -> Vec<CapturedFrame> {
+        self.shared.capture.frames()
     }
 
     /// The token cancelled when the simulator shuts down.

@@ -21,9 +21,9 @@ use crate::market::{Account, Market};
 use crate::notice;
 use crate::outbox::Outbox;
 use crate::server::{Broadcast, ConnectionSlot, Shared};
-use crate::wire::frame::{FrameError, read_frame, read_full};
+use crate::wire::frame::{FrameError, read_frame_max, read_full};
 use crate::wire::handshake::{self, API_PREFIX};
-use crate::wire::request::{self, Request};
+use crate::wire::request::{self, ReadRequest, Request};
 use crate::wire::response::Response;
 use crate::wire::split_body;
 
@@ -32,6 +32,10 @@ const SLOW_REFRESH_TICKS: u64 = 5;
 
 /// The first order id handed out; kept small, as on a fresh gateway.
 const FIRST_ORDER_ID: i32 = 1;
+
+/// The largest request the simulator reads. Real requests are a few hundred bytes; clients
+/// accept replies up to 16 MiB, but a gateway has no reason to buffer that much of a request.
+const MAX_REQUEST_LEN: usize = 64 * 1024;
 
 enum Inbound {
     Frame(Vec<u8>),
@@ -60,6 +64,8 @@ enum End {
     Shutdown,
     /// A reply was sent and the connection must close after it (326, 1300).
     CloseAfterReply(&'static str),
+    /// No hello or startApi within the handshake timeout.
+    HandshakeTimeout,
 }
 
 #[derive(Default)]
@@ -115,7 +121,7 @@ async fn read_frames(mut reader: OwnedReadHalf, inbound: mpsc::Sender<Inbound>) 
         Ok(0) => Inbound::Closed,
         Err(_) => Inbound::Reset,
         Ok(4) if prefix == API_PREFIX => loop {
-            let next = match read_frame(&mut reader).await {
+            let next = match read_frame_max(&mut reader, MAX_REQUEST_LEN).await {
                 Ok(Some(frame)) => Inbound::Frame(frame),
                 Ok(None) => break Inbound::Closed,
                 Err(FrameError::Io(_)) => break Inbound::Reset,
@@ -139,9 +145,13 @@ impl Session {
         mut events: broadcast::Receiver<Broadcast>,
     ) -> End {
         let shutdown = self.shared.shutdown.clone();
+        let handshake_deadline = tokio::time::sleep(self.shared.config.handshake_timeout);
+        tokio::pin!(handshake_deadline);
         loop {
+            let handshaking = matches!(self.phase, Phase::AwaitHello | Phase::AwaitStartApi);
             tokio::select! {
                 _ = shutdown.cancelled() => return End::Shutdown,
+                _ = &mut handshake_deadline, if handshaking => return End::HandshakeTimeout,
                 received = inbound.recv() => match received {
                     Some(Inbound::Frame(body)) => if let Err(end) = self.on_frame(&body) { return end },
                     Some(Inbound::Bad(why)) => return End::Bad(why),
@@ -161,6 +171,10 @@ impl Session {
         match &end {
             End::Bad(why) => tracing::warn!(reason = %why, "bad input: connection closed"),
             End::PeerClosed if self.shared.faults().close_wait => return self.park(reader).await,
+            End::HandshakeTimeout => tracing::info!(
+                timeout = ?self.shared.config.handshake_timeout,
+                "no handshake in time: connection closed"
+            ),
             End::CloseAfterReply(why) => {
                 tracing::debug!(why, "connection closed after its last reply")
             }
@@ -220,6 +234,7 @@ impl Session {
     }
 
     fn on_frame(&mut self, body: &[u8]) -> Result<(), End> {
+        self.shared.capture.record(self.slot.id, body);
         match self.phase {
             Phase::AwaitHello => self.on_hello(body),
             Phase::Held => Ok(()),
@@ -262,7 +277,7 @@ impl Session {
     }
 
     fn on_start_api(&mut self, request: Request) -> Result<(), End> {
-        let Request::StartApi { client_id } = request else {
+        let Request::Read(ReadRequest::StartApi { client_id }) = request else {
             tracing::debug!(?request, "request before startApi ignored");
             return Ok(());
         };
@@ -295,31 +310,58 @@ impl Session {
 
     fn on_request(&mut self, request: Request) {
         let replies = match request {
-            Request::StartApi { .. } => {
+            Request::Read(read) => self.answer(read),
+            Request::Order { msg_id } => {
+                tracing::warn!(
+                    msg_id,
+                    "order message refused: the simulator is a read-only gateway"
+                );
+                let message = notice::text(321, None, 0).unwrap_or_default();
+                vec![Response::Error {
+                    req_id: -1,
+                    code: 321,
+                    message,
+                    time_ms: clock::now_ms(),
+                }]
+            }
+            Request::Other { msg_id } => {
+                tracing::debug!(msg_id, "request not simulated; ignored");
+                vec![]
+            }
+        };
+        for reply in &replies {
+            self.outbox.send(reply);
+        }
+    }
+
+    /// The replies to a read request, as a gateway sends them.
+    fn answer(&mut self, request: ReadRequest) -> Vec<Response> {
+        match request {
+            ReadRequest::StartApi { .. } => {
                 tracing::debug!("repeated startApi ignored");
                 vec![]
             }
-            Request::NextIds => vec![Response::NextValidId {
+            ReadRequest::NextIds => vec![Response::NextValidId {
                 order_id: self.next_order_id,
             }],
-            Request::CurrentTime => vec![Response::CurrentTime {
+            ReadRequest::CurrentTime => vec![Response::CurrentTime {
                 epoch_s: clock::now_ms() / 1000,
             }],
-            Request::CurrentTimeInMillis => vec![Response::CurrentTimeInMillis {
+            ReadRequest::CurrentTimeInMillis => vec![Response::CurrentTimeInMillis {
                 epoch_ms: clock::now_ms(),
             }],
-            Request::ManagedAccounts => vec![Response::ManagedAccounts {
+            ReadRequest::ManagedAccounts => vec![Response::ManagedAccounts {
                 accounts: self.market().account_list(),
             }],
-            Request::Positions => {
+            ReadRequest::Positions => {
                 let market = self.market();
                 let mut replies: Vec<Response> =
                     market.accounts().iter().flat_map(positions).collect();
                 replies.push(Response::PositionEnd);
                 replies
             }
-            Request::CancelPositions => vec![],
-            Request::AccountSummary {
+            ReadRequest::CancelPositions => vec![],
+            ReadRequest::AccountSummary {
                 req_id,
                 group,
                 tags,
@@ -332,17 +374,17 @@ impl Session {
                 self.subs.summaries.insert(req_id, tags);
                 replies
             }
-            Request::CancelAccountSummary { req_id } => {
+            ReadRequest::CancelAccountSummary { req_id } => {
                 self.subs.summaries.remove(&req_id);
                 vec![]
             }
-            Request::AccountUpdates {
+            ReadRequest::AccountUpdates {
                 subscribe: false, ..
             } => {
                 self.subs.account_updates = None;
                 vec![]
             }
-            Request::AccountUpdates {
+            ReadRequest::AccountUpdates {
                 subscribe: true,
                 account,
             } => {
@@ -372,7 +414,7 @@ impl Session {
                     }
                 }
             }
-            Request::PnL { req_id, account } => {
+            ReadRequest::PnL { req_id, account } => {
                 let replies = pnl(&self.market(), req_id, &account)
                     .into_iter()
                     .collect::<Vec<_>>();
@@ -383,36 +425,16 @@ impl Session {
                 }
                 replies
             }
-            Request::CancelPnL { req_id } => {
+            ReadRequest::CancelPnL { req_id } => {
                 self.subs.pnl.remove(&req_id);
                 vec![]
             }
-            Request::OpenOrders => vec![Response::OpenOrderEnd],
-            Request::CompletedOrders => vec![Response::CompletedOrdersEnd],
-            Request::Executions { req_id } => vec![Response::ExecDetailsEnd { req_id }],
-            Request::AccountUpdatesMulti { req_id } => {
+            ReadRequest::OpenOrders => vec![Response::OpenOrderEnd],
+            ReadRequest::CompletedOrders => vec![Response::CompletedOrdersEnd],
+            ReadRequest::Executions { req_id } => vec![Response::ExecDetailsEnd { req_id }],
+            ReadRequest::AccountUpdatesMulti { req_id } => {
                 vec![Response::AccountUpdateMultiEnd { req_id }]
             }
-            Request::Order { msg_id } => {
-                tracing::warn!(
-                    msg_id,
-                    "order message refused: the simulator is a read-only gateway"
-                );
-                let message = notice::text(321, None, 0).unwrap_or_default();
-                vec![Response::Error {
-                    req_id: -1,
-                    code: 321,
-                    message,
-                    time_ms: clock::now_ms(),
-                }]
-            }
-            Request::Other { msg_id } => {
-                tracing::debug!(msg_id, "request not simulated; ignored");
-                vec![]
-            }
-        };
-        for reply in &replies {
-            self.outbox.send(reply);
         }
     }
 

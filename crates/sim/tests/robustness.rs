@@ -34,6 +34,33 @@ async fn closed_after(sim: &gatewatch_sim::Simulator, bytes: &[u8]) {
 
 const HELLO_213: &[u8] = b"API\0\0\0\0\x09v213..226";
 
+/// Starts the `gatewatch-sim` binary with `args`; returns it and its ready line.
+async fn spawn_binary(args: &[&str]) -> (tokio::process::Child, String) {
+    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_gatewatch-sim"))
+        .args(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("binary starts");
+    let mut stdout = BufReader::new(child.stdout.take().unwrap()).lines();
+    let ready = within(10.0, "ready line", stdout.next_line())
+        .await
+        .unwrap()
+        .unwrap();
+    (child, ready)
+}
+
+/// The address after `name` (`api=`, `control=`) in the ready line.
+fn address(ready: &str, name: &str) -> std::net::SocketAddr {
+    ready
+        .split_whitespace()
+        .find_map(|w| w.strip_prefix(name))
+        .unwrap_or_else(|| panic!("{ready}"))
+        .parse()
+        .unwrap()
+}
+
 #[tokio::test]
 async fn malformed_truncated_and_oversized_frames_close_only_their_connection() {
     let sim = start(frozen()).await;
@@ -121,35 +148,18 @@ async fn control_port_switches_faults_and_explains_mistakes() {
 
 #[tokio::test]
 async fn the_binary_prints_where_it_listens_serves_and_stops_on_sigterm() {
-    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_gatewatch-sim"))
-        .args([
-            "--port",
-            "0",
-            "--control-port",
-            "0",
-            "--tick-ms",
-            "0",
-            "--latency-ms",
-            "1",
-        ])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("binary starts");
-    let mut stdout = BufReader::new(child.stdout.take().unwrap()).lines();
-    let ready = within(10.0, "ready line", stdout.next_line())
-        .await
-        .unwrap()
-        .unwrap();
-    let field = |name: &str| -> std::net::SocketAddr {
-        let value = ready
-            .split_whitespace()
-            .find_map(|w| w.strip_prefix(name))
-            .unwrap_or_else(|| panic!("{ready}"));
-        value.parse().unwrap()
-    };
-    let (api, control) = (field("api="), field("control="));
+    let (mut child, ready) = spawn_binary(&[
+        "--port",
+        "0",
+        "--control-port",
+        "0",
+        "--tick-ms",
+        "0",
+        "--latency-ms",
+        "1",
+    ])
+    .await;
+    let (api, control) = (address(&ready, "api="), address(&ready, "control="));
     assert!(
         api.ip().is_loopback() && control.ip().is_loopback(),
         "loopback by default: {ready}"
@@ -213,6 +223,8 @@ async fn help_documents_every_flag_and_command() {
         "--close-wait",
         "--exec",
         "--dump-market",
+        "--handshake-timeout",
+        "--capture",
         "refuse off|closed|reset",
         "zombie on|off",
         "stall-start on|off",
@@ -231,4 +243,115 @@ async fn help_documents_every_flag_and_command() {
     ] {
         assert!(help.contains(needle), "--help lacks {needle}");
     }
+}
+
+#[tokio::test]
+async fn idle_connections_are_dropped_after_the_handshake_timeout_so_real_clients_get_in() {
+    let sim = start(gatewatch_sim::SimConfig {
+        handshake_timeout: std::time::Duration::from_millis(300),
+        ..frozen()
+    })
+    .await;
+    let mut idle = Vec::new();
+    for _ in 0..40 {
+        // Beyond 32 the simulator turns connections away at once; the rest sit idle.
+        if let Ok(socket) = TcpStream::connect(sim.addr()).await {
+            idle.push(socket);
+        }
+    }
+    eventually(2.0, "every client slot taken", || {
+        sim.status().connections == 32
+    })
+    .await;
+    eventually(3.0, "idle connections dropped", || {
+        sim.status().connections == 0
+    })
+    .await;
+    for socket in &mut idle {
+        let closed = within(2.0, "the idle socket is closed", socket.read(&mut [0u8; 1])).await;
+        assert!(matches!(closed, Ok(0) | Err(_)), "{closed:?}");
+    }
+    within(
+        3.0,
+        "a real client after the flood",
+        connect(&sim, 1).await.server_time(),
+    )
+    .await
+    .expect("served");
+    sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn fault_held_connections_are_not_dropped_by_the_handshake_timeout() {
+    let sim = start(gatewatch_sim::SimConfig {
+        handshake_timeout: std::time::Duration::from_millis(200),
+        ..frozen()
+    })
+    .await;
+    sim.apply("zombie on".parse().unwrap());
+    let mut held = TcpStream::connect(sim.addr()).await.unwrap();
+    held.write_all(HELLO_213).await.unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(600)).await;
+    assert_eq!(sim.status().connections, 1, "a zombie gateway holds it");
+    sim.shutdown().await;
+}
+
+/// Resident memory of a process, in kB.
+fn rss_kb(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.split_whitespace().next()?.parse().ok())
+        .unwrap()
+}
+
+#[tokio::test]
+async fn huge_frame_headers_cost_no_memory_and_the_binary_keeps_serving() {
+    let (mut child, ready) = spawn_binary(&["--port", "0", "--tick-ms", "0"]).await;
+    let pid = child.id().unwrap();
+    let api = address(&ready, "api=");
+    let before = rss_kb(pid);
+    // 20 connections each announce a 16 MiB frame and send 4 MiB of it.
+    let mut floods = Vec::new();
+    for _ in 0..20 {
+        floods.push(tokio::spawn(async move {
+            let mut socket = TcpStream::connect(api).await.unwrap();
+            let mut bytes = HELLO_213.to_vec();
+            bytes.extend_from_slice(&[0x00, 0xff, 0xff, 0xff]);
+            if socket.write_all(&bytes).await.is_ok() {
+                let chunk = vec![0x41u8; 64 * 1024];
+                for _ in 0..64 {
+                    if socket.write_all(&chunk).await.is_err() {
+                        break; // closed by the simulator: the point
+                    }
+                }
+            }
+        }));
+    }
+    let mut peak = 0;
+    for flood in floods {
+        within(20.0, "flood connection", flood).await.unwrap();
+        peak = peak.max(rss_kb(pid));
+    }
+    let after = rss_kb(pid);
+    eprintln!("simulator RSS: {before} kB before, {peak} kB peak, {after} kB after");
+    assert!(
+        after < 20 * 1024,
+        "RSS back under 20 MB after the flood: {after} kB (before {before}, peak {peak})"
+    );
+    let client = within(
+        5.0,
+        "connect",
+        ibapi::Client::builder()
+            .address(api.to_string())
+            .client_id(1)
+            .connect(),
+    )
+    .await
+    .expect("still serving");
+    within(2.0, "server time", client.server_time())
+        .await
+        .unwrap();
+    let _ = child.start_kill();
 }

@@ -401,6 +401,11 @@ impl Actor {
                 t.tcp_connect_ms * 2 + t.version_exchange_ms * 2 + t.start_api_ms + t.first_ping_ms
             }
             ToWorker::Ping { timeout_ms } => *timeout_ms,
+            ToWorker::Probe {
+                tcp_connect_ms,
+                version_exchange_ms,
+                ..
+            } => tcp_connect_ms + version_exchange_ms,
             ToWorker::GetPositions => t.request_ms * 3,
             ToWorker::GetAccounts | ToWorker::GetAccountSummary { .. } => t.request_ms,
             ToWorker::Heartbeat | ToWorker::Disconnect | ToWorker::Shutdown => {
@@ -726,7 +731,7 @@ impl Actor {
                     *current = stage;
                 }
             }
-            Event::Status { .. } => {}
+            Event::Status { .. } | Event::LatePong { .. } => {}
             Event::Notice(notice) => {
                 if let Link::Up { problems, .. } = &mut self.link {
                     match notice.category {

@@ -10,14 +10,26 @@ use tokio::io::{AsyncRead, AsyncReadExt};
 /// The largest body the clients accept (`0x00FF_FFFF`, as in ibapi and rust-ibapi).
 pub const MAX_FRAME_LEN: usize = 0x00FF_FFFF;
 
+/// What a frame's buffer starts with before its bytes arrive.
+const INITIAL_BODY_CAPACITY: usize = 4096;
+
 /// Why a frame could not be read.
 #[derive(Debug, thiserror::Error)]
 pub enum FrameError {
     /// The length prefix announces more than [`MAX_FRAME_LEN`] bytes.
-    #[error("frame of {len} bytes exceeds the {MAX_FRAME_LEN}-byte limit")]
+    #[error("frame of {len} bytes exceeds the {max_len}-byte limit")]
     Oversized {
         /// The announced body length.
         len: usize,
+        /// The limit it broke.
+        max_len: usize,
+    },
+    /// The length prefix is printable text: the peer speaks another protocol (an HTTP
+    /// server answers `HTTP/1.1 …`), so the port is not a TWS API port.
+    #[error("the peer speaks another protocol, not the TWS API (it sent {text:?})")]
+    ForeignProtocol {
+        /// The first bytes, as text.
+        text: String,
     },
     /// A zero-length frame: no client ever sends one.
     #[error("empty frame")]
@@ -51,8 +63,7 @@ pub fn split_frame(buf: &[u8]) -> Result<Option<(&[u8], usize)>, FrameError> {
     let Some(prefix) = buf.first_chunk::<4>() else {
         return Ok(None);
     };
-    let len = u32::from_be_bytes(*prefix) as usize;
-    check_len(len)?;
+    let len = check_prefix(*prefix, MAX_FRAME_LEN)?;
     let end = 4 + len;
     if buf.len() < end {
         return Ok(None);
@@ -60,17 +71,37 @@ pub fn split_frame(buf: &[u8]) -> Result<Option<(&[u8], usize)>, FrameError> {
     Ok(Some((&buf[4..end], end)))
 }
 
-fn check_len(len: usize) -> Result<(), FrameError> {
+/// The body length a prefix announces, if a TWS peer could have sent it. A legal length
+/// starts with a zero byte, so four printable ASCII bytes are another protocol talking.
+fn check_prefix(prefix: [u8; 4], max_len: usize) -> Result<usize, FrameError> {
+    let len = u32::from_be_bytes(prefix) as usize;
     match len {
         0 => Err(FrameError::Empty),
-        len if len > MAX_FRAME_LEN => Err(FrameError::Oversized { len }),
-        _ => Ok(()),
+        len if len > max_len => {
+            if prefix.iter().all(|b| b.is_ascii_graphic() || *b == b' ') {
+                Err(FrameError::ForeignProtocol {
+                    text: String::from_utf8_lossy(&prefix).into_owned(),
+                })
+            } else {
+                Err(FrameError::Oversized { len, max_len })
+            }
+        }
+        len => Ok(len),
     }
 }
 
 /// Reads one frame body. `Ok(None)` means the peer closed the stream between frames.
 pub async fn read_frame<R: AsyncRead + Unpin>(
     reader: &mut R,
+) -> Result<Option<Vec<u8>>, FrameError> {
+    read_frame_max(reader, MAX_FRAME_LEN).await
+}
+
+/// Reads one frame body of at most `max_len` bytes (a gateway caps requests far below what
+/// clients accept for replies).
+pub async fn read_frame_max<R: AsyncRead + Unpin>(
+    reader: &mut R,
+    max_len: usize,
 ) -> Result<Option<Vec<u8>>, FrameError> {
     let mut prefix = [0u8; 4];
     let got = read_full(reader, &mut prefix).await?;
@@ -80,10 +111,14 @@ pub async fn read_frame<R: AsyncRead + Unpin>(
     if got < 4 {
         return Err(FrameError::Truncated { expected: 4, got });
     }
-    let len = u32::from_be_bytes(prefix) as usize;
-    check_len(len)?;
-    let mut body = vec![0u8; len];
-    let got = read_full(reader, &mut body).await?;
+    let len = check_prefix(prefix, max_len)?;
+    // The buffer grows with what arrives, never to what the prefix merely announces: a peer
+    // that declares 16 MiB and sends four bytes costs four bytes.
+    let mut body = Vec::with_capacity(len.min(INITIAL_BODY_CAPACITY));
+    let got = (&mut *reader)
+        .take(len as u64)
+        .read_to_end(&mut body)
+        .await?;
     if got < len {
         return Err(FrameError::Truncated {
             expected: 4 + len,
@@ -137,13 +172,26 @@ mod tests {
         let buf = [0x01, 0x00, 0x00, 0x00, b'x'];
         assert!(matches!(
             split_frame(&buf),
-            Err(FrameError::Oversized { len: 0x0100_0000 })
+            Err(FrameError::Oversized {
+                len: 0x0100_0000,
+                ..
+            })
         ));
         let max = (MAX_FRAME_LEN as u32).to_be_bytes();
         assert!(
             split_frame(&max).unwrap().is_none(),
             "the limit itself is allowed"
         );
+    }
+
+    #[test]
+    fn a_text_protocol_is_named_instead_of_a_huge_length() {
+        assert!(matches!(
+            split_frame(b"HTTP/1.1 400 Bad Request\r\n"),
+            Err(FrameError::ForeignProtocol { text }) if text == "HTTP"
+        ));
+        let error = split_frame(b"SSH-2.0").unwrap_err().to_string();
+        assert!(error.contains("not the TWS API"), "{error}");
     }
 
     #[test]

@@ -2,8 +2,8 @@
 //!
 //! The version is chosen per connection, as TWS does: 213 (all protobuf) for a client whose
 //! range reaches it, otherwise the highest classic-text version both sides speak. Versions
-//! 201–212 mix the encodings per message family and no client in scope needs them, so they
-//! are never chosen.
+//! 201–212 mix the encodings per message family; they are chosen only when the simulator is
+//! explicitly capped there (`--max-version 207`), to play such a gateway.
 
 use crate::{CLASSIC_MAX_VERSION, DecodeError, PROTOBUF_VERSION, text::TextBody};
 
@@ -45,10 +45,14 @@ pub fn parse_hello(body: &[u8]) -> Result<ClientHello, DecodeError> {
 
 /// Chooses the server version for a client, or `None` when no version serves both sides.
 ///
-/// `server_max` is the simulator's cap (`--max-version`); a cap inside 201–212 acts as 200.
+/// `server_max` is the simulator's cap (`--max-version`); a cap inside 201–212 plays a
+/// mixed-encoding gateway for clients that reach it.
 pub fn negotiate(hello: &ClientHello, server_max: i32) -> Option<i32> {
+    let mixed_cap = server_max > CLASSIC_MAX_VERSION && server_max < PROTOBUF_VERSION;
     let chosen = if hello.max_version >= PROTOBUF_VERSION && server_max >= PROTOBUF_VERSION {
         PROTOBUF_VERSION
+    } else if mixed_cap && hello.max_version >= server_max {
+        server_max
     } else {
         hello.max_version.min(server_max).min(CLASSIC_MAX_VERSION)
     };
@@ -129,8 +133,13 @@ mod tests {
         assert_eq!(negotiate(&hello(100, 226), 200), Some(200));
         assert_eq!(
             negotiate(&hello(100, 226), 207),
-            Some(200),
-            "201-212 are never chosen"
+            Some(207),
+            "a cap inside 201-212 plays a mixed-encoding gateway"
+        );
+        assert_eq!(
+            negotiate(&hello(157, 178), 207),
+            Some(178),
+            "a text-only client still gets text from it"
         );
         assert_eq!(
             negotiate(&hello(100, 205), 213),

@@ -109,9 +109,15 @@ pub fn split_body(body: &[u8], version: i32) -> Result<Body<'_>, DecodeError> {
             bytes: rest,
         })
     } else {
+        // A message with no fields after its binary id is just the id.
+        let fields = if rest.is_empty() {
+            Vec::new()
+        } else {
+            text::split_fields(rest)?
+        };
         Ok(Body::Text {
             msg_id: wire_id,
-            fields: text::split_fields(rest)?,
+            fields,
         })
     }
 }

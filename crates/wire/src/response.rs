@@ -1,13 +1,17 @@
 //! Messages the simulator sends, encoded for the version negotiated on each connection.
 //!
 //! [`Response::encode`] is the one place that knows each message's text layout per version
-//! (e.g. the three error layouts) and its protobuf form at 213.
+//! (e.g. the three error layouts), its protobuf form, and from which version each message
+//! family is protobuf ([`protobuf_from`]); [`Response::decode`] reads either form, as the
+//! worker's client must.
 
 use prost::Message;
 
 use crate::contract::{Contract, SecType};
 use crate::text::{FieldReader, TextBody};
-use crate::{BINARY_IDS_FROM, Body, DecodeError, PROTOBUF_ID_OFFSET, proto, split_body};
+use crate::{
+    BINARY_IDS_FROM, Body, DecodeError, PROTOBUF_ID_OFFSET, PROTOBUF_VERSION, proto, split_body,
+};
 
 /// One message from the server to a client.
 #[derive(Debug, Clone, PartialEq)]
@@ -149,6 +153,19 @@ mod version {
     pub const REALIZED_PNL: i32 = 135;
 }
 
+/// The server version from which a message goes out as protobuf. The client sources gate
+/// only requests; a gateway is assumed to gate its replies by the same families (errors and
+/// executions 201, orders 204, accounts and positions 207, PnL 210, ids and time 213).
+pub fn protobuf_from(msg_id: u32) -> i32 {
+    match msg_id {
+        4 | 55 => 201,
+        53 | 102 => 204,
+        15 | 61 | 62 | 63 | 64 | 6 | 7 | 8 | 54 | 74 => 207,
+        94 => 210,
+        _ => PROTOBUF_VERSION,
+    }
+}
+
 impl Response {
     /// The canonical message id.
     pub fn msg_id(&self) -> u32 {
@@ -174,18 +191,20 @@ impl Response {
         }
     }
 
-    /// The frame body for a connection at server `version`: classic text below 201,
-    /// protobuf from 201 (the simulator only negotiates 213 in that range).
+    /// The frame body for a connection at server `version`: classic text below 201, then
+    /// text after a binary id until the message's family gate ([`protobuf_from`]), then
+    /// protobuf.
     pub fn encode(&self, version: i32) -> Vec<u8> {
-        if version >= BINARY_IDS_FROM {
+        if version >= protobuf_from(self.msg_id()) {
             self.encode_protobuf()
+        } else if version >= BINARY_IDS_FROM {
+            self.encode_text(TextBody::with_binary_id(self.msg_id()), version)
         } else {
-            self.encode_text(version)
+            self.encode_text(TextBody::with_text_id(self.msg_id()), version)
         }
     }
 
-    fn encode_text(&self, version: i32) -> Vec<u8> {
-        let mut b = TextBody::with_text_id(self.msg_id());
+    fn encode_text(&self, mut b: TextBody, version: i32) -> Vec<u8> {
         match self {
             Response::NextValidId { order_id } => b.field(1).field(order_id),
             Response::ManagedAccounts { accounts } => b.field(1).field(accounts),
@@ -999,7 +1018,7 @@ mod tests {
 
     #[test]
     fn every_response_round_trips_in_both_encodings() {
-        for version in [178, 200, 213] {
+        for version in [178, 200, 201, 204, 207, 210, 213] {
             for response in every_response() {
                 let body = response.encode(version);
                 let decoded = Response::decode(&body, version)

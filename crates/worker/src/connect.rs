@@ -1,31 +1,27 @@
 //! The staged connect: TCP, the version exchange, start-up, first ping — each with its own
-//! timeout, so a failure names the stage that stalled.
+//! timeout, so a failure names the stage that stalled — all on one TCP connection.
 //!
-//! The worker opens the connection and runs the version exchange itself, offering
-//! `v100..226`. That tells it which client the gateway needs before any client is built: 213
-//! and up goes to `ibapi` (which opens its own connection; this first one is closed), 200 and
-//! below continues on the same socket with the classic-text client, and 201–212 (a mixed
-//! regime no client here speaks) is retried offering `v100..200`.
+//! The worker offers `v100..226`; whatever the gateway chooses, the gateway client continues
+//! on the same socket (classic text, the 201–212 mix, or protobuf). A connection given up on
+//! before start-up completes is closed with a reset, so a wedged gateway is never left
+//! holding it in CLOSE_WAIT. The probe is the first two stages alone.
 
 use std::time::{Duration, Instant};
 
 use gatewatch_protocol::{
     Encoding, ErrorCode, Event, LinkState, Session, Stage, StageTimes, Timeouts, WorkerError,
 };
-use gatewatch_wire::frame::{encode_frame, read_frame};
+use gatewatch_wire::frame::{FrameError, encode_frame, read_frame};
 use gatewatch_wire::handshake::{API_PREFIX, MIN_SUPPORTED_VERSION};
 use gatewatch_wire::text::split_fields;
-use gatewatch_wire::{CLASSIC_MAX_VERSION, PROTOBUF_VERSION};
 use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;
 
-use crate::link::{EventSink, Link};
-use crate::{classic, modern};
+use crate::gateway::{self, GatewayLink, abandon};
+use crate::session::EventSink;
 
 /// What the worker offers: everything from ibapi's floor to the newest version it knows.
-const FULL_RANGE: &str = "v100..226";
-/// What it offers when only classic text will do.
-const CLASSIC_RANGE: &str = "v100..200";
+const HELLO_RANGE: &str = "v100..226";
 
 /// The connect request's parameters.
 #[derive(Debug, Clone)]
@@ -55,7 +51,7 @@ fn stage(events: &EventSink, stage: Stage) {
 pub(crate) async fn connect(
     target: &Target,
     events: &EventSink,
-) -> Result<(Link, Session), WorkerError> {
+) -> Result<(GatewayLink, Session), WorkerError> {
     let t = target.timeouts;
     let address = format!("{}:{}", target.host, target.port);
     let mut times = StageTimes::default();
@@ -67,64 +63,24 @@ pub(crate) async fn connect(
 
     let started = Instant::now();
     stage(events, Stage::VersionExchange);
-    let (mut stream, mut version) =
-        exchange_versions(stream, FULL_RANGE, ms(t.version_exchange_ms)).await?;
-    if version > CLASSIC_MAX_VERSION && version < PROTOBUF_VERSION {
-        tracing::info!(
-            version,
-            "mixed-encoding server version; asking again for classic text"
-        );
-        drop(stream);
-        let retry = tcp_connect(&address, ms(t.tcp_connect_ms)).await?;
-        (stream, version) =
-            exchange_versions(retry, CLASSIC_RANGE, ms(t.version_exchange_ms)).await?;
-    }
+    let (stream, version) = exchange_versions(stream, ms(t.version_exchange_ms)).await?;
     times.version_exchange = elapsed_us(started);
-    if version < MIN_SUPPORTED_VERSION {
-        return Err(WorkerError::at(
-            Stage::VersionExchange,
-            ErrorCode::UnsupportedServerVersion,
-            format!(
-                "the gateway speaks server version {version}; {MIN_SUPPORTED_VERSION} or later is needed"
-            ),
-        ));
-    }
 
     let started = Instant::now();
     stage(events, Stage::StartApi);
-    let start_api = ms(t.start_api_ms);
-    let (link, accounts, next_order_id, server_version, encoding) = if version >= PROTOBUF_VERSION {
-        drop(stream);
-        let e = modern::connect(
-            &address,
-            target.client_id,
-            start_api,
-            ms(t.request_ms),
-            events.clone(),
-        )
-        .await?;
-        (
-            Link::Modern(e.link),
-            e.accounts,
-            e.next_order_id,
-            e.server_version,
-            Encoding::Protobuf,
-        )
-    } else {
-        let e =
-            classic::start(stream, version, target.client_id, start_api, events.clone()).await?;
-        (
-            Link::Classic(e.link),
-            e.accounts,
-            e.next_order_id,
-            version,
-            Encoding::ClassicText,
-        )
-    };
+    let established = gateway::start(
+        stream,
+        version,
+        target.client_id,
+        ms(t.start_api_ms),
+        events.clone(),
+    )
+    .await?;
     times.start_api = elapsed_us(started);
 
     stage(events, Stage::FirstPing);
-    let pong = match link.ping(ms(t.first_ping_ms)).await {
+    let link = established.link;
+    let pong = match link.ping(ms(t.first_ping_ms), None).await {
         Ok(pong) => pong,
         Err(error) => {
             link.close().await;
@@ -136,14 +92,51 @@ pub(crate) async fn connect(
     };
     times.first_ping = pong.rtt_us;
     let session = Session {
-        server_version,
-        encoding,
-        accounts,
-        next_order_id,
+        server_version: version,
+        encoding: Encoding::for_version(version),
+        accounts: established.accounts,
+        next_order_id: established.next_order_id,
         client_id: target.client_id,
         stage_us: times,
     };
     Ok((link, session))
+}
+
+/// TCP connect and the version exchange on a connection of its own, closed right after: a
+/// check that the gateway's API answers, which claims no client id. Returns the version the
+/// gateway chose.
+pub(crate) async fn probe(
+    host: &str,
+    port: u16,
+    connect_timeout: Duration,
+    reply_timeout: Duration,
+) -> Result<i32, WorkerError> {
+    let address = format!("{host}:{port}");
+    let stream = tcp_connect(&address, connect_timeout).await?;
+    let (stream, version) = exchange_versions(stream, reply_timeout).await?;
+    close_unstarted(stream).await;
+    Ok(version)
+}
+
+/// Closes a connection whose version exchange is done but whose session never started: a
+/// live gateway closes its side at once after our FIN; if it does not within a moment, a
+/// reset leaves it nothing to hold.
+async fn close_unstarted(mut stream: TcpStream) {
+    use tokio::io::AsyncReadExt;
+    let _ = stream.shutdown().await;
+    let mut sink = [0u8; 512];
+    let drained = tokio::time::timeout(Duration::from_millis(250), async {
+        loop {
+            match stream.read(&mut sink).await {
+                Ok(0) | Err(_) => return,
+                Ok(_) => {}
+            }
+        }
+    })
+    .await;
+    if drained.is_err() {
+        abandon(stream);
+    }
 }
 
 async fn tcp_connect(address: &str, timeout: Duration) -> Result<TcpStream, WorkerError> {
@@ -167,55 +160,72 @@ async fn tcp_connect(address: &str, timeout: Duration) -> Result<TcpStream, Work
     }
 }
 
-/// Sends `API\0` and the version hello; returns the stream and the gateway's version.
+/// What a gateway that accepts TCP and closes before answering usually means.
+const CLOSED_BEFORE_REPLY: &str = "the gateway accepted the connection and closed it without answering the version exchange: all 32 API client slots may be taken, or the API accepts only trusted IPs (add 127.0.0.1 under Configure → API → Settings)";
+
+/// Sends `API\0` and the version hello; returns the stream and the gateway's version. On
+/// failure the stream is abandoned with a reset.
 async fn exchange_versions(
     mut stream: TcpStream,
-    range: &str,
     timeout: Duration,
 ) -> Result<(TcpStream, i32), WorkerError> {
     let at = |code, detail: String| WorkerError::at(Stage::VersionExchange, code, detail);
     let mut hello = API_PREFIX.to_vec();
-    hello.extend_from_slice(&encode_frame(range.as_bytes()));
-    stream
-        .write_all(&hello)
-        .await
-        .map_err(|e| at(ErrorCode::HandshakeRejected, format!("hello not sent: {e}")))?;
+    hello.extend_from_slice(&encode_frame(HELLO_RANGE.as_bytes()));
+    if let Err(error) = stream.write_all(&hello).await {
+        abandon(stream);
+        return Err(at(
+            ErrorCode::HandshakeRejected,
+            format!("{CLOSED_BEFORE_REPLY} ({error})"),
+        ));
+    }
     let reply = match tokio::time::timeout(timeout, read_frame(&mut stream)).await {
-        Err(_) => {
-            return Err(at(
-                ErrorCode::HandshakeTimeout,
-                format!(
-                    "TCP is accepted but no version reply came within {} ms (zombie gateway, or a dialog waiting in TWS)",
-                    timeout.as_millis()
-                ),
-            ));
-        }
         Ok(Ok(Some(reply))) => reply,
-        Ok(Ok(None)) => {
-            return Err(at(
-                ErrorCode::HandshakeRejected,
-                "the gateway closed the connection before answering".into(),
-            ));
-        }
-        Ok(Err(error)) => {
-            return Err(at(
-                ErrorCode::HandshakeRejected,
-                format!("bad version reply: {error}"),
-            ));
+        failed => {
+            abandon(stream);
+            return Err(match failed {
+                Err(_) => at(
+                    ErrorCode::HandshakeTimeout,
+                    format!(
+                        "the gateway accepts TCP but sent no version reply within {} ms (a zombie gateway, or a dialog waiting in TWS)",
+                        timeout.as_millis()
+                    ),
+                ),
+                Ok(Ok(None)) | Ok(Err(FrameError::Io(_))) => {
+                    at(ErrorCode::HandshakeRejected, CLOSED_BEFORE_REPLY.into())
+                }
+                Ok(Err(FrameError::ForeignProtocol { text })) if text.starts_with("HTTP") => at(
+                    ErrorCode::HandshakeRejected,
+                    "this port answers HTTP, not the TWS API: check the port number".into(),
+                ),
+                Ok(Err(error)) => at(
+                    ErrorCode::HandshakeRejected,
+                    format!("this port does not answer like a TWS API: {error}"),
+                ),
+                Ok(Ok(Some(_))) => unreachable!("matched above"),
+            });
         }
     };
-    let fields = split_fields(&reply).map_err(|e| {
-        at(
+    let version = split_fields(&reply)
+        .ok()
+        .and_then(|fields| fields.first()?.parse::<i32>().ok());
+    let Some(version) = version else {
+        abandon(stream);
+        return Err(at(
             ErrorCode::HandshakeRejected,
-            format!("bad version reply: {e}"),
-        )
-    })?;
-    let version = fields.first().and_then(|v| v.parse().ok()).ok_or_else(|| {
-        at(
-            ErrorCode::HandshakeRejected,
-            format!("bad version reply: {fields:?}"),
-        )
-    })?;
+            "the version reply is not a server version: this port does not answer like a TWS API"
+                .into(),
+        ));
+    };
+    if version < MIN_SUPPORTED_VERSION {
+        abandon(stream);
+        return Err(at(
+            ErrorCode::UnsupportedServerVersion,
+            format!(
+                "the gateway speaks server version {version}; {MIN_SUPPORTED_VERSION} or later is needed"
+            ),
+        ));
+    }
     tracing::debug!(version, "version exchange done");
     Ok((stream, version))
 }

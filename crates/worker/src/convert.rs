@@ -1,4 +1,4 @@
-//! From what the clients decode to what the protocol reports, in one place for both clients.
+//! From what the gateway client decodes to what the protocol reports.
 
 use gatewatch_protocol::{Instrument, Position, SummaryRow};
 use gatewatch_wire::contract::Contract;
@@ -49,71 +49,22 @@ pub(crate) fn position(
     }
 }
 
-/// An instrument from the wire crate's contract (classic client).
-pub(crate) fn instrument_from_wire(c: &Contract) -> Instrument {
-    instrument(InstrumentParts {
-        con_id: c.con_id,
-        symbol: &c.symbol,
-        sec_type: c.sec_type.code(),
-        expiry: &c.expiry,
-        strike: c.strike,
-        right: &c.right,
-        multiplier: c.multiplier,
-        exchange: &c.exchange,
-        currency: &c.currency,
-        local_symbol: &c.local_symbol,
-        trading_class: &c.trading_class,
-    })
-}
-
-/// An instrument from `ibapi`'s contract (protobuf client).
-pub(crate) fn instrument_from_ibapi(c: &ibapi::contracts::Contract) -> Instrument {
-    let sec_type = c.security_type.to_string();
-    let right = c.right.map(|r| r.as_str()).unwrap_or("");
-    instrument(InstrumentParts {
-        con_id: c.contract_id,
-        symbol: &c.symbol.to_string(),
-        sec_type: &sec_type,
-        expiry: &c.last_trade_date_or_contract_month,
-        strike: c.strike,
-        right,
-        multiplier: c.multiplier.parse().ok(),
-        exchange: &c.exchange.to_string(),
-        currency: &c.currency.to_string(),
-        local_symbol: &c.local_symbol,
-        trading_class: &c.trading_class,
-    })
-}
-
-struct InstrumentParts<'a> {
-    con_id: i32,
-    symbol: &'a str,
-    sec_type: &'a str,
-    expiry: &'a str,
-    strike: f64,
-    right: &'a str,
-    multiplier: Option<f64>,
-    exchange: &'a str,
-    currency: &'a str,
-    local_symbol: &'a str,
-    trading_class: &'a str,
-}
-
-/// The one mapping: a zero strike, an empty right and a zero multiplier mean "none".
-fn instrument(p: InstrumentParts<'_>) -> Instrument {
+/// An instrument from the wire crate's contract. A zero strike, an empty right and a zero
+/// multiplier mean "none".
+pub(crate) fn instrument(c: &Contract) -> Instrument {
     Instrument {
-        con_id: p.con_id,
-        symbol: p.symbol.to_owned(),
-        sec_type: p.sec_type.to_owned(),
-        expiry: p.expiry.to_owned(),
-        strike: (p.strike != 0.0 && p.strike.is_finite() && p.strike < f64::MAX)
-            .then_some(p.strike),
-        right: (!p.right.is_empty()).then(|| p.right.to_owned()),
-        multiplier: p.multiplier.filter(|m| *m != 0.0),
-        exchange: p.exchange.to_owned(),
-        currency: p.currency.to_owned(),
-        local_symbol: p.local_symbol.to_owned(),
-        trading_class: p.trading_class.to_owned(),
+        con_id: c.con_id,
+        symbol: c.symbol.clone(),
+        sec_type: c.sec_type.code().to_owned(),
+        expiry: c.expiry.clone(),
+        strike: (c.strike != 0.0 && c.strike.is_finite() && c.strike < f64::MAX)
+            .then_some(c.strike),
+        right: (!c.right.is_empty()).then(|| c.right.clone()),
+        multiplier: c.multiplier.filter(|m| *m != 0.0),
+        exchange: c.exchange.clone(),
+        currency: c.currency.clone(),
+        local_symbol: c.local_symbol.clone(),
+        trading_class: c.trading_class.clone(),
     }
 }
 
@@ -163,7 +114,7 @@ mod tests {
 
     #[test]
     fn stock_fields_that_do_not_apply_are_none() {
-        let instrument = instrument_from_wire(&stock());
+        let instrument = instrument(&stock());
         assert_eq!(
             (instrument.strike, instrument.right, instrument.multiplier),
             (None, None, None)
@@ -174,8 +125,8 @@ mod tests {
     #[test]
     fn portfolio_entries_fill_matching_positions_only() {
         let mut positions = vec![
-            position("DU1".into(), instrument_from_wire(&stock()), 10.0, 100.0),
-            position("DU2".into(), instrument_from_wire(&stock()), 5.0, 90.0),
+            position("DU1".into(), instrument(&stock()), 10.0, 100.0),
+            position("DU2".into(), instrument(&stock()), 5.0, 90.0),
         ];
         let entry = PortfolioEntry {
             account: "DU1".into(),

@@ -5,15 +5,15 @@
 //! that hangs, panics or leaks sockets can never take the app down, and killing the process
 //! always tears its connection down.
 //!
-//! Read-only by construction: the protobuf path uses only `ibapi`'s account and time calls,
-//! and the classic-text path can only send what `gatewatch_wire::request::Request::encode`
-//! encodes, which refuses every order message.
+//! Read-only by construction: the gateway client ([`gateway`]) can only send a
+//! `gatewatch_wire::request::ReadRequest`, a type with no order variants, and the worker does
+//! not depend on any other TWS API client.
 
-mod classic;
 mod connect;
 mod convert;
-mod link;
-mod modern;
+mod gateway;
+mod in_order;
+pub mod pipes;
 mod session;
 
 pub use session::run;

@@ -28,10 +28,10 @@ fn start() -> i32 {
             return gatewatch_protocol::exit_code::STARTUP_FAILED;
         }
     };
-    runtime.block_on(gatewatch_worker::run(
-        tokio::io::stdin(),
-        tokio::io::stdout(),
-    ))
+    runtime.block_on(async {
+        let (input, output) = gatewatch_worker::pipes::stdio();
+        gatewatch_worker::run(input, output).await
+    })
 }
 
 /// On Linux, asks the kernel to kill the worker when the process that spawned it dies, so a

@@ -1,8 +1,10 @@
 //! The worker's main loop: requests from stdin, events from the link, replies to stdout.
 //!
 //! Heartbeats are answered inline, so a slow gateway never makes the worker look hung. A
-//! connect runs as a task (it may take seconds); data requests run as tasks over a shared
-//! link, so a ping is never stuck behind a positions download. One task owns stdout.
+//! connect runs as a task (it may take seconds); data requests and probes run as tasks, so a
+//! ping is never stuck behind a positions download. What the link and a connect report comes
+//! through one channel, so a connect's stage events always precede its result. One task owns
+//! stdout.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -17,10 +19,31 @@ use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
 use crate::connect::{self, Target};
-use crate::link::{EventSink, Link};
+use crate::gateway::GatewayLink;
 
 type Outbox = mpsc::UnboundedSender<FromWorker>;
-type ConnectResult = (u64, Result<(Link, Session), WorkerError>);
+type Link = GatewayLink;
+
+/// What tasks tell the main loop, in the order they happen.
+enum Note {
+    Event(Event),
+    Connected(u64, Result<(Link, Session), WorkerError>),
+}
+
+/// Where the link and a running connect report what happens unasked.
+#[derive(Clone)]
+pub(crate) struct EventSink(mpsc::UnboundedSender<Note>);
+
+impl EventSink {
+    /// Reports an event; fails only when the worker is exiting.
+    pub(crate) fn send(&self, event: Event) -> Result<(), ()> {
+        self.0.send(Note::Event(event)).map_err(drop)
+    }
+
+    fn connected(&self, id: u64, result: Result<(Link, Session), WorkerError>) {
+        let _ = self.0.send(Note::Connected(id, result));
+    }
+}
 
 /// Serves requests from `input` until it closes or `shutdown` arrives; returns the exit code.
 pub async fn run<R, W>(input: R, output: W) -> i32
@@ -35,12 +58,10 @@ where
         worker_version: env!("CARGO_PKG_VERSION").into(),
         pid: std::process::id(),
     });
-    let (events, mut events_rx) = mpsc::unbounded_channel();
-    let (connected, mut connected_rx) = mpsc::unbounded_channel();
+    let (notes, mut notes_rx) = mpsc::unbounded_channel();
     let mut worker = Worker {
         out,
-        events,
-        connected,
+        events: EventSink(notes),
         link: None,
         connecting: None,
         request_ms: 10_000,
@@ -64,8 +85,10 @@ where
                 }
                 Err(error) => worker.refuse(None, line_error_code(&error), error.to_string()),
             },
-            Some(event) = events_rx.recv() => worker.on_event(event),
-            Some((id, result)) = connected_rx.recv() => worker.on_connected(id, result),
+            Some(note) = notes_rx.recv() => match note {
+                Note::Event(event) => worker.on_event(event),
+                Note::Connected(id, result) => worker.on_connected(id, result),
+            },
             _ = &mut writer => {
                 tracing::warn!("stdout closed: exiting");
                 worker.close_link().await;
@@ -110,7 +133,6 @@ enum Flow {
 struct Worker {
     out: Outbox,
     events: EventSink,
-    connected: mpsc::UnboundedSender<ConnectResult>,
     link: Option<Arc<Link>>,
     connecting: Option<(u64, JoinHandle<()>)>,
     request_ms: u64,
@@ -129,7 +151,7 @@ impl Worker {
     }
 
     fn refuse(&self, id: Option<u64>, code: ErrorCode, message: String) {
-        tracing::warn!(?code, %message, "request refused");
+        tracing::warn!(%code, %message, "request refused");
         let _ = self.out.send(FromWorker::Error {
             id,
             error: WorkerError::new(code, message),
@@ -195,8 +217,37 @@ impl Worker {
                 self.reply(id, Reply::ShuttingDown);
                 return Flow::Exit;
             }
+            ToWorker::Probe {
+                host,
+                port,
+                tcp_connect_ms,
+                version_exchange_ms,
+            } => {
+                let out = self.out.clone();
+                tokio::spawn(async move {
+                    let probed = connect::probe(
+                        &host,
+                        port,
+                        Duration::from_millis(tcp_connect_ms),
+                        Duration::from_millis(version_exchange_ms),
+                    )
+                    .await;
+                    let _ = out.send(match probed {
+                        Ok(server_version) => FromWorker::Reply {
+                            id,
+                            result: Reply::Probed { server_version },
+                        },
+                        Err(error) => FromWorker::Error {
+                            id: Some(id),
+                            error,
+                        },
+                    });
+                });
+            }
             ToWorker::Ping { timeout_ms } => self.spawn_request(id, move |link| async move {
-                let pong = link.ping(Duration::from_millis(timeout_ms)).await?;
+                let pong = link
+                    .ping(Duration::from_millis(timeout_ms), Some(id))
+                    .await?;
                 Ok(Reply::Pong {
                     rtt_us: pong.rtt_us,
                     server_time_s: pong.server_time_s,
@@ -265,10 +316,9 @@ impl Worker {
     fn start_connect(&mut self, id: u64, target: Target) {
         tracing::info!(host = %target.host, port = target.port, client_id = target.client_id, "connecting");
         let events = self.events.clone();
-        let connected = self.connected.clone();
         let task = tokio::spawn(async move {
             let result = connect::connect(&target, &events).await;
-            let _ = connected.send((id, result));
+            events.connected(id, result);
         });
         self.connecting = Some((id, task));
     }
@@ -286,7 +336,7 @@ impl Worker {
                 self.reply(id, Reply::Connected(session));
             }
             Err(error) => {
-                tracing::warn!(code = ?error.code, stage = ?error.stage, message = %error.message, "connect failed");
+                tracing::warn!(code = %error.code, %error, "connect failed");
                 self.status(LinkState::Disconnected);
                 self.fail(id, error);
             }
@@ -294,6 +344,9 @@ impl Worker {
     }
 
     fn on_event(&mut self, event: Event) {
+        if matches!(event, Event::Status { .. }) && self.connecting.is_none() {
+            return; // a stage of a connect that was cancelled
+        }
         let lost = matches!(event, Event::Disconnected { .. });
         let _ = self.out.send(FromWorker::Event { event });
         if lost && self.link.take().is_some() {

@@ -166,11 +166,21 @@ impl Worker {
 /// TCP sockets in CLOSE_WAIT whose peer is `port`: a client side that never closed after the
 /// server did. Read with the supervisor's own `/proc/net/tcp` parser.
 pub fn close_wait_towards(port: u16) -> usize {
+    close_wait(|row| row.remote_port == port)
+}
+
+/// TCP sockets in CLOSE_WAIT on the gateway's side of `port`: connections a client closed
+/// that the gateway has not closed yet.
+pub fn close_wait_on(port: u16) -> usize {
+    close_wait(|row| row.local_port == port)
+}
+
+fn close_wait(side: impl Fn(&gatewatch_supervisor::zombie::SocketRow) -> bool) -> usize {
     const CLOSE_WAIT: u8 = 0x08;
     let table = std::fs::read_to_string("/proc/net/tcp").unwrap_or_default();
     gatewatch_supervisor::zombie::parse_table(&table)
         .iter()
-        .filter(|row| row.remote_port == port && row.state == CLOSE_WAIT)
+        .filter(|row| row.state == CLOSE_WAIT && side(row))
         .count()
 }
 
