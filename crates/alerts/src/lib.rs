@@ -22,7 +22,7 @@ pub enum Condition {
     Disconnected,
     /// The handshake stalls (zombie gateway, no nextValidId).
     HandshakeStalled,
-    /// Retries stopped after repeated failures.
+    /// Repeated connect failures: only cheap probes until the gateway answers again.
     CircuitOpen,
     /// 1100: the gateway lost its link to IB.
     IbLinkLost,
@@ -45,7 +45,7 @@ impl Condition {
         match self {
             Condition::Disconnected => "Gateway disconnected",
             Condition::HandshakeStalled => "Gateway handshake stalled",
-            Condition::CircuitOpen => "Gatewatch stopped retrying",
+            Condition::CircuitOpen => "Gateway down: still checking",
             Condition::IbLinkLost => "Gateway lost its link to IB (1100)",
             Condition::ZombieSockets => "Sockets stuck in CLOSE_WAIT",
         }
@@ -169,13 +169,20 @@ pub fn conditions(snapshot: &Snapshot) -> BTreeMap<Condition, String> {
     let mut found = BTreeMap::new();
     let last_error = snapshot.last_error.as_ref();
     match &snapshot.state {
-        ConnectionState::CircuitOpen { failures, .. } => {
+        ConnectionState::CircuitOpen {
+            failures,
+            probe_every_ms,
+            ..
+        } => {
             let why = last_error
                 .map(|e| format!(": {}", e.message))
                 .unwrap_or_default();
             found.insert(
                 Condition::CircuitOpen,
-                format!("{failures} connection attempts failed in a row{why}"),
+                format!(
+                    "{failures} connection attempts failed in a row{why}. Checking every {} s; Gatewatch reconnects as soon as the gateway answers.",
+                    probe_every_ms / 1000
+                ),
             );
         }
         ConnectionState::Reconnecting { .. } | ConnectionState::Connecting { attempt: 2.., .. } => {
@@ -334,8 +341,9 @@ mod tests {
     fn conditions_are_read_from_the_snapshot() {
         let mut snapshot = Snapshot {
             state: ConnectionState::CircuitOpen {
-                until_ms: 0,
                 failures: 5,
+                since_ms: 0,
+                probe_every_ms: 2_000,
             },
             last_error: Some(WorkerError::at(
                 Stage::VersionExchange,

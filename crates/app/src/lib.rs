@@ -186,8 +186,23 @@ impl App {
         config
     }
 
-    /// Replaces the supervisor with one built from the current settings and starts it.
+    /// Replaces the supervisor with one built from the current settings and starts it. The
+    /// old one is stopped first, its worker gone and its connection closed, so the new one
+    /// never meets its own client id still held (326).
     async fn watch(&self) -> Result<(), AppError> {
+        let old = self
+            .inner
+            .watched
+            .lock()
+            .expect("watched poisoned")
+            .as_ref()
+            .map(|watched| watched.client.clone());
+        if let Some(old) = old
+            && let Err(error) = old.stop().await
+            && error != ClientError::Stopped
+        {
+            tracing::warn!(%error, "stopping the previous supervisor");
+        }
         let client = BrokerClient::new(self.supervisor_config())?;
         let relay = tokio::spawn(relay(
             client.subscribe(),
@@ -196,18 +211,11 @@ impl App {
             self.inner.events.clone(),
         ));
         client.start().await?;
-        let old = self
-            .inner
+        self.inner
             .watched
             .lock()
             .expect("watched poisoned")
             .replace(Watched { client, relay });
-        if let Some(old) = old
-            && let Err(error) = old.client.stop().await
-            && error != ClientError::Stopped
-        {
-            tracing::warn!(%error, "stopping the previous supervisor");
-        }
         Ok(())
     }
 
@@ -375,7 +383,7 @@ async fn relay(
     loop {
         match from.recv().await {
             Ok(event) => {
-                if let gatewatch_supervisor::EventKind::Ping { rtt_us } = event.kind {
+                if let gatewatch_supervisor::EventKind::Ping { rtt_us, .. } = event.kind {
                     latency
                         .lock()
                         .expect("latency poisoned")

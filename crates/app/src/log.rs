@@ -127,11 +127,15 @@ mod tests {
     #[test]
     fn keeps_what_people_read_and_filters_by_kind() {
         let mut log = EventLog::default();
-        log.record(&event(EventKind::Ping { rtt_us: Some(5) }));
+        log.record(&event(EventKind::Ping {
+            rtt_us: Some(5),
+            late: false,
+        }));
         log.record(&event(EventKind::StateChanged {
             state: ConnectionState::CircuitOpen {
-                until_ms: 0,
                 failures: 5,
+                since_ms: 0,
+                probe_every_ms: 2_000,
             },
         }));
         log.record(&event(EventKind::Notice(Notice::new(

@@ -46,20 +46,23 @@ pub fn status_line(snapshot: &Snapshot, now_ms: u64) -> String {
         ConnectionState::Reconnecting { attempt, .. } => {
             format!("Reconnecting (attempt {attempt})")
         }
-        ConnectionState::CircuitOpen { .. } => "Not retrying (too many failures)".to_owned(),
+        ConnectionState::CircuitOpen { probe_every_ms, .. } => {
+            format!("Gateway down · checking every {} s", probe_every_ms / 1000)
+        }
         ConnectionState::Paused { .. } => "Alerts paused".to_owned(),
         ConnectionState::Stopped => "Stopped".to_owned(),
     };
     let mut line = state;
-    if let Some(Some(rtt_us)) = snapshot.latency.last_rtt_us {
-        line.push_str(&format!(" · {:.2} ms", rtt_us as f64 / 1000.0));
-    }
     let since = match &snapshot.state {
         ConnectionState::Connected(session) | ConnectionState::Degraded { session, .. } => {
             Some(session.since_ms)
         }
         _ => None,
     };
+    // A round trip is shown only while connected: any other time it would not be current.
+    if let (Some(_), Some(Some(rtt_us))) = (since, snapshot.latency.last_rtt_us) {
+        line.push_str(&format!(" · {:.2} ms", rtt_us as f64 / 1000.0));
+    }
     if let Some(since) = since {
         let minutes = now_ms.saturating_sub(since) / 60_000;
         line.push_str(&match minutes {
@@ -88,6 +91,7 @@ mod tests {
             }),
             latency: LatencySnapshot {
                 last_rtt_us: Some(Some(840)),
+                last_ping_ms: Some(0),
                 windows: vec![],
             },
             ..Snapshot::default()
@@ -102,9 +106,14 @@ mod tests {
                 attempt: 3,
                 next_try_ms: 0,
             },
+            latency: snapshot.latency.clone(),
             ..Snapshot::default()
         };
-        assert_eq!(status_line(&waiting, 0), "Reconnecting (attempt 3)");
+        assert_eq!(
+            status_line(&waiting, 0),
+            "Reconnecting (attempt 3)",
+            "no stale round trip while not connected"
+        );
         assert_eq!(icon(&waiting.state), TrayIcon::Connecting);
     }
 }

@@ -131,6 +131,37 @@ async fn saved_settings_are_applied_and_kept() {
 }
 
 #[tokio::test]
+async fn saving_settings_with_the_same_client_id_never_collides_with_itself() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = demo_app(&dir).await;
+    until(&app, 15, "connected", connected).await;
+    let mut events = app.subscribe();
+    for round in 0..3u64 {
+        let mut settings = app.settings();
+        settings.monitoring.ping_interval_ms = 1_000 + 100 * round;
+        app.save_settings(settings).await.unwrap();
+        until(&app, 15, "reconnected", |s| {
+            matches!(&s.snapshot.state, ConnectionState::Connected(session) | ConnectionState::Degraded { session, .. } if session.client_id == 901)
+        })
+        .await;
+    }
+    let collisions: Vec<_> = std::iter::from_fn(|| events.try_recv().ok())
+        .filter(|e| {
+            matches!(
+                &e.kind,
+                gatewatch_supervisor::EventKind::ClientIdFallback { .. }
+            ) || matches!(&e.kind, gatewatch_supervisor::EventKind::ConnectFailed { error, .. }
+                    if error.code == gatewatch_protocol::ErrorCode::ClientIdInUse)
+        })
+        .collect();
+    assert!(
+        collisions.is_empty(),
+        "the old supervisor had let go of 901 before the new one claimed it: {collisions:?}"
+    );
+    app.shutdown().await;
+}
+
+#[tokio::test]
 async fn a_corrupt_settings_file_is_reported_and_defaults_are_used() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("settings.json"), "not json at all").unwrap();

@@ -6,9 +6,19 @@
 //! counts before and after. Its report says what fell short.
 
 pub mod probe;
+pub mod text;
 pub mod watch;
 
+use std::io::Write;
+
 use gatewatch_supervisor::SupervisorConfig;
+
+/// Writes `text` and a newline to stdout; `false` once stdout is gone (a closed pipe, as
+/// `watch | head -3` leaves), where `println!` would panic.
+pub fn say(text: &str) -> bool {
+    let mut out = std::io::stdout().lock();
+    writeln!(out, "{text}").and_then(|_| out.flush()).is_ok()
+}
 
 /// The gateway to probe or watch, from the command line.
 #[derive(Debug, Clone)]
@@ -19,6 +29,8 @@ pub struct Target {
     pub port: u16,
     /// Client id.
     pub client_id: i32,
+    /// Tried once when the client id is in use.
+    pub fallback_client_id: Option<i32>,
 }
 
 impl Target {
@@ -28,7 +40,7 @@ impl Target {
             host: self.host.clone(),
             port: self.port,
             client_id: self.client_id,
-            fallback_client_id: Some(self.client_id + 1),
+            fallback_client_id: self.fallback_client_id,
             ..SupervisorConfig::default()
         }
     }

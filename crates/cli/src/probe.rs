@@ -1,12 +1,15 @@
-//! The stability probe: connect, ping and fetch for a fixed time, then report.
+//! The stability probe: connect, ping and fetch for a fixed time (or until interrupted), then
+//! report. The report is one value: the text and the JSON are two renderings of it.
 
 use std::time::{Duration, Instant};
 
-use gatewatch_supervisor::state::EventKind;
-use gatewatch_supervisor::stats::LatencyStats;
+use gatewatch_supervisor::state::{EventKind, now_ms};
+use gatewatch_supervisor::stats::{LatencyStats, Sample};
 use gatewatch_supervisor::zombie::{self, ZombieCount};
 use gatewatch_supervisor::{BrokerClient, ConnectionState, SupervisorConfig};
 use serde::Serialize;
+
+use crate::text;
 
 /// How often positions and the account summary are fetched during a probe.
 const FETCH_EVERY: Duration = Duration::from_secs(10);
@@ -14,15 +17,21 @@ const FETCH_EVERY: Duration = Duration::from_secs(10);
 /// What a probe saw.
 #[derive(Debug, Clone, Serialize)]
 pub struct ProbeReport {
+    /// How long the probe ran, ms.
+    pub ran_ms: u64,
+    /// It was stopped by a signal before its time was up.
+    pub interrupted: bool,
     /// Time from start to the first connection, ms; `None` if it never connected.
     pub connect_ms: Option<f64>,
     /// The negotiated server version.
     pub server_version: Option<i32>,
-    /// Pings answered.
+    /// Pings answered within their timeout.
     pub pings_ok: u32,
     /// Pings sent.
     pub pings_total: u32,
-    /// Median round trip, µs.
+    /// Replies that came after their ping had timed out (those pings are not ok).
+    pub late_replies: u32,
+    /// Median round trip, µs (late replies included, at their true round trip).
     pub p50_us: Option<u64>,
     /// 95th percentile, µs.
     pub p95_us: Option<u64>,
@@ -40,9 +49,9 @@ pub struct ProbeReport {
     pub zombies_before: ZombieCount,
     /// And after.
     pub zombies_after: ZombieCount,
-    /// The last connect error, if any.
+    /// The last connect error, as a sentence.
     pub last_error: Option<String>,
-    /// What fell short; empty when the probe passed.
+    /// What fell short, as sentences; empty when the probe passed.
     pub failures: Vec<String>,
 }
 
@@ -54,6 +63,12 @@ impl ProbeReport {
 
     fn judge(&mut self) {
         let mut fail = |text: String| self.failures.push(text);
+        if self.interrupted {
+            fail(format!(
+                "interrupted after {:.1} s",
+                self.ran_ms as f64 / 1000.0
+            ));
+        }
         if self.connect_ms.is_none() {
             fail(format!(
                 "never connected{}",
@@ -65,7 +80,7 @@ impl ProbeReport {
         }
         if self.pings_total == 0 || self.pings_ok < self.pings_total {
             fail(format!(
-                "pings answered {}/{}",
+                "pings answered in time {}/{}",
                 self.pings_ok, self.pings_total
             ));
         }
@@ -96,48 +111,92 @@ impl ProbeReport {
 
     /// The report for people.
     pub fn to_text(&self) -> String {
-        let us = |v: Option<u64>| {
-            v.map(|v| format!("{:.2} ms", v as f64 / 1000.0))
-                .unwrap_or_else(|| "-".into())
+        let us = |v: Option<u64>| v.map(text::millis).unwrap_or_else(|| "-".into());
+        let zombies = |z: &ZombieCount| {
+            format!(
+                "gateway {} ours {} others {}",
+                z.gateway, z.ours, z.other_clients
+            )
         };
-        let mut text = format!(
-            "connect      {}\nserver       {}\npings        {}/{} ok   p50 {}   p95 {}   p99 {}\nfetches      {}/{} ok\nrestarts     {}\ndisconnects  {}\nclose-wait   before: gateway {} ours {} others {}   after: gateway {} ours {} others {}\n",
-            self.connect_ms
-                .map(|ms| format!("{ms:.1} ms"))
-                .unwrap_or_else(|| "never".into()),
-            self.server_version
-                .map(|v| v.to_string())
-                .unwrap_or_else(|| "-".into()),
-            self.pings_ok,
-            self.pings_total,
-            us(self.p50_us),
-            us(self.p95_us),
-            us(self.p99_us),
-            self.fetches_ok,
-            self.fetches_total,
-            self.restarts,
-            self.disconnects,
-            self.zombies_before.gateway,
-            self.zombies_before.ours,
-            self.zombies_before.other_clients,
-            self.zombies_after.gateway,
-            self.zombies_after.ours,
-            self.zombies_after.other_clients,
-        );
-        if self.passed() {
-            text.push_str("result       PASS\n");
-        } else {
-            text.push_str(&format!(
-                "result       FAIL: {}\n",
-                self.failures.join("; ")
-            ));
+        let mut lines = vec![
+            format!(
+                "ran          {:.1} s{}",
+                self.ran_ms as f64 / 1000.0,
+                if self.interrupted {
+                    " (interrupted)"
+                } else {
+                    ""
+                }
+            ),
+            format!(
+                "connect      {}",
+                self.connect_ms
+                    .map(|ms| format!("{ms:.1} ms"))
+                    .unwrap_or_else(|| "never".into())
+            ),
+            format!(
+                "server       {}",
+                self.server_version
+                    .map(|v| v.to_string())
+                    .unwrap_or_else(|| "-".into())
+            ),
+            format!(
+                "pings        {}/{} answered in time   p50 {}   p95 {}   p99 {}{}",
+                self.pings_ok,
+                self.pings_total,
+                us(self.p50_us),
+                us(self.p95_us),
+                us(self.p99_us),
+                if self.late_replies > 0 {
+                    format!("   ({} answered late)", self.late_replies)
+                } else {
+                    String::new()
+                }
+            ),
+            format!("fetches      {}/{} ok", self.fetches_ok, self.fetches_total),
+            format!("restarts     {}", self.restarts),
+            format!("disconnects  {}", self.disconnects),
+            format!(
+                "close-wait   before: {}   after: {}",
+                zombies(&self.zombies_before),
+                zombies(&self.zombies_after)
+            ),
+        ];
+        if let Some(error) = &self.last_error {
+            lines.push(format!("last error   {error}"));
         }
-        text
+        lines.push(if self.passed() {
+            "result       PASS".into()
+        } else {
+            format!("result       FAIL: {}", self.failures.join("; "))
+        });
+        lines.join("\n") + "\n"
     }
 }
 
-/// Runs the probe for `duration`.
-pub async fn run(config: SupervisorConfig, duration: Duration) -> anyhow::Result<ProbeReport> {
+/// Fetches positions and the account summary every [`FETCH_EVERY`], reporting each fetch's
+/// success, so a slow fetch never holds up the probe's own clock or its event counting.
+async fn fetch_periodically(
+    client: BrokerClient,
+    results: tokio::sync::mpsc::UnboundedSender<bool>,
+) {
+    loop {
+        let positions = client.positions().await.is_ok();
+        let summary = client.account_summary(Vec::new()).await.is_ok();
+        if results.send(positions).is_err() || results.send(summary).is_err() {
+            return;
+        }
+        tokio::time::sleep(FETCH_EVERY).await;
+    }
+}
+
+/// Runs the probe for `duration`, or until `stop` resolves (then the report says it was
+/// interrupted, and fails).
+pub async fn run(
+    config: SupervisorConfig,
+    duration: Duration,
+    stop: impl std::future::Future<Output = ()>,
+) -> anyhow::Result<ProbeReport> {
     let port = config.port;
     let zombies_before = tokio::task::spawn_blocking(move || zombie::scan(port, None)).await?;
     let client = BrokerClient::new(config)?;
@@ -146,10 +205,13 @@ pub async fn run(config: SupervisorConfig, duration: Duration) -> anyhow::Result
     client.start().await?;
     let deadline = started + duration;
     let mut report = ProbeReport {
+        ran_ms: 0,
+        interrupted: false,
         connect_ms: None,
         server_version: None,
         pings_ok: 0,
         pings_total: 0,
+        late_replies: 0,
         p50_us: None,
         p95_us: None,
         p99_us: None,
@@ -163,42 +225,60 @@ pub async fn run(config: SupervisorConfig, duration: Duration) -> anyhow::Result
         failures: Vec::new(),
     };
     let mut stats = LatencyStats::default();
-    let mut next_fetch: Option<Instant> = None;
+    let (fetched_tx, mut fetched) = tokio::sync::mpsc::unbounded_channel();
+    let mut fetcher: Option<tokio::task::JoinHandle<()>> = None;
+    tokio::pin!(stop);
     loop {
-        let wake = next_fetch.map(|at| at.min(deadline)).unwrap_or(deadline);
         tokio::select! {
-            _ = tokio::time::sleep_until(wake.into()) => {
-                if Instant::now() >= deadline {
-                    break;
-                }
-                next_fetch = Some(Instant::now() + FETCH_EVERY);
-                for ok in [client.positions().await.is_ok(), client.account_summary(Vec::new()).await.is_ok()] {
-                    report.fetches_total += 1;
-                    report.fetches_ok += u32::from(ok);
-                }
+            _ = &mut stop => {
+                report.interrupted = true;
+                break;
+            }
+            _ = tokio::time::sleep_until(deadline.into()) => break,
+            Some(ok) = fetched.recv() => {
+                report.fetches_total += 1;
+                report.fetches_ok += u32::from(ok);
             }
             event = events.recv() => match event.map(|e| e.kind) {
                 Ok(EventKind::StateChanged { state: ConnectionState::Connected(session) }) if report.connect_ms.is_none() => {
                     report.connect_ms = Some(started.elapsed().as_secs_f64() * 1000.0);
                     report.server_version = Some(session.server_version);
-                    next_fetch = Some(Instant::now());
+                    fetcher = Some(tokio::spawn(fetch_periodically(client.clone(), fetched_tx.clone())));
                 }
-                Ok(EventKind::Ping { rtt_us }) => {
+                Ok(EventKind::Ping { rtt_us, late: false }) => {
                     report.pings_total += 1;
                     report.pings_ok += u32::from(rtt_us.is_some());
-                    stats.record(Instant::now(), rtt_us);
+                    stats.record(Instant::now(), Sample::ping(rtt_us));
+                }
+                Ok(EventKind::Ping { rtt_us: Some(rtt_us), late: true }) => {
+                    report.late_replies += 1;
+                    stats.record(Instant::now(), Sample::Late(rtt_us));
                 }
                 Ok(EventKind::Disconnected { .. }) => report.disconnects += 1,
-                Ok(EventKind::ConnectFailed { error, .. }) => report.last_error = Some(format!("{:?} at {:?}: {}", error.code, error.stage, error.message)),
+                Ok(EventKind::ConnectFailed { error, .. }) => report.last_error = Some(error.to_string()),
                 Ok(_) => {}
                 Err(tokio::sync::broadcast::error::RecvError::Lagged(missed)) => tracing::warn!(missed, "probe fell behind the events"),
                 Err(tokio::sync::broadcast::error::RecvError::Closed) => break,
             },
         }
     }
-    let window = stats.window(Instant::now(), duration + Duration::from_secs(1));
+    // A fetch still in flight at the end is neither a success nor a failure: not counted.
+    if let Some(fetcher) = fetcher {
+        fetcher.abort();
+    }
+    report.ran_ms = started.elapsed().as_millis() as u64;
+    let window = stats.window(Instant::now(), started.elapsed() + Duration::from_secs(1));
     (report.p50_us, report.p95_us, report.p99_us) = (window.p50_us, window.p95_us, window.p99_us);
-    report.restarts = client.snapshot().worker.restarts;
+    let snapshot = client.snapshot();
+    report.restarts = snapshot.worker.restarts;
+    if report.connect_ms.is_none()
+        && let Some(error) = snapshot.last_error
+    {
+        report.last_error = Some(error.to_string());
+    }
+    if report.connect_ms.is_none() && report.last_error.is_none() {
+        report.last_error = Some(text::state(&snapshot.state, now_ms()));
+    }
     client.stop().await?;
     report.zombies_after = tokio::task::spawn_blocking(move || zombie::scan(port, None)).await?;
     report.judge();

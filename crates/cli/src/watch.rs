@@ -1,11 +1,16 @@
-//! Watch mode: state changes as they happen and a latency line every so often, until Ctrl-C.
+//! Watch mode: state changes as they happen and a latency line every so often, until stopped.
+//! Each line is rendered once as text; with `--json` it goes out as a JSON object that carries
+//! the event's fields and that same text, so both outputs say the same things.
 
 use std::time::Duration;
 
-use gatewatch_supervisor::state::EventKind;
+use gatewatch_supervisor::state::now_ms;
 use gatewatch_supervisor::{BrokerClient, SupervisorConfig};
 
-/// Watches until `stop` resolves; prints human lines, or JSON lines with `json`.
+use crate::text;
+
+/// Watches until `stop` resolves or stdout is closed; prints human lines, or JSON lines with
+/// `json`.
 pub async fn run(
     config: SupervisorConfig,
     every: Duration,
@@ -23,18 +28,45 @@ pub async fn run(
             _ = &mut stop => break,
             _ = tick.tick() => {
                 let snapshot = client.snapshot();
-                if json {
-                    println!("{}", serde_json::json!({ "latency": snapshot.latency, "state": snapshot.state.name(), "zombies": snapshot.zombies }));
-                } else if let Some((_, minute)) = snapshot.latency.windows.first() {
-                    let ms = |v: Option<u64>| v.map(|v| format!("{:.2}", v as f64 / 1000.0)).unwrap_or_else(|| "-".into());
-                    println!(
-                        "latency 1m: p50 {} ms  p95 {} ms  p99 {} ms  max {} ms  lost {}/{}",
-                        ms(minute.p50_us), ms(minute.p95_us), ms(minute.p99_us), ms(minute.max_us), minute.lost, minute.sent
-                    );
+                let minute = snapshot.latency.windows.first().map(|(_, w)| *w).unwrap_or_default();
+                let line = format!(
+                    "{} | {}",
+                    text::latency("1m", &minute),
+                    text::state(&snapshot.state, now_ms())
+                );
+                let said = if json {
+                    crate::say(&serde_json::json!({
+                        "at_ms": now_ms(),
+                        "kind": "latency",
+                        "state": snapshot.state,
+                        "latency": snapshot.latency,
+                        "zombies": snapshot.zombies,
+                        "zombie_advice": snapshot.zombies.advice(),
+                        "last_error": snapshot.last_error.as_ref().map(ToString::to_string),
+                        "text": line,
+                    }).to_string())
+                } else {
+                    crate::say(&line)
+                };
+                if !said {
+                    break;
                 }
             }
             event = events.recv() => match event {
-                Ok(event) => print_event(&event, json),
+                Ok(event) => {
+                    if let Some(line) = text::event(&event.kind, now_ms()) {
+                        let said = if json {
+                            let mut value = serde_json::to_value(&event)?;
+                            value["text"] = line.into();
+                            crate::say(&value.to_string())
+                        } else {
+                            crate::say(&line)
+                        };
+                        if !said {
+                            break;
+                        }
+                    }
+                }
                 Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {}
                 Err(tokio::sync::broadcast::error::RecvError::Closed) => break,
             },
@@ -42,39 +74,4 @@ pub async fn run(
     }
     client.stop().await?;
     Ok(())
-}
-
-fn print_event(event: &gatewatch_supervisor::SupervisorEvent, json: bool) {
-    if json {
-        if !matches!(event.kind, EventKind::Ping { .. }) {
-            println!("{}", serde_json::to_string(event).unwrap_or_default());
-        }
-        return;
-    }
-    match &event.kind {
-        EventKind::StateChanged { state } => println!(
-            "state {}: {}",
-            state.name(),
-            serde_json::to_string(state).unwrap_or_default()
-        ),
-        EventKind::Notice(notice) => println!("notice {} {}", notice.code, notice.message),
-        EventKind::ConnectFailed { attempt, error } => {
-            println!(
-                "connect attempt {attempt} failed: {:?} at {:?}: {}",
-                error.code, error.stage, error.message
-            )
-        }
-        EventKind::ClientIdFallback { from, to } => {
-            println!("client id {from} in use; trying {to}")
-        }
-        EventKind::Disconnected { cause, message } => {
-            println!("disconnected ({cause:?}): {message}")
-        }
-        EventKind::WorkerRestarted { reason, .. } => println!("worker replaced: {reason}"),
-        EventKind::ZombieSockets(count) => println!(
-            "close-wait sockets: {}",
-            count.advice().unwrap_or_else(|| "none".into())
-        ),
-        EventKind::Ping { .. } | EventKind::DataRefreshed => {}
-    }
 }

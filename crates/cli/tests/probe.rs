@@ -1,28 +1,20 @@
 //! The `probe` command end to end: the real CLI, supervisor and worker against the simulator.
 
+mod common;
+
 use std::time::Duration;
 
-async fn simulator(startup: &[&str]) -> gatewatch_sim::Simulator {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let config = gatewatch_sim::SimConfig {
-        startup: startup.iter().map(|c| c.parse().unwrap()).collect(),
-        ..gatewatch_sim::SimConfig::default()
-    };
-    gatewatch_sim::Simulator::start(listener, config).unwrap()
-}
+use common::{cli, everyone_left, signal, simulator};
 
 async fn probe(sim: &gatewatch_sim::Simulator, duration: &str) -> (bool, serde_json::Value) {
+    probe_with(sim, &["--duration", duration]).await
+}
+
+async fn probe_with(sim: &gatewatch_sim::Simulator, args: &[&str]) -> (bool, serde_json::Value) {
     let output = tokio::time::timeout(
         Duration::from_secs(30),
-        tokio::process::Command::new(env!("CARGO_BIN_EXE_gatewatch-cli"))
-            .args([
-                "probe",
-                "--port",
-                &sim.addr().port().to_string(),
-                "--duration",
-                duration,
-                "--json",
-            ])
+        cli(&["probe", "--port", &sim.addr().port().to_string(), "--json"])
+            .args(args)
             .output(),
     )
     .await
@@ -54,7 +46,7 @@ async fn a_zombie_gateway_fails_the_probe_and_says_why() {
     assert!(report["connect_ms"].is_null());
     let failures = report["failures"].to_string();
     assert!(
-        failures.contains("never connected") && failures.contains("VersionExchange"),
+        failures.contains("never connected") && failures.contains("version exchange"),
         "{failures}"
     );
     sim.shutdown().await;
@@ -66,5 +58,97 @@ async fn a_flapping_gateway_fails_on_its_drops() {
     let (passed, report) = probe(&sim, "4s").await;
     assert!(!passed, "{report:#}");
     assert!(report["disconnects"].as_u64().unwrap() >= 1, "{report:#}");
+    sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_one_second_probe_of_a_healthy_gateway_passes() {
+    let sim = simulator(&[]).await;
+    for _ in 0..5 {
+        let (passed, report) = probe(&sim, "1s").await;
+        assert!(passed, "{report:#}");
+        assert!(report["pings_total"].as_u64().unwrap() >= 1, "{report:#}");
+    }
+    sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_gateway_slower_than_the_ping_timeout_fails_with_its_true_round_trip() {
+    let sim = simulator(&["latency 1500"]).await;
+    let (passed, report) = probe(&sim, "10s").await;
+    assert!(!passed, "{report:#}");
+    assert_eq!(
+        report["pings_ok"], 0,
+        "no ping answered within 800 ms: {report:#}"
+    );
+    assert!(report["late_replies"].as_u64().unwrap() >= 1, "{report:#}");
+    let p50 = report["p50_us"]
+        .as_u64()
+        .expect("late replies give a median");
+    assert!(
+        (1_500_000..1_700_000).contains(&p50),
+        "the true 1.5 s round trip, not a shifted one: {p50} µs"
+    );
+    sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn the_largest_client_id_is_accepted_without_a_fallback() {
+    let sim = simulator(&[]).await;
+    let (passed, report) =
+        probe_with(&sim, &["--duration", "1s", "--client-id", "2147483647"]).await;
+    assert!(passed, "{report:#}");
+    sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn bad_flag_values_are_refused_with_exit_2_and_a_message_that_names_them() {
+    for args in [
+        &["watch", "--every", "0s"][..],
+        &["probe", "--duration", "0s"],
+        &["probe", "--duration", "soon"],
+        &["probe", "--port", "0"],
+        &["probe", "--port", "70000"],
+        &["probe", "--client-id", "-1"],
+        &["probe", "--client-id", "2147483648"],
+        &["probe", "--host", " "],
+        &["probe", "--client-id", "5", "--fallback-client-id", "5"],
+    ] {
+        let output = cli(args).output().await.unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(2), "{args:?}: {stderr}");
+        assert!(!stderr.contains("panicked"), "{args:?}: {stderr}");
+        let flag = args.iter().rev().find(|a| a.starts_with("--")).unwrap();
+        assert!(
+            stderr.contains(flag),
+            "{args:?}: the message names {flag}: {stderr}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn an_interrupted_probe_prints_its_report_so_far_and_fails() {
+    let sim = simulator(&[]).await;
+    for sent in ["-INT", "-TERM"] {
+        let port = sim.addr().port().to_string();
+        let child = cli(&["probe", "--port", &port, "--duration", "1m"])
+            .spawn()
+            .unwrap();
+        tokio::time::sleep(Duration::from_secs(2)).await;
+        signal(&child, sent);
+        let output = tokio::time::timeout(Duration::from_secs(10), child.wait_with_output())
+            .await
+            .expect("ends after the signal")
+            .unwrap();
+        let text = String::from_utf8_lossy(&output.stdout);
+        assert_eq!(output.status.code(), Some(1), "{sent}: {text}");
+        assert!(text.contains("(interrupted)"), "{sent}: {text}");
+        assert!(
+            text.contains("result       FAIL: interrupted after"),
+            "{sent}: {text}"
+        );
+        assert!(text.contains("server       213"), "{sent}: {text}");
+        everyone_left(&sim).await;
+    }
     sim.shutdown().await;
 }

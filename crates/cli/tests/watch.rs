@@ -1,25 +1,26 @@
 //! The `watch` command: JSON lines of state changes until Ctrl-C (SIGINT), then a clean exit.
 
+mod common;
+
 use std::time::Duration;
 
+use common::{cli, everyone_left, signal, simulator};
 use tokio::io::{AsyncBufReadExt, BufReader};
 
 #[tokio::test]
 async fn watch_reports_the_connection_and_stops_on_sigint() {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let sim =
-        gatewatch_sim::Simulator::start(listener, gatewatch_sim::SimConfig::default()).unwrap();
-    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_gatewatch-cli"))
-        .args([
-            "watch",
-            "--port",
-            &sim.addr().port().to_string(),
-            "--every",
-            "1s",
-            "--json",
-        ])
-        .stdout(std::process::Stdio::piped())
-        .kill_on_drop(true)
+    watch_stops_on("-INT").await;
+}
+
+#[tokio::test]
+async fn watch_stops_gracefully_on_sigterm() {
+    watch_stops_on("-TERM").await;
+}
+
+async fn watch_stops_on(sent: &str) {
+    let sim = simulator(&[]).await;
+    let port = sim.addr().port().to_string();
+    let mut child = cli(&["watch", "--port", &port, "--every", "1s", "--json"])
         .spawn()
         .unwrap();
     let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
@@ -35,7 +36,7 @@ async fn watch_reports_the_connection_and_stops_on_sigint() {
             {
                 states.push(state.to_owned());
             }
-            if value["state"] == "connected" && value["latency"]["windows"].is_array() {
+            if value["kind"] == "latency" && value["state"]["state"] == "connected" {
                 break; // a periodic latency line while connected
             }
         }
@@ -46,21 +47,91 @@ async fn watch_reports_the_connection_and_stops_on_sigint() {
         states.contains(&"connecting".to_owned()) && states.contains(&"connected".to_owned()),
         "{states:?}"
     );
-    std::process::Command::new("kill")
-        .args(["-INT", &child.id().unwrap().to_string()])
-        .status()
-        .unwrap();
+    signal(&child, sent);
     let status = tokio::time::timeout(Duration::from_secs(10), child.wait())
         .await
-        .expect("exits after SIGINT")
+        .expect("exits after the signal")
         .unwrap();
     assert!(status.success(), "{status:?}");
-    tokio::time::timeout(Duration::from_secs(3), async {
-        while sim.status().clients > 0 {
-            tokio::time::sleep(Duration::from_millis(20)).await;
+    everyone_left(&sim).await;
+    sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn json_lines_carry_the_same_sentences_as_the_text_output() {
+    let sim = simulator(&["close-wait on"]).await;
+    let port = sim.addr().port().to_string();
+    let run = |json: bool| {
+        let mut args = vec!["watch", "--port", &port, "--every", "1s"];
+        if json {
+            args.push("--json");
+        }
+        cli(&args)
+    };
+    let mut text = run(false).spawn().unwrap();
+    let mut json = run(true).spawn().unwrap();
+    let mut text_lines = BufReader::new(text.stdout.take().unwrap()).lines();
+    let mut json_lines = BufReader::new(json.stdout.take().unwrap()).lines();
+    let mut said = Vec::new();
+    tokio::time::timeout(Duration::from_secs(20), async {
+        while said.len() < 3 {
+            let line = text_lines.next_line().await.unwrap().unwrap();
+            if line.starts_with("state connected") || line.starts_with("latency") {
+                said.push(line);
+            }
         }
     })
     .await
-    .expect("its worker has left the gateway");
+    .expect("text lines");
+    let mut texts = Vec::new();
+    tokio::time::timeout(Duration::from_secs(20), async {
+        while texts.len() < 3 {
+            let line = json_lines.next_line().await.unwrap().unwrap();
+            let value: serde_json::Value = serde_json::from_str(&line).unwrap();
+            let sentence = value["text"]
+                .as_str()
+                .unwrap_or_else(|| panic!("every JSON line says it in words: {line}"))
+                .to_owned();
+            if sentence.starts_with("state connected") || sentence.starts_with("latency") {
+                texts.push(sentence);
+            }
+        }
+    })
+    .await
+    .expect("json lines");
+    let kinds = |lines: &[String]| -> Vec<String> {
+        lines
+            .iter()
+            .map(|l| l.split(':').next().unwrap().to_owned())
+            .collect()
+    };
+    assert_eq!(kinds(&said), kinds(&texts), "{said:?} vs {texts:?}");
+    assert!(
+        said.iter()
+            .chain(&texts)
+            .all(|l| !l.contains("Some(") && !l.contains("{\"")),
+        "sentences, not debug output: {said:?} {texts:?}"
+    );
+    sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_closed_stdout_ends_watch_without_a_panic() {
+    let sim = simulator(&[]).await;
+    let port = sim.addr().port().to_string();
+    let mut child = cli(&["watch", "--port", &port, "--every", "100ms"])
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    lines.next_line().await.unwrap();
+    drop(lines); // as `watch | head -1` does
+    let output = tokio::time::timeout(Duration::from_secs(10), child.wait_with_output())
+        .await
+        .expect("watch ends once nobody reads it")
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert_eq!(output.status.code(), Some(0), "{stderr}");
     sim.shutdown().await;
 }

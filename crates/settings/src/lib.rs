@@ -75,7 +75,7 @@ pub struct NotificationSettings {
     pub disconnected: bool,
     /// A handshake stage stalls (zombie gateway, no nextValidId).
     pub handshake_stalled: bool,
-    /// Retries stopped after repeated failures.
+    /// The gateway stays down after repeated failures (Gatewatch keeps checking).
     pub circuit_open: bool,
     /// 1100: the gateway lost IB.
     pub ib_link_lost: bool,
@@ -156,7 +156,7 @@ impl Settings {
             .into_iter()
             .filter_map(|p| {
                 Some(FieldError {
-                    field: settings_field(p.field)?.to_owned(),
+                    field: settings_field(&p.field)?.to_owned(),
                     message: p.problem,
                 })
             })

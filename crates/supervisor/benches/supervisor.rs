@@ -44,8 +44,7 @@ fn config(addr: SocketAddr, client_id: i32) -> SupervisorConfig {
         refresh_interval_ms: 3_600_000,
         ..SupervisorConfig::default()
     };
-    config.backoff.initial_ms = 20;
-    config.backoff.jitter = 0.0;
+    config.connect_retry.jitter = 0.0;
     config
 }
 

@@ -1,27 +1,27 @@
-//! The one task that owns all supervision state. Its `select!` merges commands from the
-//! handles, the worker's output, the worker's exit and the next timer; it is the only writer
-//! of the published snapshot.
+//! The one task that owns the worker process and the published state. Its `select!` merges
+//! commands from the handles, the worker's output, the worker's exit and the next timer.
+//!
+//! Every decision about the connection is the [`Machine`]'s: the actor turns what happens
+//! into [`Input`]s, carries out the [`Effect`]s, and keeps only the plumbing of its own —
+//! requests in flight and their deadlines, worker heartbeats, the refresh of positions and the
+//! account summary, the CLOSE_WAIT scan — and is the only writer of the published snapshot.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{HashMap, VecDeque};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant, SystemTime};
 
-use gatewatch_protocol::notice::NoticeCategory;
 use gatewatch_protocol::{
-    ErrorCode, Event, FromWorker, LinkState, Reply, Request, Stage, ToWorker, WorkerError,
+    ErrorCode, Event, FromWorker, LinkState, Reply, Request, ToWorker, WorkerError,
 };
 use tokio::sync::{broadcast, mpsc, oneshot, watch};
 
-use crate::backoff::Backoff;
-use crate::breaker::CircuitBreaker;
 use crate::config::SupervisorConfig;
+use crate::machine::{Effect, Input, Machine};
 use crate::state::{
-    ConnectionState, DegradedReason, EventKind, LatencySnapshot, SessionInfo, Snapshot,
-    SupervisorEvent, WorkerInfo, epoch_ms, now_ms,
+    ConnectionState, EventKind, Snapshot, SupervisorEvent, WorkerInfo, epoch_ms, now_ms,
 };
-use crate::stats::LatencyStats;
 use crate::worker::{DirectReplies, WorkerInput, WorkerOutput, WorkerProcess};
 use crate::zombie::{self, ZombieCount};
 use crate::{ClientError, DataRequest};
@@ -45,73 +45,10 @@ pub(crate) enum Command {
     Fetch(DataRequest, oneshot::Sender<Result<Reply, ClientError>>),
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Mode {
-    Stopped,
-    Running,
-    Paused { until: Option<Instant> },
-}
-
-/// The gateway connection as the actor tracks it.
-#[derive(Debug, Clone)]
-enum Link {
-    Idle,
-    Connecting {
-        attempt: u32,
-        client_id: i32,
-        stage: Option<Stage>,
-    },
-    Up {
-        session: SessionInfo,
-        problems: Problems,
-    },
-    Waiting {
-        attempt: u32,
-        at: Instant,
-    },
-    Open {
-        until: Instant,
-    },
-}
-
-#[derive(Debug, Clone, Default)]
-struct Problems {
-    slow_rtt_us: Option<u64>,
-    lost_pings: u32,
-    ib_link_lost: bool,
-    server_link_broken: bool,
-    farms_broken: BTreeSet<String>,
-}
-
-impl Problems {
-    fn reasons(&self) -> Vec<DegradedReason> {
-        let mut reasons = Vec::new();
-        if self.ib_link_lost {
-            reasons.push(DegradedReason::IbLinkLost);
-        }
-        if self.lost_pings > 0 {
-            reasons.push(DegradedReason::LostPings {
-                missed: self.lost_pings,
-            });
-        }
-        if self.server_link_broken {
-            reasons.push(DegradedReason::ServerLinkBroken);
-        }
-        reasons.extend(
-            self.farms_broken
-                .iter()
-                .map(|farm| DegradedReason::FarmBroken { farm: farm.clone() }),
-        );
-        if let Some(rtt_us) = self.slow_rtt_us {
-            reasons.push(DegradedReason::SlowPings { rtt_us });
-        }
-        reasons
-    }
-}
-
 /// Why a request was sent, so its reply can be routed.
 enum Purpose {
-    Connect { attempt: u32, client_id: i32 },
+    Connect,
+    Probe,
     Ping,
     Heartbeat,
     Refresh,
@@ -123,6 +60,9 @@ struct Pending {
     purpose: Purpose,
     deadline: Instant,
 }
+
+/// How many timed-out pings are remembered for their late replies.
+const LATE_PING_MEMORY: usize = 16;
 
 pub(crate) struct Actor {
     config: SupervisorConfig,
@@ -140,19 +80,14 @@ pub(crate) struct Actor {
     garbage_streak: u32,
     pending: HashMap<u64, Pending>,
     request_ids: Arc<AtomicU64>,
-    mode: Mode,
-    link: Link,
+    machine: Machine,
     published: ConnectionState,
-    stats: LatencyStats,
-    latency: LatencySnapshot,
-    breaker: CircuitBreaker,
-    backoff: Backoff,
-    fallback_used: bool,
+    /// Supervisor pings that timed out, newest last: a late reply counts only for these.
+    timed_out_pings: VecDeque<u64>,
     heartbeat_sent: Option<Instant>,
     next_heartbeat: Option<Instant>,
-    next_ping: Option<Instant>,
-    ping_in_flight: bool,
     next_refresh: Option<Instant>,
+    refresh_outstanding: u8,
     next_zombie_scan: Instant,
     scan_in_flight: bool,
     scans_tx: mpsc::UnboundedSender<ZombieCount>,
@@ -161,8 +96,6 @@ pub(crate) struct Actor {
     positions: Vec<gatewatch_protocol::Position>,
     account_summary: Vec<gatewatch_protocol::SummaryRow>,
     data_updated_ms: Option<u64>,
-    refresh_outstanding: u8,
-    last_error: Option<WorkerError>,
 }
 
 impl Actor {
@@ -177,10 +110,9 @@ impl Actor {
         let (output_tx, output) = mpsc::unbounded_channel();
         let (scans_tx, scans) = mpsc::unbounded_channel();
         let seed = u64::from(std::process::id()) ^ now_ms();
-        let config_scan_ms = config.zombie_scan_interval_ms;
         Self {
-            breaker: CircuitBreaker::new(config.breaker),
-            backoff: Backoff::new(config.backoff, seed),
+            machine: Machine::new(config.clone(), seed),
+            next_zombie_scan: Instant::now() + ms(config.zombie_scan_interval_ms),
             config,
             worker_path,
             commands,
@@ -196,18 +128,12 @@ impl Actor {
             garbage_streak: 0,
             pending: HashMap::new(),
             request_ids: shared.request_ids,
-            mode: Mode::Stopped,
-            link: Link::Idle,
             published: ConnectionState::Stopped,
-            stats: LatencyStats::default(),
-            latency: LatencySnapshot::default(),
-            fallback_used: false,
+            timed_out_pings: VecDeque::new(),
             heartbeat_sent: None,
             next_heartbeat: None,
-            next_ping: None,
-            ping_in_flight: false,
             next_refresh: None,
-            next_zombie_scan: Instant::now() + Duration::from_millis(config_scan_ms),
+            refresh_outstanding: 0,
             scan_in_flight: false,
             scans_tx,
             scans,
@@ -215,8 +141,6 @@ impl Actor {
             positions: Vec::new(),
             account_summary: Vec::new(),
             data_updated_ms: None,
-            refresh_outstanding: 0,
-            last_error: None,
         }
     }
 
@@ -228,7 +152,8 @@ impl Actor {
                     Some(command) => self.on_command(command).await,
                     None => {
                         tracing::info!("last handle dropped: stopping");
-                        self.stop().await;
+                        self.feed(Input::Stop).await;
+                        self.publish();
                         return;
                     }
                 },
@@ -245,48 +170,106 @@ impl Actor {
         }
     }
 
+    /// Hands `input` to the machine and carries out what it decides, including the inputs
+    /// those effects produce (a spawned worker, a request that could not be sent).
+    async fn feed(&mut self, input: Input) {
+        let mut inputs = VecDeque::from([input]);
+        while let Some(input) = inputs.pop_front() {
+            let was_up = self.machine.is_up();
+            for effect in self.machine.handle(input, Instant::now()) {
+                if let Some(next) = self.execute(effect).await {
+                    inputs.push_back(next);
+                }
+            }
+            match (was_up, self.machine.is_up()) {
+                (false, true) => {
+                    let now = Instant::now();
+                    self.next_refresh = Some(now);
+                    self.next_zombie_scan = now;
+                }
+                (true, false) => self.fail_link_requests(),
+                _ => {}
+            }
+        }
+    }
+
+    async fn execute(&mut self, effect: Effect) -> Option<Input> {
+        match effect {
+            Effect::SpawnWorker => Some(self.spawn_worker().await),
+            Effect::StopWorker => {
+                self.stop_worker().await;
+                None
+            }
+            Effect::Connect { client_id } => {
+                let command = ToWorker::Connect {
+                    host: self.config.host.clone(),
+                    port: self.config.port,
+                    client_id,
+                    timeouts: self.config.timeouts,
+                };
+                if !self.request(command, Purpose::Connect).await
+                    && let Some(worker) = self.worker.as_mut()
+                {
+                    // Its exit, seen by the main loop, becomes the machine's input.
+                    tracing::warn!(
+                        pid = worker.pid,
+                        "the worker does not take requests: killed"
+                    );
+                    worker.kill().await;
+                }
+                None
+            }
+            Effect::Probe => {
+                let command = ToWorker::Probe {
+                    host: self.config.host.clone(),
+                    port: self.config.port,
+                    tcp_connect_ms: self.config.timeouts.tcp_connect_ms,
+                    version_exchange_ms: self.config.timeouts.version_exchange_ms,
+                };
+                let sent = self.request(command, Purpose::Probe).await;
+                (!sent).then(|| {
+                    Input::Probed(Err(WorkerError::new(
+                        ErrorCode::Internal,
+                        "the worker does not take requests",
+                    )))
+                })
+            }
+            Effect::Ping => {
+                let command = ToWorker::Ping {
+                    timeout_ms: self.config.ping_timeout_ms,
+                };
+                let sent = self.request(command, Purpose::Ping).await;
+                (!sent).then_some(Input::PingLost)
+            }
+            Effect::Disconnect => {
+                self.request(ToWorker::Disconnect, Purpose::Disconnect)
+                    .await;
+                None
+            }
+            Effect::Emit(kind) => {
+                self.emit(kind);
+                None
+            }
+        }
+    }
+
     // ----- commands -----
 
     async fn on_command(&mut self, command: Command) {
         match command {
-            Command::Start => {
-                if self.mode == Mode::Stopped {
-                    self.mode = Mode::Running;
-                    self.breaker.record_success();
-                    self.backoff.reset();
-                    self.start_connect(1).await;
-                }
-            }
+            Command::Start => self.feed(Input::Start).await,
             Command::Stop(done) => {
-                self.stop().await;
+                self.feed(Input::Stop).await;
                 let _ = done.send(());
             }
-            Command::ReconnectNow => {
-                if self.mode == Mode::Stopped {
-                    return;
-                }
-                self.breaker.record_success();
-                self.backoff.reset();
-                if matches!(self.link, Link::Connecting { .. }) {
-                    return;
-                }
-                if matches!(self.link, Link::Up { .. }) {
-                    self.request(ToWorker::Disconnect, Purpose::Disconnect)
-                        .await;
-                }
-                self.start_connect(1).await;
-            }
+            Command::ReconnectNow => self.feed(Input::ReconnectNow).await,
             Command::Pause(duration) => {
-                if self.mode == Mode::Stopped {
-                    return;
-                }
-                let until = duration.map(|d| Instant::now() + d);
                 tracing::info!(?duration, "paused: no retries, no alerts");
-                self.mode = Mode::Paused { until };
+                self.feed(Input::Pause(duration)).await;
             }
-            Command::Resume => self.resume().await,
+            Command::Resume => self.feed(Input::Resume).await,
             Command::Fetch(what, reply) => {
-                if !matches!(self.link, Link::Up { .. }) {
+                if !self.machine.is_up() {
                     let _ = reply.send(Err(ClientError::NotConnected));
                     return;
                 }
@@ -300,46 +283,13 @@ impl Actor {
         }
     }
 
-    async fn resume(&mut self) {
-        if !matches!(self.mode, Mode::Paused { .. }) {
-            return;
-        }
-        tracing::info!("resumed");
-        self.mode = Mode::Running;
-        if !matches!(self.link, Link::Up { .. } | Link::Connecting { .. }) {
-            self.breaker.record_success();
-            self.start_connect(1).await;
-        }
-    }
-
-    async fn stop(&mut self) {
-        self.mode = Mode::Stopped;
-        self.link = Link::Idle;
-        self.fail_pending();
-        if let Some(mut worker) = self.worker.take() {
-            let request = Request {
-                id: self.next_id(),
-                command: ToWorker::Shutdown,
-            };
-            worker.send(&request).await;
-            worker
-                .stop(Duration::from_millis(self.config.stop_grace_ms))
-                .await;
-            tracing::info!(pid = worker.pid, "worker stopped");
-        }
-        self.clear_timers();
-    }
-
     // ----- worker process -----
 
     fn next_id(&mut self) -> u64 {
         self.request_ids.fetch_add(1, Ordering::SeqCst)
     }
 
-    async fn ensure_worker(&mut self) -> bool {
-        if self.worker.is_some() {
-            return true;
-        }
+    async fn spawn_worker(&mut self) -> Input {
         self.generation += 1;
         let spawned = WorkerProcess::spawn(
             &self.worker_path,
@@ -354,9 +304,8 @@ impl Actor {
                 self.worker = Some(worker);
                 self.garbage_streak = 0;
                 self.heartbeat_sent = None;
-                self.next_heartbeat =
-                    Some(Instant::now() + self.ms(self.config.heartbeat_interval_ms));
-                true
+                self.next_heartbeat = Some(Instant::now() + ms(self.config.heartbeat_interval_ms));
+                Input::WorkerStarted
             }
             Err(error) => {
                 let message = format!(
@@ -364,9 +313,22 @@ impl Actor {
                     self.worker_path.display()
                 );
                 tracing::error!("{message}");
-                self.last_error = Some(WorkerError::new(ErrorCode::Internal, message));
-                false
+                Input::WorkerSpawnFailed(message)
             }
+        }
+    }
+
+    async fn stop_worker(&mut self) {
+        self.fail_pending();
+        self.clear_timers();
+        if let Some(mut worker) = self.worker.take() {
+            let request = Request {
+                id: self.next_id(),
+                command: ToWorker::Shutdown,
+            };
+            worker.send(&request).await;
+            worker.stop(ms(self.config.stop_grace_ms)).await;
+            tracing::info!(pid = worker.pid, "worker stopped");
         }
     }
 
@@ -398,14 +360,14 @@ impl Actor {
         let t = &self.config.timeouts;
         let ms = match command {
             ToWorker::Connect { .. } => {
-                t.tcp_connect_ms * 2 + t.version_exchange_ms * 2 + t.start_api_ms + t.first_ping_ms
+                t.tcp_connect_ms + t.version_exchange_ms + t.start_api_ms + t.first_ping_ms
             }
-            ToWorker::Ping { timeout_ms } => *timeout_ms,
             ToWorker::Probe {
                 tcp_connect_ms,
                 version_exchange_ms,
                 ..
             } => tcp_connect_ms + version_exchange_ms,
+            ToWorker::Ping { timeout_ms } => *timeout_ms,
             ToWorker::GetPositions => t.request_ms * 3,
             ToWorker::GetAccounts | ToWorker::GetAccountSummary { .. } => t.request_ms,
             ToWorker::Heartbeat | ToWorker::Disconnect | ToWorker::Shutdown => {
@@ -429,28 +391,15 @@ impl Actor {
             return;
         };
         worker.detach_input().await;
-        if self.mode == Mode::Stopped {
-            return;
-        }
         self.restarts += 1;
         tracing::warn!(pid = worker.pid, %reason, "worker gone");
         self.fail_pending();
+        self.clear_timers();
         self.emit(EventKind::WorkerRestarted {
-            reason,
+            reason: reason.clone(),
             generation: self.generation + 1,
         });
-        match self.link {
-            // A dead worker is not the gateway's fault: try again at once.
-            Link::Up { .. } | Link::Connecting { .. } => {
-                self.lost_link();
-                if self.mode == Mode::Running {
-                    self.start_connect(1).await;
-                }
-            }
-            _ => {
-                self.ensure_worker().await;
-            }
-        }
+        self.feed(Input::WorkerExited(reason)).await;
     }
 
     async fn on_output(&mut self, output: WorkerOutput) {
@@ -497,7 +446,7 @@ impl Actor {
                 error,
             } => self.on_result(id, Err(error)).await,
             FromWorker::Error { id: None, error } => {
-                tracing::warn!(?error, "the worker refused a line")
+                tracing::warn!(%error, "the worker refused a line")
             }
             FromWorker::Event { event } => self.on_event(event).await,
         }
@@ -510,19 +459,46 @@ impl Actor {
         match pending.purpose {
             Purpose::Heartbeat => {
                 self.heartbeat_sent = None;
-                self.next_heartbeat =
-                    Some(Instant::now() + self.ms(self.config.heartbeat_interval_ms));
+                self.next_heartbeat = Some(Instant::now() + ms(self.config.heartbeat_interval_ms));
             }
-            Purpose::Connect { attempt, client_id } => {
-                self.on_connect_result(attempt, client_id, result).await
+            Purpose::Connect => match result {
+                Ok(Reply::Connected(session)) => {
+                    tracing::info!(
+                        server_version = session.server_version,
+                        client_id = session.client_id,
+                        "connected"
+                    );
+                    self.feed(Input::Connected {
+                        session,
+                        at_ms: now_ms(),
+                    })
+                    .await
+                }
+                Ok(other) => tracing::warn!(?other, "unexpected reply to connect"),
+                Err(error) => {
+                    tracing::warn!(code = %error.code, %error, "connect failed");
+                    self.next_zombie_scan = Instant::now();
+                    self.feed(Input::ConnectFailed(error)).await;
+                }
+            },
+            Purpose::Probe => {
+                let probed = match result {
+                    Ok(Reply::Probed { server_version }) => Ok(server_version),
+                    Ok(other) => Err(WorkerError::new(
+                        ErrorCode::Internal,
+                        format!("unexpected reply to a probe: {other:?}"),
+                    )),
+                    Err(error) => Err(error),
+                };
+                self.feed(Input::Probed(probed)).await;
             }
-            Purpose::Ping => self.on_ping_result(result).await,
+            Purpose::Ping => self.on_ping_result(id, result).await,
             Purpose::Refresh => {
                 match result {
                     Ok(Reply::Positions { positions }) => self.positions = positions,
                     Ok(Reply::AccountSummary { rows }) => self.account_summary = rows,
                     Ok(_) => {}
-                    Err(error) => tracing::warn!(?error, "refresh failed"),
+                    Err(error) => tracing::warn!(%error, "refresh failed"),
                 }
                 self.refresh_outstanding = self.refresh_outstanding.saturating_sub(1);
                 if self.refresh_outstanding == 0 {
@@ -542,274 +518,73 @@ impl Actor {
         }
     }
 
-    // ----- connecting -----
-
-    async fn start_connect(&mut self, attempt: u32) {
-        if !self.ensure_worker().await {
-            self.after_failure(attempt).await;
-            return;
-        }
-        let client_id = if self.fallback_used {
-            self.config
-                .fallback_client_id
-                .unwrap_or(self.config.client_id)
-        } else {
-            self.config.client_id
-        };
-        let command = ToWorker::Connect {
-            host: self.config.host.clone(),
-            port: self.config.port,
-            client_id,
-            timeouts: self.config.timeouts,
-        };
-        self.link = Link::Connecting {
-            attempt,
-            client_id,
-            stage: None,
-        };
-        self.next_ping = None;
-        if !self
-            .request(command, Purpose::Connect { attempt, client_id })
-            .await
-            && let Some(worker) = self.worker.as_mut()
-        {
-            // Its exit, seen by the main loop, brings the next attempt.
-            tracing::warn!(
-                pid = worker.pid,
-                "the worker does not take requests: killed"
-            );
-            worker.kill().await;
-        }
-    }
-
-    async fn on_connect_result(
-        &mut self,
-        attempt: u32,
-        client_id: i32,
-        result: Result<Reply, WorkerError>,
-    ) {
-        if !matches!(self.link, Link::Connecting { .. }) {
-            return;
-        }
-        match result {
-            Ok(Reply::Connected(session)) => {
-                tracing::info!(
-                    server_version = session.server_version,
-                    client_id,
-                    "connected"
-                );
-                self.breaker.record_success();
-                self.backoff.reset();
-                self.fallback_used = false;
-                self.last_error = None;
-                self.link = Link::Up {
-                    session: SessionInfo {
-                        server_version: session.server_version,
-                        encoding: session.encoding,
-                        accounts: session.accounts,
-                        client_id,
-                        since_ms: now_ms(),
-                    },
-                    problems: Problems::default(),
-                };
-                let now = Instant::now();
-                self.next_ping = Some(now + self.ms(self.config.ping_interval_ms));
-                self.next_refresh = Some(now);
-                self.next_zombie_scan = now;
-            }
-            Ok(other) => tracing::warn!(?other, "unexpected reply to connect"),
-            Err(error) => {
-                tracing::warn!(code = ?error.code, stage = ?error.stage, message = %error.message, attempt, "connect failed");
-                self.emit(EventKind::ConnectFailed {
-                    attempt,
-                    error: error.clone(),
-                });
-                let fallback = self
-                    .config
-                    .fallback_client_id
-                    .filter(|_| error.code == ErrorCode::ClientIdInUse && !self.fallback_used);
-                self.last_error = Some(error);
-                if let Some(to) = fallback {
-                    self.fallback_used = true;
-                    self.emit(EventKind::ClientIdFallback {
-                        from: client_id,
-                        to,
-                    });
-                    self.start_connect(attempt).await;
-                    return;
+    async fn on_ping_result(&mut self, id: u64, result: Result<Reply, WorkerError>) {
+        let input = match result {
+            Ok(Reply::Pong { rtt_us, .. }) => Input::PingAnswered { rtt_us },
+            Err(error) if error.code == ErrorCode::RequestTimeout => {
+                self.timed_out_pings.push_back(id);
+                if self.timed_out_pings.len() > LATE_PING_MEMORY {
+                    self.timed_out_pings.pop_front();
                 }
-                self.next_zombie_scan = Instant::now();
-                self.after_failure(attempt).await;
+                Input::PingLost
             }
-        }
-    }
-
-    /// Schedules the next attempt, or opens the circuit.
-    async fn after_failure(&mut self, attempt: u32) {
-        let now = Instant::now();
-        if let Some(until) = self.breaker.record_failure(now) {
-            tracing::warn!(failures = self.breaker.failures(), "circuit open");
-            self.link = Link::Open { until };
-        } else {
-            let delay = self.backoff.next().unwrap_or_default();
-            self.link = Link::Waiting {
-                attempt: attempt + 1,
-                at: now + delay,
-            };
-        }
-    }
-
-    /// The connection is gone: drop its per-connection state and wait for a retry.
-    fn lost_link(&mut self) {
-        self.ping_in_flight = false;
-        self.next_ping = None;
-        self.next_refresh = None;
-        self.link = Link::Waiting {
-            attempt: 1,
-            at: Instant::now(),
-        };
-    }
-
-    // ----- live connection -----
-
-    async fn on_ping_result(&mut self, result: Result<Reply, WorkerError>) {
-        self.ping_in_flight = false;
-        let now = Instant::now();
-        let (rtt, lost_link) = match result {
-            Ok(Reply::Pong { rtt_us, .. }) => (Some(rtt_us), false),
-            Err(error) if error.code == ErrorCode::RequestTimeout => (None, false),
+            // The connection went away under the ping: the drop itself is the news.
             Err(error)
                 if matches!(
                     error.code,
                     ErrorCode::NotConnected | ErrorCode::ConnectionLost
                 ) =>
             {
-                return;
+                Input::PingAborted
             }
             other => {
                 tracing::warn!(?other, "unexpected ping result");
-                return;
+                Input::PingAborted
             }
         };
-        self.stats.record(now, rtt);
-        self.latency = LatencySnapshot {
-            last_rtt_us: Some(rtt),
-            windows: self.stats.summary(now),
-        };
-        self.emit(EventKind::Ping { rtt_us: rtt });
-        let slow_us = self.config.slow_ping_ms * 1_000;
-        let reconnect_after = self.config.reconnect_after_lost_pings;
-        let mut reconnect = lost_link;
-        if let Link::Up { problems, .. } = &mut self.link {
-            match rtt {
-                Some(rtt) => {
-                    problems.lost_pings = 0;
-                    problems.slow_rtt_us = (rtt > slow_us).then_some(rtt);
-                }
-                None => {
-                    problems.lost_pings += 1;
-                    reconnect |= problems.lost_pings >= reconnect_after;
-                }
-            }
-        }
-        if reconnect {
-            tracing::warn!("the gateway stopped answering pings: reconnecting");
-            self.request(ToWorker::Disconnect, Purpose::Disconnect)
-                .await;
-            self.lost_link();
-            self.after_failure(0).await;
-        }
+        self.feed(input).await;
     }
 
     async fn on_event(&mut self, event: Event) {
         match event {
             Event::Status {
                 state: LinkState::Connecting,
-                stage,
-            } => {
-                if let Link::Connecting { stage: current, .. } = &mut self.link {
-                    *current = stage;
+                stage: Some(stage),
+            } => self.feed(Input::Stage(stage)).await,
+            Event::Status { .. } => {}
+            Event::Notice(notice) => self.feed(Input::Notice(notice)).await,
+            Event::LatePong { id, rtt_us, .. } => {
+                if let Some(at) = self.timed_out_pings.iter().position(|p| *p == id) {
+                    self.timed_out_pings.remove(at);
+                    self.feed(Input::PingLate { rtt_us }).await;
                 }
-            }
-            Event::Status { .. } | Event::LatePong { .. } => {}
-            Event::Notice(notice) => {
-                if let Link::Up { problems, .. } = &mut self.link {
-                    match notice.category {
-                        NoticeCategory::ConnectivityLost => problems.ib_link_lost = true,
-                        NoticeCategory::ConnectivityRestored
-                        | NoticeCategory::ConnectivityRestoredDataLost => {
-                            problems.ib_link_lost = false;
-                            problems.server_link_broken = false;
-                        }
-                        NoticeCategory::ServerLinkBroken => problems.server_link_broken = true,
-                        NoticeCategory::FarmBroken => {
-                            problems.farms_broken.insert(
-                                notice
-                                    .farm
-                                    .clone()
-                                    .unwrap_or_else(|| format!("code {}", notice.code)),
-                            );
-                        }
-                        NoticeCategory::FarmOk | NoticeCategory::FarmInactive => {
-                            if let Some(farm) = &notice.farm {
-                                problems.farms_broken.remove(farm);
-                            }
-                        }
-                        _ => {}
-                    }
-                }
-                self.emit(EventKind::Notice(notice));
             }
             Event::Disconnected { cause, message } => {
-                tracing::warn!(?cause, %message, "the gateway connection dropped");
-                self.emit(EventKind::Disconnected { cause, message });
-                if matches!(self.link, Link::Up { .. }) {
-                    self.fail_pending_fetches();
-                    self.lost_link();
-                    if self.mode == Mode::Running {
-                        self.start_connect(1).await;
-                    }
-                }
+                tracing::warn!(%cause, %message, "the gateway connection dropped");
+                self.feed(Input::Dropped { cause, message }).await;
             }
         }
     }
 
     // ----- timers -----
 
-    fn ms(&self, ms: u64) -> Duration {
-        Duration::from_millis(ms)
-    }
-
     fn clear_timers(&mut self) {
         self.heartbeat_sent = None;
         self.next_heartbeat = None;
-        self.next_ping = None;
         self.next_refresh = None;
-        self.ping_in_flight = false;
     }
 
     fn next_wakeup(&self) -> Option<Instant> {
         let heartbeat_deadline = self
             .heartbeat_sent
-            .map(|sent| sent + self.ms(self.config.heartbeat_timeout_ms));
-        let retry = match self.link {
-            Link::Waiting { at, .. } => Some(at),
-            Link::Open { until } => Some(until),
-            _ => None,
-        };
-        let pause_end = match self.mode {
-            Mode::Paused { until } => until,
-            _ => None,
-        };
-        let scan = (self.mode != Mode::Stopped).then_some(self.next_zombie_scan);
+            .map(|sent| sent + ms(self.config.heartbeat_timeout_ms));
+        let scan = self.worker.is_some().then_some(self.next_zombie_scan);
         let deadlines = self.pending.values().map(|p| p.deadline).min();
         [
+            self.machine.next_deadline(),
             self.next_heartbeat,
             heartbeat_deadline,
-            self.next_ping,
             self.next_refresh,
-            retry,
-            pause_end,
             scan,
             deadlines,
         ]
@@ -819,14 +594,9 @@ impl Actor {
     }
 
     async fn on_timers(&mut self, now: Instant) {
-        if let Mode::Paused { until: Some(until) } = self.mode
-            && now >= until
-        {
-            self.resume().await;
-        }
         if self
             .heartbeat_sent
-            .is_some_and(|sent| now >= sent + self.ms(self.config.heartbeat_timeout_ms))
+            .is_some_and(|sent| now >= sent + ms(self.config.heartbeat_timeout_ms))
         {
             self.replace_worker("the worker stopped answering heartbeats")
                 .await;
@@ -841,22 +611,9 @@ impl Actor {
             self.request(ToWorker::Heartbeat, Purpose::Heartbeat).await;
         }
         self.expire_pending(now).await;
-        if self.next_ping.is_some_and(|at| now >= at) {
-            self.next_ping = Some(now + self.ms(self.config.ping_interval_ms));
-            if !self.ping_in_flight && matches!(self.link, Link::Up { .. }) {
-                self.ping_in_flight = self
-                    .request(
-                        ToWorker::Ping {
-                            timeout_ms: self.config.ping_timeout_ms,
-                        },
-                        Purpose::Ping,
-                    )
-                    .await;
-            }
-        }
         if self.next_refresh.is_some_and(|at| now >= at) {
-            self.next_refresh = Some(now + self.ms(self.config.refresh_interval_ms));
-            if self.refresh_outstanding == 0 && matches!(self.link, Link::Up { .. }) {
+            self.next_refresh = Some(now + ms(self.config.refresh_interval_ms));
+            if self.refresh_outstanding == 0 && self.machine.is_up() {
                 self.refresh_outstanding = 2;
                 self.request(ToWorker::GetPositions, Purpose::Refresh).await;
                 self.request(
@@ -866,20 +623,11 @@ impl Actor {
                 .await;
             }
         }
-        if self.mode != Mode::Stopped && now >= self.next_zombie_scan {
-            self.next_zombie_scan = now + self.ms(self.config.zombie_scan_interval_ms);
+        if self.worker.is_some() && now >= self.next_zombie_scan {
+            self.next_zombie_scan = now + ms(self.config.zombie_scan_interval_ms);
             self.scan_zombies();
         }
-        let retry = match self.link {
-            Link::Waiting { attempt, at } if now >= at => Some(attempt),
-            Link::Open { until } if now >= until => Some(self.breaker.failures() + 1),
-            _ => None,
-        };
-        if let Some(attempt) = retry
-            && self.mode == Mode::Running
-        {
-            self.start_connect(attempt.max(1)).await;
-        }
+        self.feed(Input::Tick).await;
     }
 
     async fn expire_pending(&mut self, now: Instant) {
@@ -893,24 +641,18 @@ impl Actor {
             let Some(pending) = self.pending.remove(&id) else {
                 continue;
             };
+            let no_answer =
+                || WorkerError::new(ErrorCode::RequestTimeout, "no answer from the worker");
             match pending.purpose {
-                Purpose::Connect { .. } => {
+                Purpose::Connect => {
                     self.replace_worker("the worker did not finish a connect in time")
                         .await;
                     return;
                 }
-                Purpose::Ping => {
-                    self.on_ping_result(Err(WorkerError::new(
-                        ErrorCode::RequestTimeout,
-                        "no answer from the worker",
-                    )))
-                    .await
-                }
+                Purpose::Ping => self.feed(Input::PingLost).await,
+                Purpose::Probe => self.feed(Input::Probed(Err(no_answer()))).await,
                 Purpose::Fetch(reply) => {
-                    let _ = reply.send(Err(ClientError::Worker(WorkerError::new(
-                        ErrorCode::RequestTimeout,
-                        "no answer from the worker",
-                    ))));
+                    let _ = reply.send(Err(ClientError::Worker(no_answer())));
                 }
                 Purpose::Refresh => {
                     self.refresh_outstanding = self.refresh_outstanding.saturating_sub(1)
@@ -938,7 +680,7 @@ impl Actor {
         self.scan_in_flight = false;
         if count != self.zombies {
             if let Some(advice) = count.advice() {
-                tracing::warn!(?count, "{advice}");
+                tracing::warn!("{advice}");
             }
             self.zombies = count;
             self.emit(EventKind::ZombieSockets(count));
@@ -949,44 +691,27 @@ impl Actor {
         }
     }
 
+    /// Every request in flight fails: the worker is gone or going.
     fn fail_pending(&mut self) {
-        self.ping_in_flight = false;
         self.heartbeat_sent = None;
         self.refresh_outstanding = 0;
-        let pending: Vec<(u64, Pending)> = self.pending.drain().collect();
-        for (_, pending) in pending {
-            self.fail_waiter(pending.purpose);
+        for (_, pending) in self.pending.drain() {
+            if let Purpose::Fetch(reply) = pending.purpose {
+                let _ = reply.send(Err(ClientError::NotConnected));
+            }
         }
         // Handles waiting on a direct reply learn that it will not come (their receiver fails).
         self.direct.lock().expect("direct replies poisoned").clear();
     }
 
-    /// Tells whoever waits on a request that it will not be answered.
-    fn fail_waiter(&self, purpose: Purpose) {
-        if let Purpose::Fetch(reply) = purpose {
-            let _ = reply.send(Err(ClientError::NotConnected));
-        }
-    }
-
-    fn fail_pending_fetches(&mut self) {
-        let ids: Vec<u64> = self
-            .pending
-            .iter()
-            .filter(|(_, p)| {
-                matches!(
-                    p.purpose,
-                    Purpose::Fetch(_) | Purpose::Ping | Purpose::Refresh
-                )
-            })
-            .map(|(id, _)| *id)
-            .collect();
-        for id in ids {
-            if let Some(pending) = self.pending.remove(&id) {
-                self.fail_waiter(pending.purpose);
-            }
-        }
+    /// Requests that need the gateway connection fail: it is gone.
+    fn fail_link_requests(&mut self) {
+        self.next_refresh = None;
         self.refresh_outstanding = 0;
-        self.ping_in_flight = false;
+        self.pending.retain(|_, pending| match &pending.purpose {
+            Purpose::Fetch(_) | Purpose::Refresh | Purpose::Ping => false,
+            Purpose::Connect | Purpose::Probe | Purpose::Heartbeat | Purpose::Disconnect => true,
+        });
     }
 
     // ----- publishing -----
@@ -998,59 +723,24 @@ impl Actor {
         });
     }
 
-    fn state(&self) -> ConnectionState {
-        let to_epoch = |at: Instant| {
-            epoch_ms(SystemTime::now() + at.saturating_duration_since(Instant::now()))
-        };
-        match (&self.mode, &self.link) {
-            (Mode::Stopped, _) => ConnectionState::Stopped,
-            (Mode::Paused { until }, _) => ConnectionState::Paused {
-                until_ms: until.map(to_epoch),
-            },
-            (Mode::Running, Link::Idle) => ConnectionState::Stopped,
-            (
-                Mode::Running,
-                Link::Connecting {
-                    attempt,
-                    client_id,
-                    stage,
-                },
-            ) => ConnectionState::Connecting {
-                attempt: *attempt,
-                stage: *stage,
-                client_id: *client_id,
-            },
-            (Mode::Running, Link::Up { session, problems }) => {
-                let reasons = problems.reasons();
-                if reasons.is_empty() {
-                    ConnectionState::Connected(session.clone())
-                } else {
-                    ConnectionState::Degraded {
-                        session: session.clone(),
-                        reasons,
-                    }
-                }
-            }
-            (Mode::Running, Link::Waiting { attempt, at }) => ConnectionState::Reconnecting {
-                attempt: *attempt,
-                next_try_ms: to_epoch(*at),
-            },
-            (Mode::Running, Link::Open { until }) => ConnectionState::CircuitOpen {
-                until_ms: to_epoch(*until),
-                failures: self.breaker.failures(),
-            },
-        }
-    }
-
     /// Publishes the snapshot, then announces a state change: whoever receives the
     /// `StateChanged` event finds the snapshot already showing it.
     fn publish(&mut self) {
-        let state = self.state();
-        let changed = !same_state(&state, &self.published);
+        let now = Instant::now();
+        let wall = SystemTime::now();
+        let to_epoch = |at: Instant| -> u64 {
+            if at >= now {
+                epoch_ms(wall + (at - now))
+            } else {
+                epoch_ms(wall - (now - at))
+            }
+        };
+        let state = self.machine.state(now, to_epoch);
+        let changed = !state.same_as(&self.published);
         self.published = state.clone();
         let snapshot = Snapshot {
             state: state.clone(),
-            latency: self.latency.clone(),
+            latency: self.machine.latency(to_epoch),
             positions: self.positions.clone(),
             account_summary: self.account_summary.clone(),
             data_updated_ms: self.data_updated_ms,
@@ -1059,7 +749,7 @@ impl Actor {
                 restarts: self.restarts,
             },
             zombies: self.zombies,
-            last_error: self.last_error.clone(),
+            last_error: self.machine.last_error().cloned(),
         };
         self.snapshot.send_if_modified(|current| {
             let modified = *current != snapshot;
@@ -1075,19 +765,8 @@ impl Actor {
     }
 }
 
-/// States compare equal for events when only their clocks moved (a recomputed retry time).
-fn same_state(a: &ConnectionState, b: &ConnectionState) -> bool {
-    match (a, b) {
-        (
-            ConnectionState::Reconnecting { attempt: x, .. },
-            ConnectionState::Reconnecting { attempt: y, .. },
-        ) => x == y,
-        (
-            ConnectionState::CircuitOpen { failures: x, .. },
-            ConnectionState::CircuitOpen { failures: y, .. },
-        ) => x == y,
-        _ => a == b,
-    }
+fn ms(value: u64) -> Duration {
+    Duration::from_millis(value)
 }
 
 async fn wait_exit(worker: &mut Option<WorkerProcess>) -> String {

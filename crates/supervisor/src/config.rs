@@ -5,8 +5,7 @@ use std::path::PathBuf;
 use gatewatch_protocol::Timeouts;
 use serde::{Deserialize, Serialize};
 
-use crate::backoff::BackoffConfig;
-use crate::breaker::BreakerConfig;
+use crate::retry::RetryConfig;
 
 /// Everything the supervisor needs to watch one gateway.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -38,10 +37,16 @@ pub struct SupervisorConfig {
     pub refresh_interval_ms: u64,
     /// Time between CLOSE_WAIT scans.
     pub zombie_scan_interval_ms: u64,
-    /// Retry delays.
-    pub backoff: BackoffConfig,
-    /// When to stop retrying for a while.
-    pub breaker: BreakerConfig,
+    /// Delays between connect attempts, and when full attempts give way to probes.
+    pub connect_retry: RetryConfig,
+    /// While full connects are suspended: time between probes (a TCP connect and the
+    /// version exchange, each probe on a connection of its own).
+    pub probe_interval_ms: u64,
+    /// Delays before respawning a worker that keeps dying.
+    pub worker_retry: RetryConfig,
+    /// A worker that lived this long before dying is not counted as dying young: it is
+    /// respawned at once.
+    pub worker_stable_after_ms: u64,
     /// The worker binary; default: `GATEWATCH_WORKER`, else `gatewatch-worker` next to this executable.
     pub worker_path: Option<PathBuf>,
     /// How long a stopping worker gets to exit before it is killed.
@@ -66,8 +71,10 @@ impl Default for SupervisorConfig {
             heartbeat_timeout_ms: 1_500,
             refresh_interval_ms: 30_000,
             zombie_scan_interval_ms: 10_000,
-            backoff: BackoffConfig::default(),
-            breaker: BreakerConfig::default(),
+            connect_retry: RetryConfig::connects(),
+            probe_interval_ms: 2_000,
+            worker_retry: RetryConfig::worker_respawns(),
+            worker_stable_after_ms: 10_000,
             worker_path: None,
             stop_grace_ms: 2_000,
             garbage_limit: 20,
@@ -80,7 +87,7 @@ impl Default for SupervisorConfig {
 #[error("{field}: {problem}")]
 pub struct ConfigError {
     /// The field, as spelled in the settings.
-    pub field: &'static str,
+    pub field: String,
     /// What is wrong with it.
     pub problem: String,
 }
@@ -97,10 +104,10 @@ impl SupervisorConfig {
     /// Every problem, in field order, so a settings form can mark each bad field at once.
     pub fn problems(&self) -> Vec<ConfigError> {
         let mut problems = Vec::new();
-        let mut check = |ok: bool, field: &'static str, problem: &str| {
+        let mut check = |ok: bool, field: &str, problem: &str| {
             if !ok {
                 problems.push(ConfigError {
-                    field,
+                    field: field.to_owned(),
                     problem: problem.to_owned(),
                 });
             }
@@ -129,7 +136,7 @@ impl SupervisorConfig {
             ("timeouts.start_api_ms", self.timeouts.start_api_ms),
             ("timeouts.first_ping_ms", self.timeouts.first_ping_ms),
             ("timeouts.request_ms", self.timeouts.request_ms),
-            ("backoff.initial_ms", self.backoff.initial_ms),
+            ("probe_interval_ms", self.probe_interval_ms),
         ];
         for (field, value) in positive {
             check(value > 0, field, "must be above zero");
@@ -144,26 +151,12 @@ impl SupervisorConfig {
             "reconnect_after_lost_pings",
             "must be 1 or more",
         );
-        check(
-            self.backoff.max_ms >= self.backoff.initial_ms,
-            "backoff.max_ms",
-            "must be at least backoff.initial_ms",
-        );
-        check(
-            self.backoff.multiplier >= 1.0 && self.backoff.multiplier.is_finite(),
-            "backoff.multiplier",
-            "must be 1 or more",
-        );
-        check(
-            (0.0..=1.0).contains(&self.backoff.jitter),
-            "backoff.jitter",
-            "must be between 0 and 1",
-        );
-        check(
-            self.breaker.failure_threshold > 0,
-            "breaker.failure_threshold",
-            "must be 1 or more",
-        );
+        for (prefix, retry) in [
+            ("connect_retry", &self.connect_retry),
+            ("worker_retry", &self.worker_retry),
+        ] {
+            retry_problems(prefix, retry, &mut check);
+        }
         problems
     }
 
@@ -177,6 +170,41 @@ impl SupervisorConfig {
         }
         sibling_binary("gatewatch-worker")
     }
+}
+
+/// The problems of one retry policy, its fields named under `prefix`.
+fn retry_problems(prefix: &str, retry: &RetryConfig, check: &mut impl FnMut(bool, &str, &str)) {
+    let field = |name: &str| format!("{prefix}.{name}");
+    check(
+        retry.initial_ms > 0,
+        &field("initial_ms"),
+        "must be above zero",
+    );
+    check(
+        retry.max_ms >= retry.initial_ms,
+        &field("max_ms"),
+        "must be at least initial_ms",
+    );
+    check(
+        retry.multiplier >= 1.0 && retry.multiplier.is_finite(),
+        &field("multiplier"),
+        "must be 1 or more",
+    );
+    check(
+        (0.0..=1.0).contains(&retry.jitter),
+        &field("jitter"),
+        "must be between 0 and 1",
+    );
+    check(
+        retry.failure_threshold > 0,
+        &field("failure_threshold"),
+        "must be 1 or more",
+    );
+    check(
+        retry.open_initial_ms > 0 && retry.open_max_ms >= retry.open_initial_ms,
+        &field("open_max_ms"),
+        "must be at least open_initial_ms, which must be above zero",
+    );
 }
 
 /// A binary installed next to the running executable. Test and bench executables live one
@@ -224,10 +252,13 @@ mod tests {
             field(|c| c.timeouts.start_api_ms = 0),
             "timeouts.start_api_ms"
         );
-        assert_eq!(field(|c| c.backoff.jitter = 2.0), "backoff.jitter");
         assert_eq!(
-            field(|c| c.breaker.failure_threshold = 0),
-            "breaker.failure_threshold"
+            field(|c| c.connect_retry.jitter = 2.0),
+            "connect_retry.jitter"
+        );
+        assert_eq!(
+            field(|c| c.worker_retry.failure_threshold = 0),
+            "worker_retry.failure_threshold"
         );
     }
 
@@ -239,7 +270,7 @@ mod tests {
             ping_interval_ms: 0,
             ..SupervisorConfig::default()
         };
-        let fields: Vec<&str> = config.problems().iter().map(|p| p.field).collect();
+        let fields: Vec<String> = config.problems().into_iter().map(|p| p.field).collect();
         assert_eq!(
             fields,
             ["port", "client_id", "ping_interval_ms", "ping_timeout_ms"]

@@ -10,10 +10,10 @@
 //! Nothing here knows about a UI.
 
 mod actor;
-pub mod backoff;
-pub mod breaker;
 mod client;
 pub mod config;
+pub mod machine;
+pub mod retry;
 pub mod state;
 pub mod stats;
 mod worker;

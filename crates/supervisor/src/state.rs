@@ -42,14 +42,14 @@ pub struct SessionInfo {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
 #[serde(tag = "reason", rename_all = "snake_case")]
 pub enum DegradedReason {
-    /// The last ping was slower than the threshold.
+    /// The last minute's median round trip (late replies included) is over the threshold.
     SlowPings {
-        /// Its round trip, µs.
-        rtt_us: u64,
+        /// That median, µs.
+        p50_us: u64,
     },
-    /// Pings are going unanswered.
+    /// The last ping got no answer within its timeout.
     LostPings {
-        /// How many in a row.
+        /// Pings in a row without any reply, late or not.
         missed: u32,
     },
     /// 1100: the gateway lost its link to IB.
@@ -94,12 +94,16 @@ pub enum ConnectionState {
         /// When, epoch ms.
         next_try_ms: u64,
     },
-    /// Too many failures in a row: no retries until the cool-down ends.
+    /// Too many failures in a row: full connects are suspended, and a cheap probe (TCP and
+    /// the version exchange, no client id claimed) checks the gateway every few seconds; a
+    /// full connect follows as soon as a probe is answered.
     CircuitOpen {
-        /// When one trial attempt goes through, epoch ms.
-        until_ms: u64,
-        /// Consecutive failures.
+        /// Consecutive failed connects.
         failures: u32,
+        /// Since when, epoch ms.
+        since_ms: u64,
+        /// Time between probes, ms.
+        probe_every_ms: u64,
     },
     /// Retries and alerts are paused by the user.
     Paused {
@@ -121,13 +125,50 @@ impl ConnectionState {
             ConnectionState::Paused { .. } => "paused",
         }
     }
+
+    /// Whether this is the same state for a person: the same kind, session and kinds of
+    /// problem, whatever figures, counters and clocks moved. A state-change event is emitted
+    /// only when this is false.
+    pub fn same_as(&self, other: &ConnectionState) -> bool {
+        use std::mem::discriminant;
+        match (self, other) {
+            (
+                ConnectionState::Degraded {
+                    session: a,
+                    reasons: x,
+                },
+                ConnectionState::Degraded {
+                    session: b,
+                    reasons: y,
+                },
+            ) => {
+                a == b
+                    && x.len() == y.len()
+                    && x.iter().zip(y).all(|(x, y)| match (x, y) {
+                        (
+                            DegradedReason::FarmBroken { farm: f },
+                            DegradedReason::FarmBroken { farm: g },
+                        ) => f == g,
+                        _ => discriminant(x) == discriminant(y),
+                    })
+            }
+            (
+                ConnectionState::Reconnecting { attempt: x, .. },
+                ConnectionState::Reconnecting { attempt: y, .. },
+            ) => x == y,
+            (ConnectionState::CircuitOpen { .. }, ConnectionState::CircuitOpen { .. }) => true,
+            _ => self == other,
+        }
+    }
 }
 
 /// Latency figures.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize, TS)]
 pub struct LatencySnapshot {
-    /// The newest sample: a round trip, or `None` when lost; absent before any ping.
+    /// The newest ping's result: a round trip, or `None` when lost; absent before any ping.
     pub last_rtt_us: Option<Option<u64>>,
+    /// When that ping was answered or given up on, epoch ms.
+    pub last_ping_ms: Option<u64>,
     /// Rolling statistics per window.
     pub windows: Vec<(Window, WindowStats)>,
 }
@@ -198,10 +239,15 @@ pub enum EventKind {
     },
     /// A gateway notice.
     Notice(Notice),
-    /// A ping's result: a round trip in µs, or `None` when it got no answer.
+    /// A ping's result: a round trip in µs, or `None` when it got no answer in time. A reply
+    /// that comes after its ping timed out is a second event with `late` set and its true
+    /// round trip (the ping itself stays lost).
     Ping {
         /// The round trip.
         rtt_us: Option<u64>,
+        /// This is the late reply of a ping already reported lost.
+        #[serde(default)]
+        late: bool,
     },
     /// A connect attempt failed.
     ConnectFailed {
@@ -240,6 +286,47 @@ pub enum EventKind {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn session(client_id: i32) -> SessionInfo {
+        SessionInfo {
+            server_version: 213,
+            encoding: Encoding::Protobuf,
+            accounts: vec!["DU1".into()],
+            client_id,
+            since_ms: 5,
+        }
+    }
+
+    #[test]
+    fn moving_figures_are_not_a_new_state_but_a_new_kind_of_problem_is() {
+        let degraded = |reasons| ConnectionState::Degraded {
+            session: session(901),
+            reasons,
+        };
+        let slow = |p50_us| degraded(vec![DegradedReason::SlowPings { p50_us }]);
+        assert!(
+            slow(600_000).same_as(&slow(650_000)),
+            "a new median is no change"
+        );
+        let lost = |missed| degraded(vec![DegradedReason::LostPings { missed }]);
+        assert!(lost(1).same_as(&lost(2)));
+        assert!(!slow(600_000).same_as(&lost(1)));
+        let farm = |farm: &str| degraded(vec![DegradedReason::FarmBroken { farm: farm.into() }]);
+        assert!(
+            !farm("usfarm").same_as(&farm("eufarm")),
+            "another farm is news"
+        );
+        assert!(
+            !ConnectionState::Connected(session(901))
+                .same_as(&ConnectionState::Connected(session(902)))
+        );
+        let waiting = |attempt, next_try_ms| ConnectionState::Reconnecting {
+            attempt,
+            next_try_ms,
+        };
+        assert!(waiting(2, 10).same_as(&waiting(2, 11)));
+        assert!(!waiting(2, 10).same_as(&waiting(3, 10)));
+    }
 
     #[test]
     fn events_serialize_flat_and_round_trip() {

@@ -1,7 +1,10 @@
 //! Rolling latency statistics over the last minute, quarter hour and hour.
 //!
 //! Samples are kept for the longest window (3 600 at one ping a second) and summarized on
-//! demand; `now` is a parameter so the windows are tested without waiting.
+//! demand; `now` is a parameter so the windows are tested without waiting. A ping that timed
+//! out counts as lost; when its reply comes after all, that late reply's true round trip joins
+//! the percentiles (a 1.5 s gateway reads 1.5 s, never the next ping's figure), while the ping
+//! stays lost.
 
 use std::collections::VecDeque;
 use std::time::{Duration, Instant};
@@ -28,13 +31,15 @@ pub enum Window {
     OneHour,
 }
 
-/// One window's figures; the percentiles cover answered pings only.
+/// One window's figures; the percentiles cover every round trip measured, late replies included.
 #[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize, TS)]
 pub struct WindowStats {
     /// Pings sent in the window.
     pub sent: u32,
-    /// Pings that got no answer.
+    /// Pings that got no answer within their timeout.
     pub lost: u32,
+    /// Replies that came after their ping timed out (their pings are among the lost).
+    pub late: u32,
     /// Median round trip, µs.
     pub p50_us: Option<u64>,
     /// 95th percentile, µs.
@@ -56,16 +61,34 @@ impl WindowStats {
     }
 }
 
-/// Ping samples: a round trip in µs, or `None` for a ping that got no answer.
+/// What one sample says.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Sample {
+    /// A ping answered within its timeout, with its round trip in µs.
+    Answered(u64),
+    /// A ping that got no answer within its timeout.
+    Lost,
+    /// The reply to a lost ping, come after all, with its true round trip in µs.
+    Late(u64),
+}
+
+impl Sample {
+    /// A ping's result: its round trip, or `None` when it was lost.
+    pub fn ping(rtt_us: Option<u64>) -> Sample {
+        rtt_us.map_or(Sample::Lost, Sample::Answered)
+    }
+}
+
+/// Ping samples over the last hour.
 #[derive(Debug, Clone, Default)]
 pub struct LatencyStats {
-    samples: VecDeque<(Instant, Option<u64>)>,
+    samples: VecDeque<(Instant, Sample)>,
 }
 
 impl LatencyStats {
     /// Records a sample taken at `at`, dropping what has left the longest window.
-    pub fn record(&mut self, at: Instant, rtt_us: Option<u64>) {
-        self.samples.push_back((at, rtt_us));
+    pub fn record(&mut self, at: Instant, sample: Sample) {
+        self.samples.push_back((at, sample));
         let keep = WINDOWS[WINDOWS.len() - 1].1;
         while let Some((first, _)) = self.samples.front() {
             if at.saturating_duration_since(*first) > keep {
@@ -80,14 +103,23 @@ impl LatencyStats {
     pub fn window(&self, now: Instant, span: Duration) -> WindowStats {
         let mut answered: Vec<u64> = Vec::new();
         let mut stats = WindowStats::default();
-        for (at, rtt) in self.samples.iter().rev() {
+        for (at, sample) in self.samples.iter().rev() {
             if now.saturating_duration_since(*at) > span {
                 break;
             }
-            stats.sent += 1;
-            match rtt {
-                Some(rtt) => answered.push(*rtt),
-                None => stats.lost += 1,
+            match sample {
+                Sample::Answered(rtt) => {
+                    stats.sent += 1;
+                    answered.push(*rtt);
+                }
+                Sample::Lost => {
+                    stats.sent += 1;
+                    stats.lost += 1;
+                }
+                Sample::Late(rtt) => {
+                    stats.late += 1;
+                    answered.push(*rtt);
+                }
             }
         }
         answered.sort_unstable();
@@ -106,9 +138,16 @@ impl LatencyStats {
             .collect()
     }
 
-    /// The newest sample.
-    pub fn last(&self) -> Option<Option<u64>> {
-        self.samples.back().map(|(_, rtt)| *rtt)
+    /// The newest ping's result (late replies aside): a round trip, or `None` when lost.
+    pub fn last_ping(&self) -> Option<Option<u64>> {
+        self.samples
+            .iter()
+            .rev()
+            .find_map(|(_, sample)| match sample {
+                Sample::Answered(rtt) => Some(Some(*rtt)),
+                Sample::Lost => Some(None),
+                Sample::Late(_) => None,
+            })
     }
 }
 
@@ -140,12 +179,12 @@ mod tests {
         let t0 = Instant::now();
         let mut stats = LatencyStats::default();
         for second in 0..3600u64 {
-            let rtt = if second % 50 == 0 {
-                None
+            let sample = if second % 50 == 0 {
+                Sample::Lost
             } else {
-                Some(1_000 + second)
+                Sample::Answered(1_000 + second)
             };
-            stats.record(t0 + Duration::from_secs(second), rtt);
+            stats.record(t0 + Duration::from_secs(second), sample);
         }
         let now = t0 + Duration::from_secs(3599);
         let minute = stats.window(now, Duration::from_secs(60));
@@ -165,14 +204,34 @@ mod tests {
     fn samples_older_than_an_hour_are_dropped() {
         let t0 = Instant::now();
         let mut stats = LatencyStats::default();
-        stats.record(t0, Some(5));
-        stats.record(t0 + Duration::from_secs(3601), Some(6));
+        stats.record(t0, Sample::Answered(5));
+        stats.record(t0 + Duration::from_secs(3601), Sample::Answered(6));
         assert_eq!(
             stats
                 .window(t0 + Duration::from_secs(3601), Duration::from_secs(7200))
                 .sent,
             1
         );
-        assert_eq!(stats.last(), Some(Some(6)));
+        assert_eq!(stats.last_ping(), Some(Some(6)));
+    }
+
+    #[test]
+    fn late_replies_give_lost_pings_their_true_round_trip() {
+        // A gateway at 1.5 s with an 800 ms timeout: every ping is lost, half of them are
+        // answered late (a ping is not sent while an earlier one is still owed).
+        let t0 = Instant::now();
+        let mut stats = LatencyStats::default();
+        for second in 0..60u64 {
+            let at = t0 + Duration::from_secs(second);
+            stats.record(at, Sample::Lost);
+            if second % 2 == 0 {
+                stats.record(at + Duration::from_millis(700), Sample::Late(1_500_000));
+            }
+        }
+        let minute = stats.window(t0 + Duration::from_secs(60), Duration::from_secs(60));
+        assert_eq!((minute.sent, minute.lost, minute.late), (60, 60, 30));
+        assert_eq!(minute.p50_us, Some(1_500_000), "the true round trip");
+        assert!((minute.loss() - 1.0).abs() < 1e-9);
+        assert_eq!(stats.last_ping(), Some(None), "the last ping was lost");
     }
 }

@@ -297,7 +297,7 @@ async fn the_circuit_opens_after_repeated_failures_and_closes_after_recovery() {
     let sim = simulator().await;
     sim.apply(cmd("refuse closed"));
     let mut config = fast_config(&sim);
-    config.breaker.failure_threshold = 3;
+    config.connect_retry.failure_threshold = 3;
     let client = BrokerClient::new(config).unwrap();
     client.start().await.unwrap();
     let open = until(&client, 10.0, "circuit open", |s| {
@@ -309,13 +309,19 @@ async fn the_circuit_opens_after_repeated_failures_and_closes_after_recovery() {
     };
     assert_eq!(failures, 3);
     sim.apply(cmd("refuse off"));
+    let back = Instant::now();
     until(
         &client,
         10.0,
-        "the trial after the cool-down connects",
+        "the first probe answered brings a full connect",
         connected,
     )
     .await;
+    assert!(
+        back.elapsed() < Duration::from_secs(2),
+        "within a probe interval (200 ms here) of the gateway's return: {:?}",
+        back.elapsed()
+    );
     client.stop().await.unwrap();
     sim.shutdown().await;
 }
@@ -352,20 +358,230 @@ async fn pause_stops_retries_until_resumed() {
     sim.shutdown().await;
 }
 
+/// A trading bot that connects, says hello and closes with a FIN: on a wedged gateway its
+/// socket stays in CLOSE_WAIT on the gateway's side.
+async fn bot_that_leaves(sim: &gatewatch_sim::Simulator) {
+    use tokio::io::AsyncWriteExt;
+    let mut bot = tokio::net::TcpStream::connect(sim.addr()).await.unwrap();
+    bot.write_all(b"API\0\0\0\0\x09v100..178").await.unwrap();
+    // Read the version reply: closing with unread data would be a reset, not a FIN.
+    within(
+        2.0,
+        "version reply",
+        gatewatch_sim::wire::frame::read_frame(&mut bot),
+    )
+    .await
+    .unwrap();
+    bot.shutdown().await.unwrap();
+}
+
 #[tokio::test]
 async fn the_gateways_close_wait_pile_up_is_reported_as_the_gateways() {
     let sim = simulator().await;
     sim.apply(cmd("close-wait on"));
+    bot_that_leaves(&sim).await;
     let client = BrokerClient::new(fast_config(&sim)).unwrap();
     client.start().await.unwrap();
-    // The worker's version probe connection is closed by the worker and parked by the
-    // simulator: a gateway-side CLOSE_WAIT.
     let snapshot = until(&client, 10.0, "gateway zombies seen", |s| {
         s.zombies.gateway > 0
     })
     .await;
-    assert_eq!(snapshot.zombies.ours, 0, "none of ours");
+    assert_eq!(snapshot.zombies.gateway, 1, "the bot's, and none of ours");
+    assert_eq!(snapshot.zombies.ours, 0);
     assert!(snapshot.zombies.advice().unwrap().contains("restart"));
+    client.stop().await.unwrap();
+    sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn reconnects_to_a_wedged_gateway_add_nothing_to_its_close_wait_pile() {
+    let sim = simulator().await;
+    sim.apply(cmd("close-wait on"));
+    bot_that_leaves(&sim).await;
+    let client = BrokerClient::new(fast_config(&sim)).unwrap();
+    let mut events = client.subscribe();
+    client.start().await.unwrap();
+    until(&client, 10.0, "connected", connected).await;
+    for round in 0..3 {
+        sim.apply(cmd("drop"));
+        event(&mut events, 5.0, &format!("drop {round}"), |e| {
+            matches!(e.kind, EventKind::Disconnected { .. })
+        })
+        .await;
+        until(&client, 10.0, "connected again", connected).await;
+    }
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    let port = sim.addr().port();
+    let count = gatewatch_supervisor::zombie::scan(port, None);
+    assert_eq!(
+        count.gateway, 1,
+        "still only the bot's socket after three reconnects: {count:?}"
+    );
+    client.stop().await.unwrap();
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    assert_eq!(
+        gatewatch_supervisor::zombie::scan(port, None).gateway,
+        1,
+        "stopping adds none either"
+    );
+    sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_reply_after_the_ping_timeout_is_never_credited_to_the_next_ping() {
+    // Fast config: pings every 100 ms, 80 ms timeout, slow above 500 ms.
+    for max_version in [213, 178] {
+        let sim = simulator_at(max_version).await;
+        let mut config = fast_config(&sim);
+        config.slow_ping_ms = 100;
+        let client = BrokerClient::new(config).unwrap();
+        client.start().await.unwrap();
+        until(&client, 10.0, "connected", connected).await;
+
+        sim.apply(cmd("latency 150"));
+        let slow = until(&client, 10.0, "a minute's median from late replies", |s| {
+            s.latency.windows.first().is_some_and(|(_, minute)| {
+                minute.late >= 5 && minute.p50_us.is_some_and(|p50| p50 >= 150_000)
+            })
+        })
+        .await;
+        let ConnectionState::Degraded { reasons, .. } = &slow.state else {
+            panic!(
+                "{max_version}: a gateway slower than the ping timeout is not healthy: {:?}",
+                slow.state
+            )
+        };
+        assert!(
+            reasons
+                .iter()
+                .any(|r| matches!(r, DegradedReason::LostPings { .. })),
+            "{max_version}: {reasons:?}"
+        );
+        let minute = slow.latency.windows[0].1;
+        assert!(
+            minute.p50_us.unwrap() < 250_000,
+            "{max_version}: the true round trip of 150 ms, not a shifted one: {minute:?}"
+        );
+        assert_eq!(
+            slow.worker.restarts, 0,
+            "{max_version}: a slow gateway is not a dead one"
+        );
+
+        sim.apply(cmd("latency 40"));
+        let fast = until(&client, 10.0, "answered within the timeout", |s| {
+            connected(s)
+                && s.latency
+                    .last_rtt_us
+                    .flatten()
+                    .is_some_and(|rtt| rtt < 80_000)
+        })
+        .await;
+        let last = fast.latency.last_rtt_us.flatten().unwrap();
+        assert!(
+            (40_000..60_000).contains(&last),
+            "{max_version}: 40 ms measured as {last} µs"
+        );
+        client.stop().await.unwrap();
+        sim.shutdown().await;
+    }
+}
+
+#[tokio::test]
+async fn a_steady_problem_is_one_state_change_not_one_per_ping() {
+    let sim = simulator().await;
+    let mut config = fast_config(&sim);
+    config.ping_interval_ms = 200;
+    config.ping_timeout_ms = 150;
+    config.slow_ping_ms = 20;
+    let client = BrokerClient::new(config).unwrap();
+    let mut events = client.subscribe();
+    client.start().await.unwrap();
+    until(&client, 10.0, "connected", connected).await;
+    sim.apply(cmd("latency 60"));
+    until(&client, 10.0, "degraded", |s| {
+        matches!(s.state, ConnectionState::Degraded { .. })
+    })
+    .await;
+    while events.try_recv().is_ok() {}
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let changes: Vec<_> = std::iter::from_fn(|| events.try_recv().ok())
+        .filter(|e| matches!(e.kind, EventKind::StateChanged { .. }))
+        .collect();
+    assert!(
+        changes.is_empty(),
+        "ten slow pings in a steady state changed nothing: {changes:?}"
+    );
+    client.stop().await.unwrap();
+    sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn both_client_ids_taken_is_said_plainly_and_each_round_starts_with_the_configured_id() {
+    let sim = simulator().await;
+    let mut holders = Vec::new();
+    for id in [901, 902] {
+        let mut config = fast_config(&sim);
+        (config.client_id, config.fallback_client_id) = (id, None);
+        let holder = BrokerClient::new(config).unwrap();
+        holder.start().await.unwrap();
+        until(&holder, 10.0, "holder connected", connected).await;
+        holders.push(holder);
+    }
+    let client = BrokerClient::new(fast_config(&sim)).unwrap();
+    let mut events = client.subscribe();
+    client.start().await.unwrap();
+    let mut tried = Vec::new();
+    while tried.len() < 6 {
+        let failed = event(&mut events, 10.0, "a 326", |e| {
+            matches!(e.kind, EventKind::ConnectFailed { .. })
+        })
+        .await;
+        let EventKind::ConnectFailed { error, .. } = failed.kind else {
+            unreachable!()
+        };
+        assert_eq!(error.code, ErrorCode::ClientIdInUse);
+        let id = if error.message.contains("901") {
+            901
+        } else {
+            902
+        };
+        tried.push(id);
+    }
+    assert_eq!(tried, [901, 902, 901, 902, 901, 902]);
+    let snapshot = client.snapshot();
+    let error = snapshot.last_error.unwrap().message;
+    assert!(
+        error.contains("client ids 901 and 902 are both in use"),
+        "{error}"
+    );
+    client.stop().await.unwrap();
+    for holder in holders {
+        holder.stop().await.unwrap();
+    }
+    sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_worker_that_dies_at_once_is_respawned_a_handful_of_times_not_in_a_loop() {
+    let sim = simulator().await;
+    let mut config = fast_config(&sim);
+    config.worker_path = Some(fake_worker("crash"));
+    config.worker_retry = gatewatch_supervisor::retry::RetryConfig {
+        jitter: 0.0,
+        ..gatewatch_supervisor::retry::RetryConfig::worker_respawns()
+    };
+    let client = BrokerClient::new(config).unwrap();
+    let mut events = client.subscribe();
+    client.start().await.unwrap();
+    tokio::time::sleep(Duration::from_secs(10)).await;
+    let restarts = std::iter::from_fn(|| events.try_recv().ok())
+        .filter(|e| matches!(e.kind, EventKind::WorkerRestarted { .. }))
+        .count();
+    assert!(
+        (3..=5).contains(&restarts),
+        "respawned at once, then after 1, 2, 4 s: {restarts} in 10 s"
+    );
+    assert!(client.snapshot().last_error.is_some());
     client.stop().await.unwrap();
     sim.shutdown().await;
 }

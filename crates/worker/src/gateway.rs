@@ -273,7 +273,7 @@ async fn route_messages(mut reader: OwnedReadHalf, shared: Arc<Shared>) {
     *shared.lock_routes() = Routes::default();
     shared.ended.send_replace(true);
     if !shared.closing.load(Ordering::SeqCst) {
-        tracing::warn!(?cause, %message, "connection lost");
+        tracing::warn!(%cause, %message, "connection lost");
         let _ = shared.events.send(Event::Disconnected { cause, message });
         // Our side closes at once: nothing of ours lingers in CLOSE_WAIT.
         shared.writer.lock().await.take();

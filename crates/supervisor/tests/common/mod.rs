@@ -7,8 +7,7 @@ use std::time::Duration;
 
 use gatewatch_protocol::Timeouts;
 use gatewatch_sim::{SimConfig, Simulator};
-use gatewatch_supervisor::backoff::BackoffConfig;
-use gatewatch_supervisor::breaker::BreakerConfig;
+use gatewatch_supervisor::retry::RetryConfig;
 use gatewatch_supervisor::{BrokerClient, Snapshot, SupervisorConfig, SupervisorEvent};
 use tokio::sync::broadcast;
 
@@ -35,10 +34,16 @@ pub fn example(name: &str) -> PathBuf {
 
 /// A simulator on 127.0.0.1 with frozen prices.
 pub async fn simulator() -> Simulator {
+    simulator_at(213).await
+}
+
+/// A simulator on 127.0.0.1 with frozen prices, capped at `max_version`.
+pub async fn simulator_at(max_version: i32) -> Simulator {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     Simulator::start(
         listener,
         SimConfig {
+            max_version,
             tick: Duration::ZERO,
             ..SimConfig::default()
         },
@@ -68,16 +73,23 @@ pub fn fast_config(sim: &Simulator) -> SupervisorConfig {
         heartbeat_timeout_ms: 400,
         refresh_interval_ms: 1_000,
         zombie_scan_interval_ms: 200,
-        backoff: BackoffConfig {
+        connect_retry: RetryConfig {
             initial_ms: 50,
             max_ms: 400,
-            multiplier: 2.0,
             jitter: 0.0,
-        },
-        breaker: BreakerConfig {
             failure_threshold: 50,
-            cool_down_ms: 500,
+            open_initial_ms: 200,
+            open_max_ms: 2_000,
+            ..RetryConfig::connects()
         },
+        probe_interval_ms: 200,
+        worker_retry: RetryConfig {
+            initial_ms: 100,
+            max_ms: 1_000,
+            jitter: 0.0,
+            ..RetryConfig::worker_respawns()
+        },
+        worker_stable_after_ms: 10_000,
         worker_path: Some(binary("gatewatch-worker")),
         stop_grace_ms: 1_000,
         garbage_limit: 20,

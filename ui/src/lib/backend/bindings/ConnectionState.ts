@@ -36,13 +36,17 @@ attempt: number,
  */
 next_try_ms: number, } | { "state": "circuit_open", 
 /**
- * When one trial attempt goes through, epoch ms.
+ * Consecutive failed connects.
  */
-until_ms: number, 
+failures: number, 
 /**
- * Consecutive failures.
+ * Since when, epoch ms.
  */
-failures: number, } | { "state": "paused", 
+since_ms: number, 
+/**
+ * Time between probes, ms.
+ */
+probe_every_ms: number, } | { "state": "paused", 
 /**
  * When the pause ends by itself, epoch ms; `None` until resumed.
  */

@@ -5,11 +5,11 @@
  */
 export type DegradedReason = { "reason": "slow_pings", 
 /**
- * Its round trip, µs.
+ * That median, µs.
  */
-rtt_us: number, } | { "reason": "lost_pings", 
+p50_us: number, } | { "reason": "lost_pings", 
 /**
- * How many in a row.
+ * Pings in a row without any reply, late or not.
  */
 missed: number, } | { "reason": "ib_link_lost" } | { "reason": "server_link_broken" } | { "reason": "farm_broken", 
 /**

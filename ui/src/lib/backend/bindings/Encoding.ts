@@ -3,4 +3,4 @@
 /**
  * How the gateway encodes messages on this connection.
  */
-export type Encoding = "protobuf" | "classic_text";
+export type Encoding = "protobuf" | "mixed" | "classic_text";

@@ -7,9 +7,13 @@ import type { WindowStats } from "./WindowStats";
  */
 export type LatencySnapshot = { 
 /**
- * The newest sample: a round trip, or `None` when lost; absent before any ping.
+ * The newest ping's result: a round trip, or `None` when lost; absent before any ping.
  */
 last_rtt_us: number | null | null, 
+/**
+ * When that ping was answered or given up on, epoch ms.
+ */
+last_ping_ms: number | null, 
 /**
  * Rolling statistics per window.
  */

@@ -21,7 +21,7 @@ disconnected: boolean,
  */
 handshake_stalled: boolean, 
 /**
- * Retries stopped after repeated failures.
+ * The gateway stays down after repeated failures (Gatewatch keeps checking).
  */
 circuit_open: boolean, 
 /**

@@ -20,7 +20,11 @@ state: ConnectionState, } | { "kind": "notice" } & Notice | { "kind": "ping",
 /**
  * The round trip.
  */
-rtt_us: number | null, } | { "kind": "connect_failed", 
+rtt_us: number | null, 
+/**
+ * This is the late reply of a ping already reported lost.
+ */
+late: boolean, } | { "kind": "connect_failed", 
 /**
  * Which attempt.
  */

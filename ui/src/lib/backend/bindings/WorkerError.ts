@@ -3,7 +3,8 @@ import type { ErrorCode } from "./ErrorCode";
 import type { Stage } from "./Stage";
 
 /**
- * A failed request.
+ * A failed request. Its `Display` is the sentence for people, prefixed by the stage of a
+ * connect error ("version exchange: …").
  */
 export type WorkerError = { 
 /**
