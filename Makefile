@@ -1,6 +1,6 @@
 # Gatewatch: the two commands the README names, and the pieces they are made of.
 #   make demo   installs what is missing, builds the UI and the app, starts it on the embedded simulator
-#   make test   runs every test of the project
+#   make test   installs what is missing, then runs every test of the project (clippy included)
 
 CARGO ?= cargo
 PYTHON ?= python3
@@ -9,7 +9,7 @@ SIM := target/debug/gatewatch-sim
 
 .PHONY: test demo deps ui ui-test rust-test python-test e2e-test bench-smoke bench fuzz lint sim
 
-test: ui-test rust-test python-test e2e-test bench-smoke
+test: deps ui-test lint rust-test python-test e2e-test bench-smoke
 
 deps:
 	scripts/install-deps.sh
@@ -26,7 +26,7 @@ ui-test: ui
 	cd ui && npm test
 
 # The binaries first: supervisor tests spawn the real worker from target/debug.
-rust-test: ui
+rust-test: deps ui
 	$(CARGO) build --workspace --bins
 	$(CARGO) test --workspace
 
@@ -38,10 +38,11 @@ tests/e2e/node_modules/.installed: tests/e2e/package.json tests/e2e/package-lock
 	cd tests/e2e && npm ci --no-audit --no-fund
 	touch $@
 
-# The official IB Python client against the simulator binary, in a venv this target creates.
+# The official IB Python client against the simulator binary, in a venv this target creates;
+# also the byte-for-byte comparison of its requests with the worker's.
 python-test: $(VENV)/.installed
-	$(CARGO) build -p gatewatch-sim
-	GATEWATCH_SIM=$(SIM) $(VENV)/bin/python -m pytest -q tests/python
+	$(CARGO) build -p gatewatch-sim -p gatewatch-worker
+	GATEWATCH_SIM=$(SIM) GATEWATCH_WORKER=target/debug/gatewatch-worker $(VENV)/bin/python -m pytest -q tests/python
 
 $(VENV)/.installed: tests/python/requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -53,7 +54,7 @@ bench-smoke: ui
 	$(CARGO) test -p gatewatch-sim --bench sim -- --quick
 	$(CARGO) test -p gatewatch-supervisor --bench supervisor -- --quick
 
-bench: ui
+bench: ui $(VENV)/.installed
 	$(CARGO) build --release --workspace --bins
 	$(CARGO) bench -p gatewatch-sim --bench sim
 	$(CARGO) bench -p gatewatch-supervisor --bench supervisor
@@ -62,7 +63,8 @@ bench: ui
 fuzz:
 	cd crates/wire/fuzz && RUSTC_BOOTSTRAP=1 cargo fuzz run decode -- -max_total_time=60
 
-lint: ui
+# clippy with -D warnings also enforces clippy.toml: no call to ibapi's order API anywhere.
+lint: deps ui
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
 	$(CARGO) fmt --all -- --check
 

@@ -9,6 +9,7 @@ import os
 import pathlib
 import socket
 import subprocess
+import time
 
 import pytest
 
@@ -19,10 +20,10 @@ SIM = os.environ.get("GATEWATCH_SIM", str(ROOT / "target" / "debug" / "gatewatch
 class Simulator:
     """A running gatewatch-sim process with its API and control addresses."""
 
-    def __init__(self, max_version):
+    def __init__(self, max_version, *extra_args):
         self.max_version = max_version
         self.proc = subprocess.Popen(
-            [SIM, "--port", "0", "--control-port", "0", "--tick-ms", "0", "--max-version", str(max_version)],
+            [SIM, "--port", "0", "--control-port", "0", "--tick-ms", "0", "--max-version", str(max_version), *extra_args],
             stdout=subprocess.PIPE,
             stderr=subprocess.DEVNULL,
             text=True,
@@ -40,6 +41,13 @@ class Simulator:
             reply = conn.makefile().readline().strip()
         assert reply.startswith("ok"), f"{line!r} → {reply!r}"
         return reply
+
+    def wait_for_no_clients(self, timeout=5.0):
+        """Waits until every client has left (its client id is free again)."""
+        deadline = time.monotonic() + timeout
+        while "clients=0" not in self.control("status"):
+            assert time.monotonic() < deadline, "clients did not leave"
+            time.sleep(0.02)
 
     def stop(self):
         self.proc.terminate()

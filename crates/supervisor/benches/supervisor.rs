@@ -1,11 +1,13 @@
 //! The supervisor's figures, each beside a baseline measured in the same run against the same
 //! simulator:
 //!
-//! - cold connect (spawn the worker → connected with accounts) vs the in-process `ibapi` connect;
-//! - ping round trip through handle → actor → worker → gateway → back vs `ibapi::server_time`;
+//! - cold connect (spawn the worker → connected with accounts) vs the in-process `ibapi`
+//!   connect and ib_async's in-process full connect (when the Python venv has ib_async);
+//! - ping round trip through handle → worker → gateway → back vs `ibapi::server_time`;
 //! - time to detect a killed simulator, a muted simulator, a killed worker and a hung worker,
-//!   and time back to connected after each;
-//! - the worker's resident memory and idle CPU at one ping a second.
+//!   and time back to connected after each, and after a restart and a zombie spell, with the
+//!   default retry settings;
+//! - the worker's resident memory and CPU at one ping a second.
 //!
 //! `make bench` runs it in release; `-- --quick` does a few iterations (what `make test` runs).
 
@@ -34,8 +36,9 @@ async fn simulator_at(addr: &str) -> Simulator {
     .unwrap()
 }
 
+/// The default settings (1 s pings, 800 ms timeout, the default retries), pointed at `addr`.
 fn config(addr: SocketAddr, client_id: i32) -> SupervisorConfig {
-    let mut config = SupervisorConfig {
+    SupervisorConfig {
         host: addr.ip().to_string(),
         port: addr.port(),
         client_id,
@@ -43,9 +46,7 @@ fn config(addr: SocketAddr, client_id: i32) -> SupervisorConfig {
         worker_path: Some(common::binary("gatewatch-worker")),
         refresh_interval_ms: 3_600_000,
         ..SupervisorConfig::default()
-    };
-    config.connect_retry.jitter = 0.0;
-    config
+    }
 }
 
 struct Figures(Vec<Duration>);
@@ -58,7 +59,7 @@ impl Figures {
     }
     fn line(&self, name: &str) -> String {
         format!(
-            "{name:<52} n={:<4} median {:>9.1} µs  p95 {:>9.1} µs  p99 {:>9.1} µs",
+            "{name:<56} n={:<4} median {:>10.1} µs  p95 {:>10.1} µs  p99 {:>10.1} µs",
             self.0.len(),
             us(self.q(0.5)),
             us(self.q(0.95)),
@@ -75,6 +76,15 @@ fn connected(s: &Snapshot) -> bool {
     matches!(s.state, ConnectionState::Connected(_))
 }
 
+fn connected_event(e: &gatewatch_supervisor::SupervisorEvent) -> bool {
+    matches!(
+        e.kind,
+        EventKind::StateChanged {
+            state: ConnectionState::Connected(_)
+        }
+    )
+}
+
 fn proc_field(pid: u32, file: &str, key: &str) -> Option<u64> {
     let text = std::fs::read_to_string(format!("/proc/{pid}/{file}")).ok()?;
     text.lines()
@@ -85,26 +95,19 @@ fn proc_field(pid: u32, file: &str, key: &str) -> Option<u64> {
         .ok()
 }
 
-fn cpu_ticks(pid: u32) -> u64 {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-    let fields: Vec<&str> = stat
-        .rsplit(") ")
-        .next()
-        .unwrap_or("")
+/// Time a process has spent on a CPU, from the scheduler's own accounting (ns precision).
+fn cpu_time(pid: u32) -> Duration {
+    let text = std::fs::read_to_string(format!("/proc/{pid}/schedstat")).unwrap_or_default();
+    let ns = text
         .split_whitespace()
-        .collect();
-    fields
-        .get(11)
-        .and_then(|v| v.parse::<u64>().ok())
-        .unwrap_or(0)
-        + fields
-            .get(12)
-            .and_then(|v| v.parse::<u64>().ok())
-            .unwrap_or(0)
+        .next()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0);
+    Duration::from_nanos(ns)
 }
 
 /// Ping round trips written straight to a worker's stdin and read from its stdout: the
-/// worker's share of the overhead, without the supervisor's actor.
+/// worker's share of the overhead, without the supervisor.
 async fn worker_pipe_round_trips(addr: SocketAddr, pings: usize) -> Vec<Duration> {
     use tokio::io::{AsyncBufReadExt, AsyncWriteExt};
     let mut child = tokio::process::Command::new(common::binary("gatewatch-worker"))
@@ -134,10 +137,9 @@ async fn worker_pipe_round_trips(addr: SocketAddr, pings: usize) -> Vec<Duration
     for id in 2..pings as u64 + 2 {
         let started = Instant::now();
         stdin
-            .write_all(format!(r#"{{"id":{id},"type":"ping","timeout_ms":1000}}"#).as_bytes())
+            .write_all(format!("{{\"id\":{id},\"type\":\"ping\",\"timeout_ms\":1000}}\n").as_bytes())
             .await
             .unwrap();
-        stdin.write_all(b"\n").await.unwrap();
         let reply = format!(r#""id":{id},"#);
         while let Some(line) = lines.next_line().await.unwrap() {
             if line.contains(&reply) {
@@ -149,13 +151,79 @@ async fn worker_pipe_round_trips(addr: SocketAddr, pings: usize) -> Vec<Duration
     samples
 }
 
+/// ib_async's in-process full connect, run by the Python venv `make python-test` creates;
+/// `None` (with the reason printed) when it is not there.
+fn ib_async_connect(addr: SocketAddr, n: usize) -> Option<(f64, f64)> {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let python = root.join("target/py-venv/bin/python");
+    let script = root.join("tests/python/bench_ib_async_connect.py");
+    let output = std::process::Command::new(&python)
+        .arg(&script)
+        .arg(addr.port().to_string())
+        .arg(n.to_string())
+        .output();
+    match output {
+        Ok(output) if output.status.success() => {
+            let figures: serde_json::Value = serde_json::from_slice(&output.stdout).ok()?;
+            Some((figures["median_us"].as_f64()?, figures["p95_us"].as_f64()?))
+        }
+        Ok(output) => {
+            println!(
+                "ib_async baseline skipped: {}",
+                String::from_utf8_lossy(&output.stderr)
+                    .lines()
+                    .last()
+                    .unwrap_or("")
+            );
+            None
+        }
+        Err(error) => {
+            println!(
+                "ib_async baseline skipped ({}: {error}); `make python-test` creates the venv",
+                python.display()
+            );
+            None
+        }
+    }
+}
+
+/// Applies `fault` (which must take the connection down), waits `down`, lifts it with `lift`
+/// (`None`: the fault lifts itself after `down`, as `restart` does) and measures the time back
+/// to connected, counting from the moment the gateway serves again.
+async fn recovery_after(
+    client: &BrokerClient,
+    sim: &Simulator,
+    fault: &[&str],
+    lift: Option<&str>,
+    down: Duration,
+) -> Duration {
+    let mut events = client.subscribe();
+    until(client, 30.0, "connected before the fault", connected).await;
+    for command in fault {
+        sim.apply(command.parse().unwrap());
+    }
+    tokio::time::sleep(down).await;
+    if let Some(lift) = lift {
+        sim.apply(lift.parse().unwrap());
+    }
+    let back = Instant::now();
+    event(&mut events, 60.0, "connected after the fault", connected_event).await;
+    back.elapsed()
+}
+
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() {
     let quick = std::env::args().any(|a| a == "--quick");
-    let (connects, pings, detections, idle) = if quick {
-        (3, 20, 1, Duration::from_secs(1))
+    let (connects, pings, detections, idle, outage) = if quick {
+        (3, 20, 1, Duration::from_secs(1), Duration::from_secs(1))
     } else {
-        (60, 2000, 5, Duration::from_secs(10))
+        (
+            60,
+            2000,
+            5,
+            Duration::from_secs(20),
+            Duration::from_secs(20),
+        )
     };
     let mut sim = simulator_at("127.0.0.1:0").await;
     let addr = sim.addr();
@@ -189,6 +257,17 @@ async fn main() {
     }
     let (baseline, cold) = (Figures(baseline), Figures(cold));
     println!("{}", baseline.line("in-process ibapi connect (baseline)"));
+    if let Some((median, p95)) = ib_async_connect(addr, connects as usize) {
+        println!(
+            "{:<56} n={:<4} median {median:>10.1} µs  p95 {p95:>10.1} µs",
+            "in-process ib_async full connect (baseline)", connects
+        );
+        println!(
+            "{:<56} ×{:.2} of ib_async's in-process connect",
+            "cold connect vs ib_async",
+            us(cold.q(0.5)) / median
+        );
+    }
     println!(
         "{}   ×{:.1}",
         cold.line("cold connect: spawn worker → connected + accounts"),
@@ -220,14 +299,11 @@ async fn main() {
     println!("{}", base.line("in-process ibapi server_time (baseline)"));
     println!(
         "{}",
-        pipe.line("ping over the worker's pipes alone (no actor)")
+        pipe.line("ping over the worker's pipes alone (no supervisor)")
     );
+    println!("{}", via.line("ping: handle → worker → gateway → back"));
     println!(
-        "{}",
-        via.line("ping: handle → actor → worker → gateway → back")
-    );
-    println!(
-        "{:<52} median {:>+9.1} µs  p99 {:>+9.1} µs",
+        "{:<56} median {:>+10.1} µs  p99 {:>+10.1} µs",
         "added overhead",
         us(via.q(0.5)) - us(base.q(0.5)),
         us(via.q(0.99)) - us(base.q(0.99))
@@ -235,21 +311,21 @@ async fn main() {
 
     // Worker footprint at one ping a second.
     let pid = client.snapshot().worker.pid.unwrap();
-    let ticks_before = cpu_ticks(pid);
+    let cpu_before = cpu_time(pid);
     tokio::time::sleep(idle).await;
-    let ticks = cpu_ticks(pid) - ticks_before;
+    let cpu = cpu_time(pid) - cpu_before;
     let rss_kb = proc_field(pid, "status", "VmRSS:").unwrap_or(0);
     println!(
-        "{:<52} {:.1} MB",
+        "{:<56} {:.1} MB",
         "worker resident memory (VmRSS)",
         rss_kb as f64 / 1024.0
     );
     println!(
-        "{:<52} {:.2} % of one core over {:?} ({} ticks)",
-        "worker idle CPU at 1 ping/s",
-        ticks as f64 / 100.0 / idle.as_secs_f64() * 100.0,
+        "{:<56} {:.3} % of one core over {:?} ({:.1} ms on CPU)",
+        "worker CPU at 1 ping/s",
+        cpu.as_secs_f64() / idle.as_secs_f64() * 100.0,
         idle,
-        ticks
+        cpu.as_secs_f64() * 1000.0
     );
 
     // Detection and recovery.
@@ -266,15 +342,7 @@ async fn main() {
         let restarted = Instant::now();
         sim = simulator_at(&addr.to_string()).await;
         // Wait for the event, not the snapshot: the snapshot may not show the drop yet.
-        event(&mut events, 30.0, "back to connected", |e| {
-            matches!(
-                e.kind,
-                EventKind::StateChanged {
-                    state: ConnectionState::Connected(_)
-                }
-            )
-        })
-        .await;
+        event(&mut events, 30.0, "back to connected", connected_event).await;
         back.push(restarted.elapsed());
     }
     println!(
@@ -291,15 +359,7 @@ async fn main() {
         detect.push(started.elapsed());
         sim.apply("mute off".parse().unwrap());
         let unmuted = Instant::now();
-        event(&mut events, 30.0, "connected after unmute", |e| {
-            matches!(
-                e.kind,
-                EventKind::StateChanged {
-                    state: ConnectionState::Connected(_)
-                }
-            )
-        })
-        .await;
+        event(&mut events, 30.0, "connected after unmute", connected_event).await;
         back.push(unmuted.elapsed());
     }
     println!(
@@ -308,12 +368,35 @@ async fn main() {
     );
     println!("{}", Figures(back).line("simulator unmuted → connected"));
 
+    let secs = outage.as_secs_f64();
+    let restart = format!("restart {secs}");
+    for (fault, lift, name) in [
+        (vec![restart.as_str()], None, "gateway restart (down, refusing)"),
+        (vec!["mute on"], Some("mute off"), "gateway muted"),
+        (
+            vec!["zombie on", "drop"],
+            Some("zombie off"),
+            "gateway zombie (dropped, new connections unanswered)",
+        ),
+    ] {
+        let back = recovery_after(&client, &sim, &fault, lift, outage).await;
+        println!(
+            "{}",
+            Figures(vec![back]).line(&format!("{name} {outage:?} → connected after return"))
+        );
+    }
+
     for (signal, name) in [
         ("-KILL", "worker killed"),
         ("-STOP", "worker hung (SIGSTOP)"),
     ] {
         let (mut detect, mut back) = (Vec::new(), Vec::new());
         for _ in 0..detections {
+            // A fresh supervisor each time: a worker that dies young is respawned with a
+            // growing delay, and these workers are all young.
+            let client = BrokerClient::new(config(addr, 7200)).unwrap();
+            let mut events = client.subscribe();
+            client.start().await.unwrap();
             until(&client, 30.0, "state reached", connected).await;
             let pid = client.snapshot().worker.pid.unwrap();
             let started = Instant::now();
@@ -331,6 +414,7 @@ async fn main() {
             })
             .await;
             back.push(started.elapsed());
+            client.stop().await.unwrap();
         }
         println!("{}", Figures(detect).line(&format!("{name} → replaced")));
         println!(
