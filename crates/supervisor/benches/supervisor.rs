@@ -137,7 +137,9 @@ async fn worker_pipe_round_trips(addr: SocketAddr, pings: usize) -> Vec<Duration
     for id in 2..pings as u64 + 2 {
         let started = Instant::now();
         stdin
-            .write_all(format!("{{\"id\":{id},\"type\":\"ping\",\"timeout_ms\":1000}}\n").as_bytes())
+            .write_all(
+                format!("{{\"id\":{id},\"type\":\"ping\",\"timeout_ms\":1000}}\n").as_bytes(),
+            )
             .await
             .unwrap();
         let reply = format!(r#""id":{id},"#);
@@ -207,7 +209,13 @@ async fn recovery_after(
         sim.apply(lift.parse().unwrap());
     }
     let back = Instant::now();
-    event(&mut events, 60.0, "connected after the fault", connected_event).await;
+    event(
+        &mut events,
+        60.0,
+        "connected after the fault",
+        connected_event,
+    )
+    .await;
     back.elapsed()
 }
 
@@ -371,7 +379,11 @@ async fn main() {
     let secs = outage.as_secs_f64();
     let restart = format!("restart {secs}");
     for (fault, lift, name) in [
-        (vec![restart.as_str()], None, "gateway restart (down, refusing)"),
+        (
+            vec![restart.as_str()],
+            None,
+            "gateway restart (down, refusing)",
+        ),
         (vec!["mute on"], Some("mute off"), "gateway muted"),
         (
             vec!["zombie on", "drop"],

@@ -8,8 +8,6 @@
 
 use std::collections::{HashMap, VecDeque};
 use std::path::PathBuf;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant, SystemTime};
 
 use gatewatch_protocol::{
@@ -22,18 +20,9 @@ use crate::machine::{Effect, Input, Machine};
 use crate::state::{
     ConnectionState, EventKind, Snapshot, SupervisorEvent, WorkerInfo, epoch_ms, now_ms,
 };
-use crate::worker::{DirectReplies, WorkerInput, WorkerOutput, WorkerProcess};
+use crate::worker::{WorkerOutput, WorkerProcess};
 use crate::zombie::{self, ZombieCount};
 use crate::{ClientError, DataRequest};
-
-/// What the actor shares with the handles for the ping fast path: the worker's stdin, the
-/// request-id counter, and the waiters the stdout reader answers directly.
-#[derive(Clone, Default)]
-pub(crate) struct FastPath {
-    pub(crate) input: WorkerInput,
-    pub(crate) request_ids: Arc<AtomicU64>,
-    pub(crate) direct: DirectReplies,
-}
 
 /// Messages from the handles.
 pub(crate) enum Command {
@@ -43,6 +32,8 @@ pub(crate) enum Command {
     Pause(Option<Duration>),
     Resume,
     Fetch(DataRequest, oneshot::Sender<Result<Reply, ClientError>>),
+    /// A ping for the handle's caller, not recorded in the statistics.
+    Ping(oneshot::Sender<Result<Reply, ClientError>>),
 }
 
 /// Why a request was sent, so its reply can be routed.
@@ -72,14 +63,12 @@ pub(crate) struct Actor {
     events: broadcast::Sender<SupervisorEvent>,
     output_tx: mpsc::UnboundedSender<(u64, WorkerOutput)>,
     output: mpsc::UnboundedReceiver<(u64, WorkerOutput)>,
-    direct: DirectReplies,
-    input: WorkerInput,
     worker: Option<WorkerProcess>,
     generation: u64,
     restarts: u64,
     garbage_streak: u32,
     pending: HashMap<u64, Pending>,
-    request_ids: Arc<AtomicU64>,
+    next_request_id: u64,
     machine: Machine,
     published: ConnectionState,
     /// Supervisor pings that timed out, newest last: a late reply counts only for these.
@@ -96,6 +85,9 @@ pub(crate) struct Actor {
     positions: Vec<gatewatch_protocol::Position>,
     account_summary: Vec<gatewatch_protocol::SummaryRow>,
     data_updated_ms: Option<u64>,
+    /// Positions, summary or their time changed since the last publish: only then are they
+    /// copied into the snapshot.
+    data_changed: bool,
 }
 
 impl Actor {
@@ -105,7 +97,6 @@ impl Actor {
         commands: mpsc::Receiver<Command>,
         snapshot: watch::Sender<Snapshot>,
         events: broadcast::Sender<SupervisorEvent>,
-        shared: FastPath,
     ) -> Self {
         let (output_tx, output) = mpsc::unbounded_channel();
         let (scans_tx, scans) = mpsc::unbounded_channel();
@@ -120,14 +111,12 @@ impl Actor {
             events,
             output_tx,
             output,
-            direct: shared.direct,
-            input: shared.input,
             worker: None,
             generation: 0,
             restarts: 0,
             garbage_streak: 0,
             pending: HashMap::new(),
-            request_ids: shared.request_ids,
+            next_request_id: 1,
             published: ConnectionState::Stopped,
             timed_out_pings: VecDeque::new(),
             heartbeat_sent: None,
@@ -141,7 +130,18 @@ impl Actor {
             positions: Vec::new(),
             account_summary: Vec::new(),
             data_updated_ms: None,
+            data_changed: false,
         }
+    }
+
+    fn set_positions(&mut self, positions: Vec<gatewatch_protocol::Position>) {
+        self.positions = positions;
+        self.data_changed = true;
+    }
+
+    fn set_account_summary(&mut self, rows: Vec<gatewatch_protocol::SummaryRow>) {
+        self.account_summary = rows;
+        self.data_changed = true;
     }
 
     pub(crate) async fn run(mut self) {
@@ -280,25 +280,30 @@ impl Actor {
                 };
                 self.request(command, Purpose::Fetch(reply)).await;
             }
+            Command::Ping(reply) => {
+                if !self.machine.is_up() {
+                    let _ = reply.send(Err(ClientError::NotConnected));
+                    return;
+                }
+                let command = ToWorker::Ping {
+                    timeout_ms: self.config.ping_timeout_ms,
+                };
+                self.request(command, Purpose::Fetch(reply)).await;
+            }
         }
     }
 
     // ----- worker process -----
 
     fn next_id(&mut self) -> u64 {
-        self.request_ids.fetch_add(1, Ordering::SeqCst)
+        self.next_request_id += 1;
+        self.next_request_id
     }
 
     async fn spawn_worker(&mut self) -> Input {
         self.generation += 1;
-        let spawned = WorkerProcess::spawn(
-            &self.worker_path,
-            self.generation,
-            self.output_tx.clone(),
-            self.direct.clone(),
-            self.input.clone(),
-        )
-        .await;
+        let spawned =
+            WorkerProcess::spawn(&self.worker_path, self.generation, self.output_tx.clone());
         match spawned {
             Ok(worker) => {
                 self.worker = Some(worker);
@@ -390,7 +395,6 @@ impl Actor {
         let Some(worker) = self.worker.take() else {
             return;
         };
-        worker.detach_input().await;
         self.restarts += 1;
         tracing::warn!(pid = worker.pid, %reason, "worker gone");
         self.fail_pending();
@@ -495,21 +499,22 @@ impl Actor {
             Purpose::Ping => self.on_ping_result(id, result).await,
             Purpose::Refresh => {
                 match result {
-                    Ok(Reply::Positions { positions }) => self.positions = positions,
-                    Ok(Reply::AccountSummary { rows }) => self.account_summary = rows,
+                    Ok(Reply::Positions { positions }) => self.set_positions(positions),
+                    Ok(Reply::AccountSummary { rows }) => self.set_account_summary(rows),
                     Ok(_) => {}
                     Err(error) => tracing::warn!(%error, "refresh failed"),
                 }
                 self.refresh_outstanding = self.refresh_outstanding.saturating_sub(1);
                 if self.refresh_outstanding == 0 {
                     self.data_updated_ms = Some(now_ms());
+                    self.data_changed = true;
                     self.emit(EventKind::DataRefreshed);
                 }
             }
             Purpose::Fetch(reply) => {
                 match &result {
-                    Ok(Reply::Positions { positions }) => self.positions = positions.clone(),
-                    Ok(Reply::AccountSummary { rows }) => self.account_summary = rows.clone(),
+                    Ok(Reply::Positions { positions }) => self.set_positions(positions.clone()),
+                    Ok(Reply::AccountSummary { rows }) => self.set_account_summary(rows.clone()),
                     _ => {}
                 }
                 let _ = reply.send(result.map_err(ClientError::Worker));
@@ -700,8 +705,6 @@ impl Actor {
                 let _ = reply.send(Err(ClientError::NotConnected));
             }
         }
-        // Handles waiting on a direct reply learn that it will not come (their receiver fails).
-        self.direct.lock().expect("direct replies poisoned").clear();
     }
 
     /// Requests that need the gateway connection fail: it is gone.
@@ -737,24 +740,42 @@ impl Actor {
         };
         let state = self.machine.state(now, to_epoch);
         let changed = !state.same_as(&self.published);
-        self.published = state.clone();
-        let snapshot = Snapshot {
-            state: state.clone(),
-            latency: self.machine.latency(to_epoch),
-            positions: self.positions.clone(),
-            account_summary: self.account_summary.clone(),
-            data_updated_ms: self.data_updated_ms,
-            worker: WorkerInfo {
-                pid: self.worker.as_ref().map(|w| w.pid),
-                restarts: self.restarts,
-            },
-            zombies: self.zombies,
-            last_error: self.machine.last_error().cloned(),
+        if changed {
+            self.published = state.clone();
+        }
+        let latency = self.machine.latency(to_epoch);
+        let worker = WorkerInfo {
+            pid: self.worker.as_ref().map(|w| w.pid),
+            restarts: self.restarts,
         };
+        let last_error = self.machine.last_error();
+        let data_changed = std::mem::take(&mut self.data_changed);
+        let (positions, account_summary) = (&self.positions, &self.account_summary);
+        let (zombies, data_updated_ms) = (self.zombies, self.data_updated_ms);
+        // Field by field, so the positions are copied only when they changed.
         self.snapshot.send_if_modified(|current| {
-            let modified = *current != snapshot;
-            if modified {
-                *current = snapshot;
+            let mut modified = false;
+            if current.state != state {
+                current.state = state.clone();
+                modified = true;
+            }
+            if current.latency != latency {
+                current.latency = latency;
+                modified = true;
+            }
+            if data_changed {
+                current.positions = positions.clone();
+                current.account_summary = account_summary.clone();
+                current.data_updated_ms = data_updated_ms;
+                modified = true;
+            }
+            if current.worker != worker || current.zombies != zombies {
+                (current.worker, current.zombies) = (worker, zombies);
+                modified = true;
+            }
+            if current.last_error.as_ref() != last_error {
+                current.last_error = last_error.cloned();
+                modified = true;
             }
             modified
         });

@@ -5,7 +5,7 @@ use std::time::Duration;
 use gatewatch_protocol::{Position, Reply, SummaryRow, WorkerError};
 use tokio::sync::{broadcast, mpsc, oneshot, watch};
 
-use crate::actor::{Actor, Command, FastPath};
+use crate::actor::{Actor, Command};
 use crate::config::{ConfigError, SupervisorConfig};
 use crate::state::{Snapshot, SupervisorEvent};
 
@@ -45,8 +45,6 @@ pub enum ClientError {
 #[derive(Clone)]
 pub struct BrokerClient {
     commands: mpsc::Sender<Command>,
-    fast: FastPath,
-    ping_timeout_ms: u64,
     snapshot: watch::Receiver<Snapshot>,
     events: broadcast::Sender<SupervisorEvent>,
 }
@@ -61,24 +59,10 @@ impl BrokerClient {
         let (commands, command_rx) = mpsc::channel(64);
         let (snapshot_tx, snapshot) = watch::channel(Snapshot::default());
         let (events, _) = broadcast::channel(4096);
-        let fast = FastPath {
-            request_ids: std::sync::Arc::new(std::sync::atomic::AtomicU64::new(1)),
-            ..FastPath::default()
-        };
-        let ping_timeout_ms = config.ping_timeout_ms;
-        let actor = Actor::new(
-            config,
-            worker_path,
-            command_rx,
-            snapshot_tx,
-            events.clone(),
-            fast.clone(),
-        );
+        let actor = Actor::new(config, worker_path, command_rx, snapshot_tx, events.clone());
         tokio::spawn(actor.run());
         Ok(BrokerClient {
             commands,
-            fast,
-            ping_timeout_ms,
             snapshot,
             events,
         })
@@ -126,57 +110,12 @@ impl BrokerClient {
 
     /// One gateway round trip (server time) through the worker; returns the round trip in µs
     /// as the worker measured it. Not recorded in the latency statistics.
-    ///
-    /// The fast path: the request goes straight to the worker's stdin and the reply comes
-    /// straight from its stdout reader, without a hop through the actor (a ping through the
-    /// handle changes no supervision state).
     pub async fn ping(&self) -> Result<u64, ClientError> {
-        use crate::state::ConnectionState;
-        if !matches!(
-            self.snapshot.borrow().state,
-            ConnectionState::Connected(_) | ConnectionState::Degraded { .. }
-        ) {
-            return Err(ClientError::NotConnected);
-        }
-        let fast = &self.fast;
-        let id = fast
-            .request_ids
-            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
         let (reply, answer) = oneshot::channel();
-        fast.direct
-            .lock()
-            .expect("direct replies poisoned")
-            .insert(id, reply);
-        let request = gatewatch_protocol::Request {
-            id,
-            command: gatewatch_protocol::ToWorker::Ping {
-                timeout_ms: self.ping_timeout_ms,
-            },
-        };
-        if !crate::worker::send_request(&fast.input, &request).await {
-            fast.direct
-                .lock()
-                .expect("direct replies poisoned")
-                .remove(&id);
-            return Err(ClientError::NotConnected);
-        }
-        let wait = Duration::from_millis(self.ping_timeout_ms + 1_000);
-        match tokio::time::timeout(wait, answer).await {
-            Ok(Ok(result)) => match result? {
-                Reply::Pong { rtt_us, .. } => Ok(rtt_us),
-                other => Err(unexpected(other)),
-            },
-            Ok(Err(_)) => Err(ClientError::NotConnected),
-            Err(_) => {
-                fast.direct
-                    .lock()
-                    .expect("direct replies poisoned")
-                    .remove(&id);
-                Err(ClientError::Worker(WorkerError::new(
-                    gatewatch_protocol::ErrorCode::RequestTimeout,
-                    "no answer from the worker",
-                )))
-            }
+        self.send(Command::Ping(reply)).await?;
+        match answer.await.map_err(|_| ClientError::Stopped)?? {
+            Reply::Pong { rtt_us, .. } => Ok(rtt_us),
+            other => Err(unexpected(other)),
         }
     }
 

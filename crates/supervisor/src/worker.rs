@@ -7,24 +7,12 @@
 use std::path::Path;
 use std::process::Stdio;
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
-
 use gatewatch_protocol::lines::{LineError, LineReader, encode_line};
-use gatewatch_protocol::{FromWorker, Reply, Request, check_hello};
-use tokio::sync::oneshot;
-
-use crate::ClientError;
+use gatewatch_protocol::{FromWorker, Request, check_hello};
 use tokio::io::{AsyncWriteExt, BufReader};
 use tokio::process::{Child, ChildStdin, Command};
 use tokio::sync::mpsc;
 use tracing::Instrument;
-
-/// Callers waiting for a reply that the stdout reader hands over directly, bypassing the
-/// actor (only for requests whose result changes no supervision state, such as a ping
-/// asked through the handle): one cross-thread hop less on the latency path.
-pub(crate) type DirectReplies =
-    Arc<Mutex<HashMap<u64, oneshot::Sender<Result<Reply, ClientError>>>>>;
 
 /// What a worker's stdout produced.
 #[derive(Debug)]
@@ -39,47 +27,20 @@ pub(crate) enum WorkerOutput {
     Closed,
 }
 
-/// The current worker's stdin, shared by the actor and the handles' ping fast path; `None`
-/// while no worker runs. Whole lines are written under the lock, so they never interleave.
-pub(crate) type WorkerInput = Arc<tokio::sync::Mutex<Option<ChildStdin>>>;
-
-/// Writes one request line to the current worker; `false` when there is none or the write
-/// failed (the input is then cleared).
-pub(crate) async fn send_request(input: &WorkerInput, request: &Request) -> bool {
-    let line = encode_line(request).expect("requests always serialize");
-    let mut stdin = input.lock().await;
-    let Some(pipe) = stdin.as_mut() else {
-        return false;
-    };
-    let sent = pipe.write_all(line.as_bytes()).await.is_ok() && pipe.flush().await.is_ok();
-    if !sent {
-        *stdin = None;
-    }
-    sent
-}
-
 /// A running worker.
 pub(crate) struct WorkerProcess {
     pub(crate) pid: u32,
     child: Child,
-    input: WorkerInput,
-}
-
-impl WorkerProcess {
-    /// Takes the worker's stdin away from every writer (it is gone or going).
-    pub(crate) async fn detach_input(&self) {
-        *self.input.lock().await = None;
-    }
+    /// `None` once closed (stopping) or broken.
+    input: Option<ChildStdin>,
 }
 
 impl WorkerProcess {
     /// Spawns the worker; its output goes to `output` tagged with `generation`.
-    pub(crate) async fn spawn(
+    pub(crate) fn spawn(
         path: &Path,
         generation: u64,
         output: mpsc::UnboundedSender<(u64, WorkerOutput)>,
-        direct: DirectReplies,
-        input: WorkerInput,
     ) -> std::io::Result<Self> {
         let mut child = Command::new(path)
             .stdin(Stdio::piped())
@@ -91,16 +52,24 @@ impl WorkerProcess {
         let span = tracing::info_span!("worker", generation, pid);
         let stdout = child.stdout.take().expect("stdout is piped");
         let stderr = child.stderr.take().expect("stderr is piped");
-        tokio::spawn(read_stdout(stdout, generation, output, direct).instrument(span.clone()));
+        tokio::spawn(read_stdout(stdout, generation, output).instrument(span.clone()));
         tokio::spawn(relay_logs(stderr).instrument(span));
         tracing::info!(generation, pid, path = %path.display(), "worker started");
-        *input.lock().await = child.stdin.take();
+        let input = child.stdin.take();
         Ok(Self { pid, child, input })
     }
 
-    /// Writes one request; `false` when the worker's stdin is gone.
+    /// Writes one request line; `false` when the worker's stdin is gone (then it is dropped).
     pub(crate) async fn send(&mut self, request: &Request) -> bool {
-        send_request(&self.input, request).await
+        let line = encode_line(request).expect("requests always serialize");
+        let Some(pipe) = self.input.as_mut() else {
+            return false;
+        };
+        let sent = pipe.write_all(line.as_bytes()).await.is_ok() && pipe.flush().await.is_ok();
+        if !sent {
+            self.input = None;
+        }
+        sent
     }
 
     /// Resolves when the process exits.
@@ -116,7 +85,7 @@ impl WorkerProcess {
     /// Closes stdin and waits up to `grace` for the exit, then kills. The stdout reader keeps
     /// draining meanwhile, so a worker that writes while stopping is never blocked.
     pub(crate) async fn stop(&mut self, grace: std::time::Duration) {
-        *self.input.lock().await = None;
+        self.input = None;
         if tokio::time::timeout(grace, self.child.wait())
             .await
             .is_err()
@@ -134,7 +103,6 @@ async fn read_stdout(
     stdout: tokio::process::ChildStdout,
     generation: u64,
     output: mpsc::UnboundedSender<(u64, WorkerOutput)>,
-    direct: DirectReplies,
 ) {
     let mut lines = LineReader::new(BufReader::new(stdout));
     let send = |item| output.send((generation, item)).is_ok();
@@ -149,10 +117,7 @@ async fn read_stdout(
                         Err(error) => WorkerOutput::Fault(error.to_string()),
                     }
                 }
-                Ok(message) => match deliver_direct(&direct, message) {
-                    Some(message) => WorkerOutput::Message(message),
-                    None => continue,
-                },
+                Ok(message) => WorkerOutput::Message(message),
                 Err(_) => WorkerOutput::Garbage(line.chars().take(200).collect()),
             },
             Ok(None) | Err(LineError::Io(_)) => {
@@ -217,22 +182,4 @@ fn relay_log_line(line: &str) {
         "TRACE" => tracing::trace!(worker_target = %target, %details, "{message}"),
         _ => tracing::info!(worker_target = %target, %details, "{message}"),
     }
-}
-
-/// Hands a reply to its direct waiter, if it has one; otherwise gives the message back.
-fn deliver_direct(direct: &DirectReplies, message: FromWorker) -> Option<FromWorker> {
-    let id = match &message {
-        FromWorker::Reply { id, .. } | FromWorker::Error { id: Some(id), .. } => *id,
-        _ => return Some(message),
-    };
-    let Some(waiter) = direct.lock().expect("direct replies poisoned").remove(&id) else {
-        return Some(message);
-    };
-    let result = match message {
-        FromWorker::Reply { result, .. } => Ok(result),
-        FromWorker::Error { error, .. } => Err(ClientError::Worker(error)),
-        _ => unreachable!("matched above"),
-    };
-    let _ = waiter.send(result);
-    None
 }

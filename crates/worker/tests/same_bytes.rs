@@ -48,7 +48,9 @@ async fn ibapi_calls(sim: &Simulator) {
     )
     .await
     .unwrap();
-    within(5.0, "server time", client.server_time()).await.unwrap();
+    within(5.0, "server time", client.server_time())
+        .await
+        .unwrap();
     let accounts = within(5.0, "accounts", client.managed_accounts())
         .await
         .unwrap();
@@ -107,7 +109,11 @@ fn first_frames(sim: &Simulator) -> BTreeMap<u64, BTreeMap<u32, Vec<u8>>> {
             continue;
         };
         let wire_id = u32::from_be_bytes(*id);
-        let msg_id = if wire_id > 200 { wire_id - 200 } else { wire_id };
+        let msg_id = if wire_id > 200 {
+            wire_id - 200
+        } else {
+            wire_id
+        };
         frames
             .entry(frame.connection)
             .or_default()
