@@ -1,7 +1,7 @@
 //! `gatewatch-sim`: the gateway simulator as a command. Parses flags, installs logging and
 //! hands over to [`gatewatch_sim::Simulator`].
 
-use std::io::Write;
+use std::io::{IsTerminal, Write};
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
 use std::time::Duration;
@@ -153,6 +153,7 @@ async fn main() -> anyhow::Result<()> {
             tracing_subscriber::EnvFilter::try_from_env("GATEWATCH_LOG")
                 .unwrap_or_else(|_| "info".into()),
         )
+        .with_ansi(std::io::stderr().is_terminal())
         .with_writer(std::io::stderr)
         .init();
 

@@ -676,3 +676,63 @@ async fn handle_pings_answer_while_connected_and_fail_fast_otherwise() {
     );
     sim.shutdown().await;
 }
+
+#[tokio::test]
+async fn a_steady_300_ms_gateway_reads_300_ms_and_stays_connected() {
+    for max_version in [213, 178] {
+        let sim = simulator_at(max_version).await;
+        sim.apply(cmd("latency 300 50"));
+        let mut config = fast_config(&sim);
+        (config.ping_interval_ms, config.ping_timeout_ms) = (400, 380);
+        let client = BrokerClient::new(config).unwrap();
+        client.start().await.unwrap();
+        let snapshot = until(&client, 30.0, "twenty pings", |s| {
+            s.latency.windows.first().is_some_and(|(_, w)| w.sent >= 20)
+        })
+        .await;
+        let minute = snapshot.latency.windows[0].1;
+        let p50 = minute.p50_us.unwrap();
+        assert!(
+            (270_000..=330_000).contains(&p50),
+            "{max_version}: a 300 ± 50 ms gateway read as {p50} µs"
+        );
+        assert_eq!(minute.lost, 0, "{max_version}: {minute:?}");
+        assert!(connected(&snapshot), "{max_version}: {:?}", snapshot.state);
+        client.stop().await.unwrap();
+        sim.shutdown().await;
+    }
+}
+
+#[tokio::test]
+async fn with_the_default_retries_a_restarted_gateway_is_back_within_seconds_of_its_return() {
+    let sim = simulator().await;
+    let config = gatewatch_supervisor::SupervisorConfig {
+        host: "127.0.0.1".into(),
+        port: sim.addr().port(),
+        worker_path: Some(binary("gatewatch-worker")),
+        ..gatewatch_supervisor::SupervisorConfig::default()
+    };
+    let client = BrokerClient::new(config).unwrap();
+    client.start().await.unwrap();
+    until(&client, 10.0, "connected", connected).await;
+    sim.apply(cmd("restart 8"));
+    until(&client, 10.0, "probing while the gateway is down", |s| {
+        matches!(s.state, ConnectionState::CircuitOpen { .. })
+    })
+    .await;
+    within(10.0, "the gateway's return", async {
+        while sim.status().faults.refuse != gatewatch_sim::RefuseMode::Off {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    })
+    .await;
+    let back = Instant::now();
+    until(&client, 10.0, "connected again", connected).await;
+    assert!(
+        back.elapsed() < Duration::from_secs(5),
+        "connected {:?} after the gateway came back",
+        back.elapsed()
+    );
+    client.stop().await.unwrap();
+    sim.shutdown().await;
+}
