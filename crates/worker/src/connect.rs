@@ -2,9 +2,11 @@
 //! timeout, so a failure names the stage that stalled — all on one TCP connection.
 //!
 //! The worker offers `v100..226`; whatever the gateway chooses, the gateway client continues
-//! on the same socket (classic text, the 201–212 mix, or protobuf). A connection given up on
-//! before start-up completes is closed with a reset, so a wedged gateway is never left
-//! holding it in CLOSE_WAIT. The probe is the first two stages alone.
+//! on the same socket (classic text, the 201–212 mix, or protobuf). Every connection is opened
+//! with a zero linger, so however it ends — given up on, dropped by an aborted task, closed by
+//! the kernel when the worker dies — its close is a reset, and a wedged gateway is never left
+//! holding it in CLOSE_WAIT. A requested close still sends a FIN first (`GatewayLink::close`).
+//! The probe is the first two stages alone.
 
 use std::time::{Duration, Instant};
 
@@ -17,7 +19,7 @@ use gatewatch_wire::text::split_fields;
 use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;
 
-use crate::gateway::{self, GatewayLink, abandon};
+use crate::gateway::{self, GatewayLink};
 use crate::session::EventSink;
 
 /// What the worker offers: everything from ibapi's floor to the newest version it knows.
@@ -119,13 +121,13 @@ pub(crate) async fn probe(
 }
 
 /// Closes a connection whose version exchange is done but whose session never started: a
-/// live gateway closes its side at once after our FIN; if it does not within a moment, a
-/// reset leaves it nothing to hold.
+/// live gateway closes its side at once after our FIN; if it does not within a moment, the
+/// drop resets the connection and leaves it nothing to hold.
 async fn close_unstarted(mut stream: TcpStream) {
     use tokio::io::AsyncReadExt;
     let _ = stream.shutdown().await;
     let mut sink = [0u8; 512];
-    let drained = tokio::time::timeout(Duration::from_millis(250), async {
+    let _ = tokio::time::timeout(gateway::CLOSE_GRACE, async {
         loop {
             match stream.read(&mut sink).await {
                 Ok(0) | Err(_) => return,
@@ -134,9 +136,6 @@ async fn close_unstarted(mut stream: TcpStream) {
         }
     })
     .await;
-    if drained.is_err() {
-        abandon(stream);
-    }
 }
 
 async fn tcp_connect(address: &str, timeout: Duration) -> Result<TcpStream, WorkerError> {
@@ -145,6 +144,10 @@ async fn tcp_connect(address: &str, timeout: Duration) -> Result<TcpStream, Work
     match tokio::time::timeout(timeout, TcpStream::connect(address)).await {
         Ok(Ok(stream)) => {
             let _ = stream.set_nodelay(true);
+            // Any close without a FIN of ours first is a reset (see the module doc).
+            if let Err(error) = stream.set_zero_linger() {
+                tracing::warn!(%error, "cannot set a zero linger on the gateway connection");
+            }
             Ok(stream)
         }
         Ok(Err(error)) if error.kind() == std::io::ErrorKind::ConnectionRefused => {
@@ -164,7 +167,7 @@ async fn tcp_connect(address: &str, timeout: Duration) -> Result<TcpStream, Work
 const CLOSED_BEFORE_REPLY: &str = "the gateway accepted the connection and closed it without answering the version exchange: all 32 API client slots may be taken, or the API accepts only trusted IPs (add 127.0.0.1 under Configure → API → Settings)";
 
 /// Sends `API\0` and the version hello; returns the stream and the gateway's version. On
-/// failure the stream is abandoned with a reset.
+/// failure the stream is dropped (a reset).
 async fn exchange_versions(
     mut stream: TcpStream,
     timeout: Duration,
@@ -173,7 +176,6 @@ async fn exchange_versions(
     let mut hello = API_PREFIX.to_vec();
     hello.extend_from_slice(&encode_frame(HELLO_RANGE.as_bytes()));
     if let Err(error) = stream.write_all(&hello).await {
-        abandon(stream);
         return Err(at(
             ErrorCode::HandshakeRejected,
             format!("{CLOSED_BEFORE_REPLY} ({error})"),
@@ -181,36 +183,35 @@ async fn exchange_versions(
     }
     let reply = match tokio::time::timeout(timeout, read_frame(&mut stream)).await {
         Ok(Ok(Some(reply))) => reply,
-        failed => {
-            abandon(stream);
-            return Err(match failed {
-                Err(_) => at(
-                    ErrorCode::HandshakeTimeout,
-                    format!(
-                        "the gateway accepts TCP but sent no version reply within {} ms (a zombie gateway, or a dialog waiting in TWS)",
-                        timeout.as_millis()
-                    ),
+        Err(_) => {
+            return Err(at(
+                ErrorCode::HandshakeTimeout,
+                format!(
+                    "the gateway accepts TCP but sent no version reply within {} ms (a zombie gateway, or a dialog waiting in TWS)",
+                    timeout.as_millis()
                 ),
-                Ok(Ok(None)) | Ok(Err(FrameError::Io(_))) => {
-                    at(ErrorCode::HandshakeRejected, CLOSED_BEFORE_REPLY.into())
-                }
-                Ok(Err(FrameError::ForeignProtocol { text })) if text.starts_with("HTTP") => at(
-                    ErrorCode::HandshakeRejected,
-                    "this port answers HTTP, not the TWS API: check the port number".into(),
-                ),
-                Ok(Err(error)) => at(
-                    ErrorCode::HandshakeRejected,
-                    format!("this port does not answer like a TWS API: {error}"),
-                ),
-                Ok(Ok(Some(_))) => unreachable!("matched above"),
-            });
+            ));
+        }
+        Ok(Ok(None)) | Ok(Err(FrameError::Io(_))) => {
+            return Err(at(ErrorCode::HandshakeRejected, CLOSED_BEFORE_REPLY.into()));
+        }
+        Ok(Err(FrameError::ForeignProtocol { text })) if text.starts_with("HTTP") => {
+            return Err(at(
+                ErrorCode::HandshakeRejected,
+                "this port answers HTTP, not the TWS API: check the port number".into(),
+            ));
+        }
+        Ok(Err(error)) => {
+            return Err(at(
+                ErrorCode::HandshakeRejected,
+                format!("this port does not answer like a TWS API: {error}"),
+            ));
         }
     };
     let version = split_fields(&reply)
         .ok()
         .and_then(|fields| fields.first()?.parse::<i32>().ok());
     let Some(version) = version else {
-        abandon(stream);
         return Err(at(
             ErrorCode::HandshakeRejected,
             "the version reply is not a server version: this port does not answer like a TWS API"
@@ -218,7 +219,6 @@ async fn exchange_versions(
         ));
     };
     if version < MIN_SUPPORTED_VERSION {
-        abandon(stream);
         return Err(at(
             ErrorCode::UnsupportedServerVersion,
             format!(

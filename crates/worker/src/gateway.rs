@@ -36,8 +36,9 @@ use crate::session::EventSink;
 const FIRST_REQUEST_ID: i32 = 1_500_000_000;
 
 /// How long a requested close waits for the gateway to close its side after our FIN, before
-/// the socket is reset so that nothing is left for the gateway to close.
-const CLOSE_GRACE: Duration = Duration::from_millis(250);
+/// the socket (opened with a zero linger) is dropped, which resets it: nothing is left for
+/// the gateway to close.
+pub(crate) const CLOSE_GRACE: Duration = Duration::from_millis(250);
 
 /// A gateway round trip.
 #[derive(Debug, Clone, Copy)]
@@ -91,15 +92,8 @@ struct Collector {
     done: Option<oneshot::Sender<Vec<Response>>>,
 }
 
-/// Closes a socket nobody will use again with a reset, so a gateway that never closes its
-/// own side (a wedged one) is not left holding it in CLOSE_WAIT.
-pub(crate) fn abandon(stream: TcpStream) {
-    let _ = stream.set_zero_linger();
-    drop(stream);
-}
-
 /// Sends startApi on a socket whose version exchange is done and waits for the accounts and
-/// the next order id; a 326 is reported as such. On failure the socket is abandoned.
+/// the next order id; a 326 is reported as such. On failure the socket is dropped (a reset).
 pub(crate) async fn start(
     stream: TcpStream,
     version: i32,
@@ -156,13 +150,7 @@ pub(crate) async fn start(
             ),
         )),
     };
-    let (account_list, next_order_id) = match outcome {
-        Ok(started) => started,
-        Err(error) => {
-            abandon(reader.reunite(writer).expect("halves of one stream"));
-            return Err(error);
-        }
-    };
+    let (account_list, next_order_id) = outcome?;
     let accounts = split_accounts(&account_list);
     let shared = Arc::new(Shared {
         version,
@@ -577,8 +565,8 @@ impl GatewayLink {
     }
 
     /// Closes the connection on request (no disconnected event follows): a FIN, a short wait
-    /// for the gateway to close its side, then a reset if it has not, so that no socket of
-    /// this session is ever left for the gateway to close.
+    /// for the gateway to close its side, then the drop, which resets the connection if the
+    /// gateway has not closed it: no socket of this session is left for the gateway to close.
     pub(crate) async fn close(&self) {
         let shared = &self.shared;
         shared.closing.store(true, Ordering::SeqCst);
@@ -592,7 +580,6 @@ impl GatewayLink {
             .is_ok();
         if !closed_by_gateway {
             tracing::info!("the gateway did not close its side in time: connection reset");
-            let _ = writer.as_ref().set_zero_linger();
         }
         self.reader.abort();
         drop(writer);

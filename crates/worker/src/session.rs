@@ -22,12 +22,11 @@ use crate::connect::{self, Target};
 use crate::gateway::GatewayLink;
 
 type Outbox = mpsc::UnboundedSender<FromWorker>;
-type Link = GatewayLink;
 
 /// What tasks tell the main loop, in the order they happen.
 enum Note {
     Event(Event),
-    Connected(u64, Result<(Link, Session), WorkerError>),
+    Connected(u64, Result<(GatewayLink, Session), WorkerError>),
 }
 
 /// Where the link and a running connect report what happens unasked.
@@ -40,7 +39,7 @@ impl EventSink {
         self.0.send(Note::Event(event)).map_err(drop)
     }
 
-    fn connected(&self, id: u64, result: Result<(Link, Session), WorkerError>) {
+    fn connected(&self, id: u64, result: Result<(GatewayLink, Session), WorkerError>) {
         let _ = self.0.send(Note::Connected(id, result));
     }
 }
@@ -133,7 +132,7 @@ enum Flow {
 struct Worker {
     out: Outbox,
     events: EventSink,
-    link: Option<Arc<Link>>,
+    link: Option<Arc<GatewayLink>>,
     connecting: Option<(u64, JoinHandle<()>)>,
     request_ms: u64,
 }
@@ -288,7 +287,7 @@ impl Worker {
     /// Runs a gateway request as a task over the current link.
     fn spawn_request<F, Fut>(&self, id: u64, request: F)
     where
-        F: FnOnce(Arc<Link>) -> Fut,
+        F: FnOnce(Arc<GatewayLink>) -> Fut,
         Fut: std::future::Future<Output = Result<Reply, WorkerError>> + Send + 'static,
     {
         let Some(link) = self.link.clone() else {
@@ -323,7 +322,7 @@ impl Worker {
         self.connecting = Some((id, task));
     }
 
-    fn on_connected(&mut self, id: u64, result: Result<(Link, Session), WorkerError>) {
+    fn on_connected(&mut self, id: u64, result: Result<(GatewayLink, Session), WorkerError>) {
         if self.connecting.as_ref().map(|(pending, _)| *pending) != Some(id) {
             return; // a connect cancelled by disconnect or shutdown
         }

@@ -849,3 +849,32 @@ async fn the_worker_dies_with_the_process_that_spawned_it() {
     parent.wait().await.unwrap();
     harness_eventually(5.0, || !alive(pid)).await;
 }
+
+#[tokio::test]
+async fn a_killed_worker_leaves_a_wedged_gateway_nothing_to_hold() {
+    // The kernel closes a dead process's sockets; with the worker's zero linger that close is
+    // a reset, so neither a session nor a connect in flight becomes a CLOSE_WAIT.
+    let sim = simulator(213).await;
+    sim.apply(cmd("close-wait on"));
+    let mut connected = Worker::spawn().await;
+    connected.connect(&sim, 1).await.expect("connect");
+    let mut connecting = Worker::spawn().await;
+    sim.apply(cmd("zombie on"));
+    connecting
+        .send(ToWorker::Connect {
+            host: "127.0.0.1".into(),
+            port: sim.addr().port(),
+            client_id: 2,
+            timeouts: Timeouts::default(),
+        })
+        .await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    for worker in [&mut connected, &mut connecting] {
+        worker.child.start_kill().unwrap();
+        worker.wait_exit(5.0).await;
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(harness::close_wait_on(sim.addr().port()), 0);
+    assert_eq!(sim.status().parked, 0, "no FIN reached the gateway");
+    sim.shutdown().await;
+}
