@@ -16,7 +16,7 @@ import App from "./App.svelte";
 const settings = {
   gateway: { host: "127.0.0.1", port: 4002, client_id: 901, fallback_client_id: 902 },
   monitoring: { ping_interval_ms: 1000, ping_timeout_ms: 800, timeouts: {} },
-  notifications: { enabled: true, hold_secs: 5, disconnected: true, handshake_stalled: true, circuit_open: true, ib_link_lost: true, zombie_sockets: true, recovered: true },
+  notifications: { enabled: true, hold_secs: 5, disconnected: true, handshake_stalled: true, ib_link_lost: true, zombie_sockets: true, recovered: true },
   start_minimized: false,
 };
 

@@ -18,12 +18,11 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Condition {
-    /// No connection to the gateway.
+    /// No connection to the gateway: one episode from the drop until connected again, whether
+    /// Gatewatch is retrying or, after repeated failures, probing every few seconds.
     Disconnected,
     /// The handshake stalls (zombie gateway, no nextValidId).
     HandshakeStalled,
-    /// Repeated connect failures: only cheap probes until the gateway answers again.
-    CircuitOpen,
     /// 1100: the gateway lost its link to IB.
     IbLinkLost,
     /// Sockets stuck in CLOSE_WAIT on the gateway's port.
@@ -35,7 +34,6 @@ impl Condition {
         match self {
             Condition::Disconnected => settings.disconnected,
             Condition::HandshakeStalled => settings.handshake_stalled,
-            Condition::CircuitOpen => settings.circuit_open,
             Condition::IbLinkLost => settings.ib_link_lost,
             Condition::ZombieSockets => settings.zombie_sockets,
         }
@@ -45,7 +43,6 @@ impl Condition {
         match self {
             Condition::Disconnected => "Gateway disconnected",
             Condition::HandshakeStalled => "Gateway handshake stalled",
-            Condition::CircuitOpen => "Gateway down: still checking",
             Condition::IbLinkLost => "Gateway lost its link to IB (1100)",
             Condition::ZombieSockets => "Sockets stuck in CLOSE_WAIT",
         }
@@ -169,6 +166,9 @@ pub fn conditions(snapshot: &Snapshot) -> BTreeMap<Condition, String> {
     let mut found = BTreeMap::new();
     let last_error = snapshot.last_error.as_ref();
     match &snapshot.state {
+        // Retrying and probing after repeated failures are one outage: were they two
+        // conditions, the switch between them (a trial connect while probing) would read as a
+        // recovery that did not happen.
         ConnectionState::CircuitOpen {
             failures,
             probe_every_ms,
@@ -178,7 +178,7 @@ pub fn conditions(snapshot: &Snapshot) -> BTreeMap<Condition, String> {
                 .map(|e| format!(": {}", e.message))
                 .unwrap_or_default();
             found.insert(
-                Condition::CircuitOpen,
+                Condition::Disconnected,
                 format!(
                     "{failures} connection attempts failed in a row{why}. Checking every {} s; Gatewatch reconnects as soon as the gateway answers.",
                     probe_every_ms / 1000
@@ -297,6 +297,37 @@ mod tests {
     }
 
     #[test]
+    fn retrying_and_probing_are_one_outage_with_no_recovery_until_connected() {
+        let (mut p, t0) = (policy(), Instant::now());
+        let open = Snapshot {
+            state: ConnectionState::CircuitOpen {
+                failures: 5,
+                since_ms: 0,
+                probe_every_ms: 2_000,
+            },
+            ..Snapshot::default()
+        };
+        p.observe(&connected(), t0);
+        p.observe(&reconnecting(), t0);
+        let down = p.tick(t0 + Duration::from_secs(5));
+        assert_eq!(down.len(), 1, "{down:?}");
+        // A zombie takes 3 s per attempt: the circuit opens long after the announcement, and
+        // while probing, trial connects come and go.
+        for second in (18..120u64).step_by(7) {
+            let at = t0 + Duration::from_secs(second);
+            assert!(p.observe(&open, at).is_empty(), "at {second} s");
+            assert!(
+                p.observe(&reconnecting(), at + Duration::from_secs(1))
+                    .is_empty(),
+                "a trial connect is no recovery (at {second} s)"
+            );
+        }
+        let back = p.observe(&connected(), t0 + Duration::from_secs(130));
+        assert_eq!(back.len(), 1, "one recovery, when connected: {back:?}");
+        assert!(back[0].recovered);
+    }
+
+    #[test]
     fn a_flapping_link_stays_quiet() {
         let (mut p, t0) = (policy(), Instant::now());
         for flap in 0..20u64 {
@@ -361,8 +392,8 @@ mod tests {
         assert_eq!(
             found.keys().copied().collect::<Vec<_>>(),
             [
+                Condition::Disconnected,
                 Condition::HandshakeStalled,
-                Condition::CircuitOpen,
                 Condition::ZombieSockets
             ]
         );

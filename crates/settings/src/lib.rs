@@ -75,8 +75,6 @@ pub struct NotificationSettings {
     pub disconnected: bool,
     /// A handshake stage stalls (zombie gateway, no nextValidId).
     pub handshake_stalled: bool,
-    /// The gateway stays down after repeated failures (Gatewatch keeps checking).
-    pub circuit_open: bool,
     /// 1100: the gateway lost IB.
     pub ib_link_lost: bool,
     /// Sockets stuck in CLOSE_WAIT.
@@ -115,7 +113,6 @@ impl Default for NotificationSettings {
             hold_secs: 5,
             disconnected: true,
             handshake_stalled: true,
-            circuit_open: true,
             ib_link_lost: true,
             zombie_sockets: true,
             recovered: true,
@@ -236,6 +233,16 @@ mod tests {
         assert_eq!(settings.gateway.port, 7497);
         assert_eq!(settings.gateway.host, "127.0.0.1");
         assert_eq!(settings.monitoring, MonitoringSettings::default());
+    }
+
+    #[test]
+    fn a_retired_field_in_an_older_file_is_ignored_not_refused() {
+        // `notifications.circuit_open` went when retrying and probing became one outage.
+        let settings: Settings =
+            serde_json::from_str(r#"{"notifications":{"circuit_open":false,"hold_secs":9}}"#)
+                .unwrap();
+        assert_eq!(settings.notifications.hold_secs, 9);
+        settings.validate().unwrap();
     }
 
     #[test]

@@ -21,10 +21,6 @@ disconnected: boolean,
  */
 handshake_stalled: boolean, 
 /**
- * The gateway stays down after repeated failures (Gatewatch keeps checking).
- */
-circuit_open: boolean, 
-/**
  * 1100: the gateway lost IB.
  */
 ib_link_lost: boolean, 
