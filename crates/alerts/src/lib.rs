@@ -172,17 +172,23 @@ pub fn conditions(snapshot: &Snapshot) -> BTreeMap<Condition, String> {
         ConnectionState::CircuitOpen {
             failures,
             probe_every_ms,
+            answering,
             ..
         } => {
             let why = last_error
                 .map(|e| format!(": {}", e.message))
                 .unwrap_or_default();
+            let next = if *answering {
+                "The gateway answers, but its API start-up keeps failing; Gatewatch tries again at longer and longer intervals (up to 30 s).".to_owned()
+            } else {
+                format!(
+                    "Checking every {} s; Gatewatch reconnects as soon as the gateway answers.",
+                    probe_every_ms / 1000
+                )
+            };
             found.insert(
                 Condition::Disconnected,
-                format!(
-                    "{failures} connection attempts failed in a row{why}. Checking every {} s; Gatewatch reconnects as soon as the gateway answers.",
-                    probe_every_ms / 1000
-                ),
+                format!("{failures} connection attempts failed in a row{why}. {next}"),
             );
         }
         ConnectionState::Reconnecting { .. } | ConnectionState::Connecting { attempt: 2.., .. } => {
@@ -304,6 +310,8 @@ mod tests {
                 failures: 5,
                 since_ms: 0,
                 probe_every_ms: 2_000,
+                answering: false,
+                next_full_try_ms: 0,
             },
             ..Snapshot::default()
         };
@@ -375,6 +383,8 @@ mod tests {
                 failures: 5,
                 since_ms: 0,
                 probe_every_ms: 2_000,
+                answering: false,
+                next_full_try_ms: 0,
             },
             last_error: Some(WorkerError::at(
                 Stage::VersionExchange,

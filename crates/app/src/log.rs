@@ -136,6 +136,8 @@ mod tests {
                 failures: 5,
                 since_ms: 0,
                 probe_every_ms: 2_000,
+                answering: false,
+                next_full_try_ms: 0,
             },
         }));
         log.record(&event(EventKind::Notice(Notice::new(

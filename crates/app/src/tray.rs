@@ -46,6 +46,9 @@ pub fn status_line(snapshot: &Snapshot, now_ms: u64) -> String {
         ConnectionState::Reconnecting { attempt, .. } => {
             format!("Reconnecting (attempt {attempt})")
         }
+        ConnectionState::CircuitOpen {
+            answering: true, ..
+        } => "Gateway answers but its API start-up fails".to_owned(),
         ConnectionState::CircuitOpen { probe_every_ms, .. } => {
             format!("Gateway down · checking every {} s", probe_every_ms / 1000)
         }

@@ -22,7 +22,8 @@ const EXIT_CODES: &str = "Exit codes:
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Connect, ping once a second and fetch data for a while, then report; exits 1 when
-    /// anything fell short (lost pings, failed fetches, restarts, drops, CLOSE_WAIT sockets).
+    /// anything fell short (lost pings, failed fetches, restarts, drops, CLOSE_WAIT sockets
+    /// held by the gateway or by Gatewatch; other clients' are reported, not failed).
     /// Ctrl-C or SIGTERM ends it early: the report so far is printed, and it exits 1.
     #[command(after_help = EXIT_CODES)]
     Probe {

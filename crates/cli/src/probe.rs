@@ -51,6 +51,8 @@ pub struct ProbeReport {
     pub zombies_after: ZombieCount,
     /// The last connect error, as a sentence.
     pub last_error: Option<String>,
+    /// The connection's state when the probe ended, as a sentence.
+    pub state_at_end: String,
     /// What fell short, as sentences; empty when the probe passed.
     pub failures: Vec<String>,
 }
@@ -70,13 +72,13 @@ impl ProbeReport {
             ));
         }
         if self.connect_ms.is_none() {
-            fail(format!(
-                "never connected{}",
-                self.last_error
-                    .as_ref()
-                    .map(|e| format!(": {e}"))
-                    .unwrap_or_default()
-            ));
+            fail(match &self.last_error {
+                Some(error) => format!("never connected: {error}"),
+                None => format!(
+                    "never connected ({} when the probe ended)",
+                    self.state_at_end
+                ),
+            });
         }
         if self.pings_total == 0 || self.pings_ok < self.pings_total {
             fail(format!(
@@ -162,6 +164,7 @@ impl ProbeReport {
                 zombies(&self.zombies_after)
             ),
         ];
+        lines.push(format!("state        {}", self.state_at_end));
         if let Some(error) = &self.last_error {
             lines.push(format!("last error   {error}"));
         }
@@ -222,6 +225,7 @@ pub async fn run(
         zombies_before,
         zombies_after: ZombieCount::default(),
         last_error: None,
+        state_at_end: String::new(),
         failures: Vec::new(),
     };
     let mut stats = LatencyStats::default();
@@ -276,9 +280,7 @@ pub async fn run(
     {
         report.last_error = Some(error.to_string());
     }
-    if report.connect_ms.is_none() && report.last_error.is_none() {
-        report.last_error = Some(text::state(&snapshot.state, now_ms()));
-    }
+    report.state_at_end = text::state(&snapshot.state, now_ms());
     client.stop().await?;
     report.zombies_after = tokio::task::spawn_blocking(move || zombie::scan(port, None)).await?;
     report.judge();

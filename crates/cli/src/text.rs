@@ -12,6 +12,23 @@ pub fn millis(us: u64) -> String {
     format!("{:.2} ms", us as f64 / 1000.0)
 }
 
+/// A connection state, e.g. `connected: server version 213 (protobuf), client id 901, …`,
+/// with why it is not connected when there is a reason to give.
+pub fn state_with_cause(
+    state: &ConnectionState,
+    last_error: Option<&gatewatch_protocol::WorkerError>,
+    now_ms: u64,
+) -> String {
+    let text = self::state(state, now_ms);
+    match (state, last_error) {
+        (
+            ConnectionState::Reconnecting { .. } | ConnectionState::CircuitOpen { .. },
+            Some(error),
+        ) => format!("{text}; last error: {error}"),
+        _ => text,
+    }
+}
+
 /// A connection state, e.g. `connected: server version 213 (protobuf), client id 901, …`.
 pub fn state(state: &ConnectionState, now_ms: u64) -> String {
     match state {
@@ -41,6 +58,15 @@ pub fn state(state: &ConnectionState, now_ms: u64) -> String {
         } => format!(
             "reconnecting: attempt {attempt} in {:.1} s",
             next_try_ms.saturating_sub(now_ms) as f64 / 1000.0
+        ),
+        ConnectionState::CircuitOpen {
+            failures,
+            answering: true,
+            next_full_try_ms,
+            ..
+        } => format!(
+            "not connected: the gateway answers, but {failures} connects in a row failed after that; next full connect in {:.0} s at the earliest",
+            next_full_try_ms.saturating_sub(now_ms) as f64 / 1000.0
         ),
         ConnectionState::CircuitOpen {
             failures,
@@ -91,9 +117,16 @@ pub fn reason(reason: &DegradedReason) -> String {
 }
 
 /// An event, or `None` for those the command line does not announce (pings, refreshes).
-pub fn event(kind: &EventKind, now_ms: u64) -> Option<String> {
+/// `last_error` is the supervisor's latest, to say why a state is not connected.
+pub fn event(
+    kind: &EventKind,
+    last_error: Option<&gatewatch_protocol::WorkerError>,
+    now_ms: u64,
+) -> Option<String> {
     Some(match kind {
-        EventKind::StateChanged { state: s } => format!("state {}", state(s, now_ms)),
+        EventKind::StateChanged { state: s } => {
+            format!("state {}", state_with_cause(s, last_error, now_ms))
+        }
         EventKind::Notice(notice) => format!("notice {}: {}", notice.code, notice.message),
         EventKind::ConnectFailed { attempt, error } => {
             format!("connect attempt {attempt} failed: {error}")
@@ -144,7 +177,7 @@ mod tests {
                 "this port answers HTTP, not the TWS API: check the port number",
             ),
         };
-        let line = event(&failed, 0).unwrap();
+        let line = event(&failed, None, 0).unwrap();
         assert_eq!(
             line,
             "connect attempt 2 failed: version exchange: this port answers HTTP, not the TWS API: check the port number"
@@ -158,6 +191,26 @@ mod tests {
             state(&connecting, 0),
             "connecting (attempt 1, client id 901): API start-up"
         );
+        let stalled = ConnectionState::CircuitOpen {
+            failures: 7,
+            since_ms: 0,
+            probe_every_ms: 2_000,
+            answering: true,
+            next_full_try_ms: 16_000,
+        };
+        let taken = WorkerError::at(
+            Stage::StartApi,
+            ErrorCode::ClientIdInUse,
+            "client ids 901 and 902 are both in use by other API clients",
+        );
+        let said = state_with_cause(&stalled, Some(&taken), 1_000);
+        assert!(
+            said.contains("the gateway answers")
+                && said.contains("in 15 s")
+                && said.ends_with("both in use by other API clients"),
+            "{said}"
+        );
+        assert!(!said.contains("down"), "the gateway is not down: {said}");
         for text in [line, state(&connecting, 0)] {
             assert!(
                 !text.contains("Some(") && !text.contains("Handshake"),

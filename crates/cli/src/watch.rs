@@ -32,7 +32,7 @@ pub async fn run(
                 let line = format!(
                     "{} | {}",
                     text::latency("1m", &minute),
-                    text::state(&snapshot.state, now_ms())
+                    text::state_with_cause(&snapshot.state, snapshot.last_error.as_ref(), now_ms())
                 );
                 let said = if json {
                     crate::say(&serde_json::json!({
@@ -54,7 +54,8 @@ pub async fn run(
             }
             event = events.recv() => match event {
                 Ok(event) => {
-                    if let Some(line) = text::event(&event.kind, now_ms()) {
+                    let last_error = client.snapshot().last_error;
+                    if let Some(line) = text::event(&event.kind, last_error.as_ref(), now_ms()) {
                         let said = if json {
                             let mut value = serde_json::to_value(&event)?;
                             value["text"] = line.into();

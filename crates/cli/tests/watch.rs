@@ -135,3 +135,87 @@ async fn a_closed_stdout_ends_watch_without_a_panic() {
     assert_eq!(output.status.code(), Some(0), "{stderr}");
     sim.shutdown().await;
 }
+
+#[tokio::test]
+async fn ctrl_c_to_the_whole_terminal_group_stops_watch_and_its_worker_gracefully() {
+    let sim = simulator(&[]).await;
+    let port = sim.addr().port().to_string();
+    for _ in 0..3 {
+        // A terminal's Ctrl-C goes to the whole foreground process group.
+        let mut child = cli(&["watch", "--port", &port, "--json"])
+            .process_group(0)
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+        tokio::time::timeout(Duration::from_secs(10), async {
+            while let Some(line) = lines.next_line().await.unwrap() {
+                if line.contains("\"state\":\"connected\"") {
+                    return;
+                }
+            }
+        })
+        .await
+        .expect("connected");
+        let group = format!("-{}", child.id().unwrap());
+        std::process::Command::new("kill")
+            .args(["-INT", "--", &group])
+            .status()
+            .unwrap();
+        let output = tokio::time::timeout(Duration::from_secs(10), child.wait_with_output())
+            .await
+            .expect("ends")
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(0), "{stderr}");
+        assert!(
+            !stderr.contains("worker gone"),
+            "the worker was stopped by watch, not by the Ctrl-C: {stderr}"
+        );
+        everyone_left(&sim).await;
+    }
+    sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn both_client_ids_taken_is_said_in_the_text_output() {
+    let sim = simulator(&[]).await;
+    let mut holders = Vec::new();
+    for id in [901, 902] {
+        let holder =
+            gatewatch_supervisor::BrokerClient::new(gatewatch_supervisor::SupervisorConfig {
+                port: sim.addr().port(),
+                client_id: id,
+                fallback_client_id: None,
+                ..gatewatch_supervisor::SupervisorConfig::default()
+            })
+            .unwrap();
+        holder.start().await.unwrap();
+        holders.push(holder);
+    }
+    tokio::time::timeout(Duration::from_secs(10), async {
+        while sim.status().clients < 2 {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    })
+    .await
+    .expect("both ids held");
+    let port = sim.addr().port().to_string();
+    let mut child = cli(&["watch", "--port", &port]).spawn().unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    tokio::time::timeout(Duration::from_secs(20), async {
+        while let Some(line) = lines.next_line().await.unwrap() {
+            if line.starts_with("state ") && line.contains("client ids 901 and 902 are both in use")
+            {
+                return;
+            }
+        }
+        panic!("watch ended without saying both ids are taken");
+    })
+    .await
+    .expect("a state line that says both client ids are in use");
+    for holder in holders {
+        holder.stop().await.unwrap();
+    }
+    sim.shutdown().await;
+}

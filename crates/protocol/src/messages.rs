@@ -14,6 +14,9 @@ pub struct Request {
 }
 
 /// What the app can ask of the worker. None of it can place, modify or cancel an order.
+///
+/// Variants without fields are written `Name {}`: serde refuses unknown fields only for
+/// struct variants, and every request must refuse them.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
 pub enum ToWorker {
@@ -30,11 +33,11 @@ pub enum ToWorker {
         timeouts: Timeouts,
     },
     /// Close the gateway connection. Replied with [`Reply::Disconnected`].
-    Disconnect,
+    Disconnect {},
     /// The managed accounts. Replied with [`Reply::Accounts`].
-    GetAccounts,
+    GetAccounts {},
     /// Every position with its market value. Replied with [`Reply::Positions`].
-    GetPositions,
+    GetPositions {},
     /// Account-summary rows for every account. Replied with [`Reply::AccountSummary`].
     GetAccountSummary {
         /// Tags such as `NetLiquidation` or `$LEDGER:ALL`; empty means the standard set.
@@ -60,9 +63,9 @@ pub enum ToWorker {
         version_exchange_ms: u64,
     },
     /// Worker liveness, answered without touching the gateway. Replied with [`Reply::HeartbeatAck`].
-    Heartbeat,
+    Heartbeat {},
     /// Close the gateway connection and exit. Replied with [`Reply::ShuttingDown`] first.
-    Shutdown,
+    Shutdown {},
 }
 
 /// Per-stage connect timeouts, in milliseconds.
@@ -79,6 +82,19 @@ pub struct Timeouts {
     pub first_ping_ms: u64,
     /// Each data request (accounts, positions, summary).
     pub request_ms: u64,
+}
+
+impl Timeouts {
+    /// Every timeout with its name, for checks that apply to all of them.
+    pub fn named(&self) -> [(&'static str, u64); 5] {
+        [
+            ("tcp_connect_ms", self.tcp_connect_ms),
+            ("version_exchange_ms", self.version_exchange_ms),
+            ("start_api_ms", self.start_api_ms),
+            ("first_ping_ms", self.first_ping_ms),
+            ("request_ms", self.request_ms),
+        ]
+    }
 }
 
 impl Default for Timeouts {
@@ -360,6 +376,7 @@ impl std::fmt::Display for ErrorCode {
             ErrorCode::NotConnected => "not connected",
             ErrorCode::AlreadyConnected => "already connected",
             ErrorCode::RequestTimeout => "no answer in time",
+            ErrorCode::AwaitingReply => "an earlier reply is still owed",
             ErrorCode::ConnectionLost => "connection lost",
             ErrorCode::BadRequest => "bad request",
             ErrorCode::LineTooLong => "line too long",
@@ -375,6 +392,7 @@ impl std::fmt::Display for DisconnectCause {
             DisconnectCause::ConnectionReset => "the connection was reset",
             DisconnectCause::PortReset => "the gateway reset its API port (1300)",
             DisconnectCause::ProtocolError => "the gateway sent something unreadable",
+            DisconnectCause::Unresponsive => "the gateway stopped answering",
         })
     }
 }
@@ -399,6 +417,9 @@ pub enum ErrorCode {
     AlreadyConnected,
     /// The gateway did not answer a request in time.
     RequestTimeout,
+    /// Not sent: an earlier request of the same kind timed out and its reply is still owed;
+    /// a reply could not be told apart until it comes (or the connection is replaced).
+    AwaitingReply,
     /// The connection dropped while the request was in flight.
     ConnectionLost,
     /// The line was not a valid request.
@@ -466,4 +487,7 @@ pub enum DisconnectCause {
     PortReset,
     /// The gateway sent a frame the worker cannot read.
     ProtocolError,
+    /// Gatewatch closed it: the gateway had sent no reply, late or not, for too long. Never
+    /// sent by the worker; the supervisor reports it when it replaces such a connection.
+    Unresponsive,
 }

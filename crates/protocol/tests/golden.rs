@@ -16,9 +16,9 @@ fn requests() -> Vec<Request> {
             client_id: 901,
             timeouts: Timeouts::default(),
         },
-        ToWorker::Disconnect,
-        ToWorker::GetAccounts,
-        ToWorker::GetPositions,
+        ToWorker::Disconnect {},
+        ToWorker::GetAccounts {},
+        ToWorker::GetPositions {},
         ToWorker::GetAccountSummary {
             tags: vec!["NetLiquidation".into(), "$LEDGER:ALL".into()],
         },
@@ -29,8 +29,8 @@ fn requests() -> Vec<Request> {
             tcp_connect_ms: 2000,
             version_exchange_ms: 3000,
         },
-        ToWorker::Heartbeat,
-        ToWorker::Shutdown,
+        ToWorker::Heartbeat {},
+        ToWorker::Shutdown {},
     ];
     commands
         .into_iter()
@@ -242,6 +242,21 @@ fn unknown_request_types_and_fields_are_refused() {
         serde_json::from_str::<Request>(r#"{"type":"heartbeat"}"#).is_err(),
         "every request has an id"
     );
+    for kind in [
+        "heartbeat",
+        "shutdown",
+        "disconnect",
+        "get_accounts",
+        "get_positions",
+    ] {
+        let line = format!(r#"{{"id":3,"type":"{kind}","extra":1}}"#);
+        assert!(
+            serde_json::from_str::<Request>(&line).is_err(),
+            "{kind} refuses a field it does not have"
+        );
+        let plain = format!(r#"{{"id":3,"type":"{kind}"}}"#);
+        assert!(serde_json::from_str::<Request>(&plain).is_ok(), "{kind}");
+    }
 }
 
 #[test]

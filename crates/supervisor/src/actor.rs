@@ -162,7 +162,7 @@ impl Actor {
                         self.on_output(output).await;
                     }
                 }
-                status = wait_exit(&mut self.worker) => self.on_worker_exit(format!("exited ({status})")).await,
+                status = wait_exit(&mut self.worker) => self.on_worker_exit(status).await,
                 Some(count) = self.scans.recv() => self.on_zombie_scan(count).await,
                 _ = sleep_until(wakeup) => self.on_timers(Instant::now()).await,
             }
@@ -242,7 +242,7 @@ impl Actor {
                 (!sent).then_some(Input::PingLost)
             }
             Effect::Disconnect => {
-                self.request(ToWorker::Disconnect, Purpose::Disconnect)
+                self.request(ToWorker::Disconnect {}, Purpose::Disconnect)
                     .await;
                 None
             }
@@ -274,8 +274,8 @@ impl Actor {
                     return;
                 }
                 let command = match what {
-                    DataRequest::Accounts => ToWorker::GetAccounts,
-                    DataRequest::Positions => ToWorker::GetPositions,
+                    DataRequest::Accounts => ToWorker::GetAccounts {},
+                    DataRequest::Positions => ToWorker::GetPositions {},
                     DataRequest::AccountSummary(tags) => ToWorker::GetAccountSummary { tags },
                 };
                 self.request(command, Purpose::Fetch(reply)).await;
@@ -329,7 +329,7 @@ impl Actor {
         if let Some(mut worker) = self.worker.take() {
             let request = Request {
                 id: self.next_id(),
-                command: ToWorker::Shutdown,
+                command: ToWorker::Shutdown {},
             };
             worker.send(&request).await;
             worker.stop(ms(self.config.stop_grace_ms)).await;
@@ -373,9 +373,9 @@ impl Actor {
                 ..
             } => tcp_connect_ms + version_exchange_ms,
             ToWorker::Ping { timeout_ms } => *timeout_ms,
-            ToWorker::GetPositions => t.request_ms * 3,
-            ToWorker::GetAccounts | ToWorker::GetAccountSummary { .. } => t.request_ms,
-            ToWorker::Heartbeat | ToWorker::Disconnect | ToWorker::Shutdown => {
+            ToWorker::GetPositions {} => t.request_ms * 3,
+            ToWorker::GetAccounts {} | ToWorker::GetAccountSummary { .. } => t.request_ms,
+            ToWorker::Heartbeat {} | ToWorker::Disconnect {} | ToWorker::Shutdown {} => {
                 self.config.heartbeat_timeout_ms
             }
         };
@@ -434,7 +434,7 @@ impl Actor {
                     {
                         self.replace_worker("the worker closed its output").await;
                     } else {
-                        self.on_worker_exit("exited".into()).await;
+                        self.on_worker_exit("the worker exited".into()).await;
                     }
                 }
             }
@@ -533,6 +533,7 @@ impl Actor {
                 }
                 Input::PingLost
             }
+            Err(error) if error.code == ErrorCode::AwaitingReply => Input::PingSkipped,
             // The connection went away under the ping: the drop itself is the news.
             Err(error)
                 if matches!(
@@ -565,7 +566,7 @@ impl Actor {
                 }
             }
             Event::Disconnected { cause, message } => {
-                tracing::warn!(%cause, %message, "the gateway connection dropped");
+                tracing::warn!(%cause, detail = %message, "the gateway connection dropped");
                 self.feed(Input::Dropped { cause, message }).await;
             }
         }
@@ -613,14 +614,16 @@ impl Actor {
         {
             self.next_heartbeat = None;
             self.heartbeat_sent = Some(now);
-            self.request(ToWorker::Heartbeat, Purpose::Heartbeat).await;
+            self.request(ToWorker::Heartbeat {}, Purpose::Heartbeat)
+                .await;
         }
         self.expire_pending(now).await;
         if self.next_refresh.is_some_and(|at| now >= at) {
             self.next_refresh = Some(now + ms(self.config.refresh_interval_ms));
             if self.refresh_outstanding == 0 && self.machine.is_up() {
                 self.refresh_outstanding = 2;
-                self.request(ToWorker::GetPositions, Purpose::Refresh).await;
+                self.request(ToWorker::GetPositions {}, Purpose::Refresh)
+                    .await;
                 self.request(
                     ToWorker::GetAccountSummary { tags: Vec::new() },
                     Purpose::Refresh,
@@ -790,13 +793,35 @@ fn ms(value: u64) -> Duration {
     Duration::from_millis(value)
 }
 
+/// Resolves when the worker exits, with how it ended in words.
 async fn wait_exit(worker: &mut Option<WorkerProcess>) -> String {
     match worker.as_mut() {
         Some(worker) => match worker.exited().await {
-            Ok(status) => status.to_string(),
-            Err(error) => error.to_string(),
+            Ok(status) => describe_exit(status),
+            Err(error) => format!("the worker could not be waited for: {error}"),
         },
         None => std::future::pending().await,
+    }
+}
+
+/// An exit status for people: `the worker exited with status 3`, `the worker was killed by
+/// signal 9 (SIGKILL)`.
+fn describe_exit(status: std::process::ExitStatus) -> String {
+    use std::os::unix::process::ExitStatusExt;
+    match (status.code(), status.signal()) {
+        (Some(code), _) => format!("the worker exited with status {code}"),
+        (None, Some(signal)) => {
+            let name = match signal {
+                2 => " (SIGINT)",
+                6 => " (SIGABRT)",
+                9 => " (SIGKILL)",
+                11 => " (SIGSEGV)",
+                15 => " (SIGTERM)",
+                _ => "",
+            };
+            format!("the worker was killed by signal {signal}{name}")
+        }
+        (None, None) => "the worker ended".into(),
     }
 }
 
@@ -804,5 +829,23 @@ async fn sleep_until(at: Option<Instant>) {
     match at {
         Some(at) => tokio::time::sleep_until(at.into()).await,
         None => std::future::pending().await,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::process::ExitStatusExt;
+
+    #[test]
+    fn exits_read_as_sentences() {
+        assert_eq!(
+            describe_exit(std::process::ExitStatus::from_raw(3 << 8)),
+            "the worker exited with status 3"
+        );
+        assert_eq!(
+            describe_exit(std::process::ExitStatus::from_raw(9)),
+            "the worker was killed by signal 9 (SIGKILL)"
+        );
     }
 }

@@ -128,18 +128,13 @@ impl SupervisorConfig {
             ("heartbeat_timeout_ms", self.heartbeat_timeout_ms),
             ("refresh_interval_ms", self.refresh_interval_ms),
             ("zombie_scan_interval_ms", self.zombie_scan_interval_ms),
-            ("timeouts.tcp_connect_ms", self.timeouts.tcp_connect_ms),
-            (
-                "timeouts.version_exchange_ms",
-                self.timeouts.version_exchange_ms,
-            ),
-            ("timeouts.start_api_ms", self.timeouts.start_api_ms),
-            ("timeouts.first_ping_ms", self.timeouts.first_ping_ms),
-            ("timeouts.request_ms", self.timeouts.request_ms),
             ("probe_interval_ms", self.probe_interval_ms),
         ];
         for (field, value) in positive {
             check(value > 0, field, "must be above zero");
+        }
+        for (name, value) in self.timeouts.named() {
+            check(value > 0, &format!("timeouts.{name}"), "must be above zero");
         }
         check(
             self.ping_timeout_ms <= self.ping_interval_ms,

@@ -58,6 +58,9 @@ pub enum Input {
     },
     /// A ping got no answer in time (or could not be sent).
     PingLost,
+    /// A ping was not sent: an earlier one is still owed its reply (the worker cannot tell
+    /// replies apart until it comes). Not a measurement.
+    PingSkipped,
     /// A ping ended without a result (the connection went away under it).
     PingAborted,
     /// The reply to a ping already counted lost came after all.
@@ -131,6 +134,8 @@ enum Link {
     Probing {
         next_probe: Instant,
         in_flight: bool,
+        /// The last probe was answered (the API port is up).
+        answered: bool,
         /// A probe answered from this instant on brings a full trial attempt.
         trial_at: Instant,
     },
@@ -160,11 +165,14 @@ enum Worker {
 #[derive(Debug, Clone, Default)]
 struct Pinging {
     next_at: Option<Instant>,
-    in_flight: bool,
-    /// Pings in a row that got no reply at all, late or not.
-    silent_streak: u32,
-    /// The last ping was lost.
-    last_lost: bool,
+    /// The ping with the worker: when it was asked for.
+    in_flight: Option<Instant>,
+    /// Pings in a row that got no answer within their timeout (a late reply does not undo
+    /// that: the ping was still lost).
+    lost_in_a_row: u32,
+    /// The oldest ping still owed a reply (timed out, no late reply yet): when it was sent.
+    /// The gateway has been silent since then.
+    owed_since: Option<Instant>,
     last_result_at: Option<Instant>,
 }
 
@@ -293,7 +301,7 @@ impl Machine {
             Input::Probed(result) => self.probed(result, now),
             Input::PingAnswered { rtt_us } => self.ping_result(Sample::Answered(rtt_us), now),
             Input::PingLost => self.ping_result(Sample::Lost, now),
-            Input::PingAborted => self.pinging.in_flight = false,
+            Input::PingSkipped | Input::PingAborted => self.pinging.in_flight = None,
             Input::PingLate { rtt_us } => self.ping_result(Sample::Late(rtt_us), now),
             Input::Notice(notice) => self.notice(notice),
             Input::Dropped { cause, message } => {
@@ -327,10 +335,20 @@ impl Machine {
                 in_flight: false,
                 ..
             } if running => self.when_worker_allows(*next_probe),
-            Link::Up { .. } if !self.pinging.in_flight => self.pinging.next_at,
+            Link::Up { .. } if self.pinging.in_flight.is_none() => self.pinging.next_at,
             _ => None,
         };
-        [pause_end, action].into_iter().flatten().min()
+        let silence_limit = match self.link {
+            Link::Up { .. } => self
+                .pinging
+                .owed_since
+                .map(|since| since + self.silence_limit()),
+            _ => None,
+        };
+        [pause_end, action, silence_limit]
+            .into_iter()
+            .flatten()
+            .min()
     }
 
     /// The earliest an action due at `at` can run, given the worker; `None` while one is
@@ -377,10 +395,17 @@ impl Machine {
                     }
                 }
             }
-            (Mode::Running, Link::Probing { .. }) => ConnectionState::CircuitOpen {
+            (
+                Mode::Running,
+                Link::Probing {
+                    answered, trial_at, ..
+                },
+            ) => ConnectionState::CircuitOpen {
                 failures: self.connects.failures(),
                 since_ms: to_epoch(self.circuit_open_since.unwrap_or(now)),
                 probe_every_ms: self.config.probe_interval_ms,
+                answering: *answered,
+                next_full_try_ms: to_epoch(*trial_at),
             },
         }
     }
@@ -449,12 +474,7 @@ impl Machine {
             Link::Up { .. } => self.effects.push(Effect::Disconnect),
             _ => {}
         }
-        self.pinging.in_flight = false;
-        self.pinging.next_at = None;
-        self.link = Link::Waiting {
-            attempt: 1,
-            at: now,
-        };
+        self.lost_link(now);
     }
 
     fn resume(&mut self, now: Instant) {
@@ -494,7 +514,7 @@ impl Machine {
             return;
         }
         self.worker_failed(now);
-        self.pinging.in_flight = false;
+        self.pinging.in_flight = None;
         match &mut self.link {
             // Not the gateway's fault: reconnect as soon as a worker runs.
             Link::Up { .. } => self.lost_link(now),
@@ -548,6 +568,8 @@ impl Machine {
             attempt,
             error: error.clone(),
         });
+        // A failure after the version exchange means the API port answered it.
+        let answered = matches!(error.stage, Some(Stage::StartApi | Stage::FirstPing));
         if error.code == ErrorCode::ClientIdInUse {
             match self.client_ids.in_use(client_id) {
                 InUse::TryFallback(to) => {
@@ -578,6 +600,7 @@ impl Machine {
             Verdict::Open { trial_at } => Link::Probing {
                 next_probe: now + Duration::from_millis(self.config.probe_interval_ms),
                 in_flight: false,
+                answered,
                 trial_at,
             },
         };
@@ -586,6 +609,7 @@ impl Machine {
     fn probed(&mut self, result: Result<i32, WorkerError>, now: Instant) {
         let Link::Probing {
             in_flight,
+            answered,
             trial_at,
             ..
         } = &mut self.link
@@ -593,6 +617,7 @@ impl Machine {
             return;
         };
         *in_flight = false;
+        *answered = result.is_ok();
         match result {
             Ok(_) if now >= *trial_at => {
                 self.link = Link::Waiting {
@@ -614,25 +639,25 @@ impl Machine {
         let p = &mut self.pinging;
         let event = match sample {
             Sample::Answered(rtt_us) => {
-                p.in_flight = false;
-                (p.silent_streak, p.last_lost) = (0, false);
+                p.in_flight = None;
+                (p.lost_in_a_row, p.owed_since) = (0, None);
                 EventKind::Ping {
                     rtt_us: Some(rtt_us),
                     late: false,
                 }
             }
             Sample::Lost => {
-                p.in_flight = false;
-                p.silent_streak += 1;
-                p.last_lost = true;
+                let sent = p.in_flight.take().unwrap_or(now);
+                p.lost_in_a_row += 1;
+                p.owed_since.get_or_insert(sent);
                 EventKind::Ping {
                     rtt_us: None,
                     late: false,
                 }
             }
-            // The gateway is alive, only slow: its silence streak ends.
+            // The gateway is alive, only slow: nothing is owed any more.
             Sample::Late(rtt_us) => {
-                p.silent_streak = 0;
+                p.owed_since = None;
                 EventKind::Ping {
                     rtt_us: Some(rtt_us),
                     late: true,
@@ -642,13 +667,39 @@ impl Machine {
         if !matches!(sample, Sample::Late(_)) {
             p.last_result_at = Some(now);
         }
-        let silent = p.silent_streak;
         self.emit(event);
-        if silent >= self.config.reconnect_after_lost_pings {
-            tracing::warn!(silent, "the gateway stopped answering pings: reconnecting");
-            self.effects.push(Effect::Disconnect);
-            self.lost_link(now);
+    }
+
+    /// How long the gateway may send no reply at all, late or not, before its connection is
+    /// replaced: as many ping intervals as the settings allow lost pings.
+    fn silence_limit(&self) -> Duration {
+        Duration::from_millis(
+            self.config.ping_interval_ms * u64::from(self.config.reconnect_after_lost_pings),
+        )
+    }
+
+    /// Replaces the live connection when the gateway has been silent too long.
+    fn check_silence(&mut self, now: Instant) {
+        let Some(since) = self.pinging.owed_since else {
+            return;
+        };
+        let silent = now.saturating_duration_since(since);
+        if silent < self.silence_limit() {
+            return;
         }
+        tracing::warn!(
+            silent_ms = silent.as_millis() as u64,
+            "the gateway stopped answering pings: reconnecting"
+        );
+        self.emit(EventKind::Disconnected {
+            cause: DisconnectCause::Unresponsive,
+            message: format!(
+                "no reply to any ping for {:.1} s: Gatewatch closed the connection and reconnects",
+                silent.as_secs_f64()
+            ),
+        });
+        self.effects.push(Effect::Disconnect);
+        self.lost_link(now);
     }
 
     fn notice(&mut self, notice: Notice) {
@@ -685,10 +736,10 @@ impl Machine {
     /// The live connection is gone (dropped, worker dead, pings unanswered): reconnect at
     /// once. Not a connect failure, so no backoff.
     fn lost_link(&mut self, now: Instant) {
-        self.pinging.in_flight = false;
-        self.pinging.next_at = None;
-        self.pinging.silent_streak = 0;
-        self.pinging.last_lost = false;
+        self.pinging = Pinging {
+            last_result_at: self.pinging.last_result_at,
+            ..Pinging::default()
+        };
         self.link = Link::Waiting {
             attempt: 1,
             at: now,
@@ -729,9 +780,13 @@ impl Machine {
                 }
             }
             Link::Up { .. } => {
+                self.check_silence(now);
                 let p = &mut self.pinging;
-                if !p.in_flight && p.next_at.is_some_and(|at| now >= at) {
-                    p.in_flight = true;
+                if matches!(self.link, Link::Up { .. })
+                    && p.in_flight.is_none()
+                    && p.next_at.is_some_and(|at| now >= at)
+                {
+                    p.in_flight = Some(now);
                     p.next_at = Some(now + Duration::from_millis(self.config.ping_interval_ms));
                     self.effects.push(Effect::Ping);
                 }
@@ -760,9 +815,9 @@ impl Machine {
         if problems.ib_link_lost {
             reasons.push(DegradedReason::IbLinkLost);
         }
-        if self.pinging.last_lost {
+        if self.pinging.lost_in_a_row > 0 {
             reasons.push(DegradedReason::LostPings {
-                missed: self.pinging.silent_streak,
+                missed: self.pinging.lost_in_a_row,
             });
         }
         if problems.server_link_broken {

@@ -37,8 +37,8 @@ pub struct RetryConfig {
 
 impl RetryConfig {
     /// Connect attempts: 250 ms doubling to 2 s; after five failures in a row, full attempts
-    /// only as trials spaced 2 s, 4 s, … up to a minute apart (the supervisor probes cheaply
-    /// every 2 s meanwhile).
+    /// only as trials spaced 2 s, 4 s, … up to 30 s apart (the supervisor probes cheaply every
+    /// 2 s meanwhile, and a trial also waits for a probe to be answered).
     pub fn connects() -> Self {
         Self {
             initial_ms: 250,
@@ -48,7 +48,7 @@ impl RetryConfig {
             immediate_first: false,
             failure_threshold: 5,
             open_initial_ms: 2_000,
-            open_max_ms: 60_000,
+            open_max_ms: 30_000,
         }
     }
 
@@ -205,11 +205,11 @@ mod tests {
                 Err(4_000),
                 Err(8_000),
                 Err(16_000),
-                Err(32_000)
+                Err(30_000)
             ]
         );
         assert!(retry.is_open());
-        assert_eq!(delays(&mut retry, t0, 2), [Err(60_000), Err(60_000)]);
+        assert_eq!(delays(&mut retry, t0, 2), [Err(30_000), Err(30_000)]);
         retry.succeeded();
         assert!(!retry.is_open());
         assert_eq!(retry.failures(), 0);

@@ -104,6 +104,11 @@ pub enum ConnectionState {
         since_ms: u64,
         /// Time between probes, ms.
         probe_every_ms: u64,
+        /// The last probe was answered: the gateway's API port is up, but full connects keep
+        /// failing (a stalled start-up, client ids taken), so they are spaced out.
+        answering: bool,
+        /// The earliest next full connect, epoch ms (it also waits for a probe answered).
+        next_full_try_ms: u64,
     },
     /// Retries and alerts are paused by the user.
     Paused {
@@ -156,7 +161,10 @@ impl ConnectionState {
                 ConnectionState::Reconnecting { attempt: x, .. },
                 ConnectionState::Reconnecting { attempt: y, .. },
             ) => x == y,
-            (ConnectionState::CircuitOpen { .. }, ConnectionState::CircuitOpen { .. }) => true,
+            (
+                ConnectionState::CircuitOpen { answering: x, .. },
+                ConnectionState::CircuitOpen { answering: y, .. },
+            ) => x == y,
             _ => self == other,
         }
     }

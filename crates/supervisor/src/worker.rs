@@ -47,6 +47,9 @@ impl WorkerProcess {
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .kill_on_drop(true)
+            // Its own process group: a Ctrl-C in the terminal reaches the app, which stops
+            // the worker gracefully, rather than killing the worker first.
+            .process_group(0)
             .spawn()?;
         let pid = child.id().unwrap_or(0);
         let span = tracing::info_span!("worker", generation, pid);

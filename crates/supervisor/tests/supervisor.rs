@@ -736,3 +736,58 @@ async fn with_the_default_retries_a_restarted_gateway_is_back_within_seconds_of_
     client.stop().await.unwrap();
     sim.shutdown().await;
 }
+
+#[tokio::test]
+async fn a_gateway_slower_than_the_timeout_but_inside_the_silence_limit_keeps_its_connection() {
+    // Fast config: pings every 100 ms, 80 ms timeout, replaced after 300 ms without a reply.
+    let sim = simulator().await;
+    let client = BrokerClient::new(fast_config(&sim)).unwrap();
+    let mut events = client.subscribe();
+    client.start().await.unwrap();
+    until(&client, 10.0, "connected", connected).await;
+    sim.apply(cmd("latency 250"));
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let drops: Vec<_> = std::iter::from_fn(|| events.try_recv().ok())
+        .filter(|e| matches!(e.kind, EventKind::Disconnected { .. }))
+        .collect();
+    assert!(
+        drops.is_empty(),
+        "a slow gateway is not a dead one: {drops:?}"
+    );
+    assert_eq!(
+        sim.requests_seen().get(&71),
+        Some(&1),
+        "one session from start to end"
+    );
+    let snapshot = client.snapshot();
+    let minute = snapshot.latency.windows[0].1;
+    assert!(
+        minute.late >= 5 && minute.p50_us.is_some_and(|p50| p50 >= 250_000),
+        "{minute:?}"
+    );
+    client.stop().await.unwrap();
+    sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_silent_gateway_is_replaced_and_the_replacement_is_announced() {
+    let sim = simulator().await;
+    let client = BrokerClient::new(fast_config(&sim)).unwrap();
+    let mut events = client.subscribe();
+    client.start().await.unwrap();
+    until(&client, 10.0, "connected", connected).await;
+    sim.apply(cmd("mute on"));
+    let dropped = event(&mut events, 5.0, "the replacement", |e| {
+        matches!(e.kind, EventKind::Disconnected { .. })
+    })
+    .await;
+    let EventKind::Disconnected { cause, message } = dropped.kind else {
+        unreachable!()
+    };
+    assert_eq!(cause, gatewatch_protocol::DisconnectCause::Unresponsive);
+    assert!(message.contains("no reply to any ping"), "{message}");
+    sim.apply(cmd("mute off"));
+    until(&client, 10.0, "connected again", connected).await;
+    client.stop().await.unwrap();
+    sim.shutdown().await;
+}

@@ -22,8 +22,8 @@ use tokio::net::TcpStream;
 use crate::gateway::{self, GatewayLink};
 use crate::session::EventSink;
 
-/// What the worker offers: everything from ibapi's floor to the newest version it knows.
-const HELLO_RANGE: &str = "v100..226";
+/// The newest server version the worker knows (the official Python client's too).
+const MAX_OFFERED_VERSION: i32 = 226;
 
 /// The connect request's parameters.
 #[derive(Debug, Clone)]
@@ -174,7 +174,8 @@ async fn exchange_versions(
 ) -> Result<(TcpStream, i32), WorkerError> {
     let at = |code, detail: String| WorkerError::at(Stage::VersionExchange, code, detail);
     let mut hello = API_PREFIX.to_vec();
-    hello.extend_from_slice(&encode_frame(HELLO_RANGE.as_bytes()));
+    let range = format!("v{MIN_SUPPORTED_VERSION}..{MAX_OFFERED_VERSION}");
+    hello.extend_from_slice(&encode_frame(range.as_bytes()));
     if let Err(error) = stream.write_all(&hello).await {
         return Err(at(
             ErrorCode::HandshakeRejected,
@@ -218,11 +219,11 @@ async fn exchange_versions(
                 .into(),
         ));
     };
-    if version < MIN_SUPPORTED_VERSION {
+    if !(MIN_SUPPORTED_VERSION..=MAX_OFFERED_VERSION).contains(&version) {
         return Err(at(
             ErrorCode::UnsupportedServerVersion,
             format!(
-                "the gateway speaks server version {version}; {MIN_SUPPORTED_VERSION} or later is needed"
+                "the gateway chose server version {version}, outside the {MIN_SUPPORTED_VERSION}..{MAX_OFFERED_VERSION} offered"
             ),
         ));
     }

@@ -261,7 +261,7 @@ async fn route_messages(mut reader: OwnedReadHalf, shared: Arc<Shared>) {
     *shared.lock_routes() = Routes::default();
     shared.ended.send_replace(true);
     if !shared.closing.load(Ordering::SeqCst) {
-        tracing::warn!(%cause, %message, "connection lost");
+        tracing::warn!(%cause, detail = %message, "connection lost");
         let _ = shared.events.send(Event::Disconnected { cause, message });
         // Our side closes at once: nothing of ours lingers in CLOSE_WAIT.
         shared.writer.lock().await.take();
@@ -324,7 +324,7 @@ impl Shared {
             let mut routes = self.lock_routes();
             if routes.stale_end.is_some() {
                 return Err(WorkerError::new(
-                    ErrorCode::RequestTimeout,
+                    ErrorCode::AwaitingReply,
                     format!(
                         "{what}: not sent, the gateway is still answering an earlier request that timed out"
                     ),
@@ -363,7 +363,8 @@ fn describe(request: &ReadRequest) -> String {
     }
 }
 
-fn timed_out(what: &str, timeout: Duration) -> WorkerError {
+/// A request that got no answer within `timeout`.
+pub(crate) fn timed_out(what: &str, timeout: Duration) -> WorkerError {
     WorkerError::new(
         ErrorCode::RequestTimeout,
         format!("{what}: no answer within {} ms", timeout.as_millis()),
@@ -387,7 +388,7 @@ async fn ask_in_order<T>(
         let now = Instant::now();
         if let Some(age) = queue.overdue(now) {
             return Err(WorkerError::new(
-                ErrorCode::RequestTimeout,
+                ErrorCode::AwaitingReply,
                 format!(
                     "{what}: not sent, the gateway has not yet answered the one sent {} ms ago",
                     age.as_millis()
@@ -421,7 +422,8 @@ async fn ask_in_order<T>(
 
 impl GatewayLink {
     /// One server-time round trip. `tag` names the ping, so that a reply coming after the
-    /// timeout is reported as that ping's late reply.
+    /// timeout is reported as that ping's late reply. A reply that came a moment after the
+    /// timeout but before the timer fired is returned with its round trip: the caller judges.
     pub(crate) async fn ping(
         &self,
         timeout: Duration,

@@ -19,7 +19,7 @@ use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
 use crate::connect::{self, Target};
-use crate::gateway::GatewayLink;
+use crate::gateway::{self, GatewayLink};
 
 type Outbox = mpsc::UnboundedSender<FromWorker>;
 
@@ -103,6 +103,18 @@ where
     }
 }
 
+/// What makes a connect request unusable, if anything.
+fn connect_problem(client_id: i32, timeouts: &gatewatch_protocol::Timeouts) -> Option<String> {
+    if client_id < 0 {
+        return Some(format!("client_id must be 0 or more, not {client_id}"));
+    }
+    timeouts
+        .named()
+        .iter()
+        .find(|(_, value)| *value == 0)
+        .map(|(name, _)| format!("timeouts.{name} must be above zero"))
+}
+
 /// `LineTooLong` for an oversized line, `BadRequest` for anything else unreadable.
 fn line_error_code(error: &LineError) -> ErrorCode {
     match error {
@@ -150,7 +162,7 @@ impl Worker {
     }
 
     fn refuse(&self, id: Option<u64>, code: ErrorCode, message: String) {
-        tracing::warn!(%code, %message, "request refused");
+        tracing::warn!(%code, detail = %message, "request refused");
         let _ = self.out.send(FromWorker::Error {
             id,
             error: WorkerError::new(code, message),
@@ -180,14 +192,16 @@ impl Worker {
         };
         let Request { id, command } = request;
         match command {
-            ToWorker::Heartbeat => self.reply(id, Reply::HeartbeatAck),
+            ToWorker::Heartbeat {} => self.reply(id, Reply::HeartbeatAck),
             ToWorker::Connect {
                 host,
                 port,
                 client_id,
                 timeouts,
             } => {
-                if self.link.is_some() || self.connecting.is_some() {
+                if let Some(problem) = connect_problem(client_id, &timeouts) {
+                    self.refuse(Some(id), ErrorCode::BadRequest, problem);
+                } else if self.link.is_some() || self.connecting.is_some() {
                     self.fail(
                         id,
                         WorkerError::new(
@@ -208,11 +222,11 @@ impl Worker {
                     );
                 }
             }
-            ToWorker::Disconnect => {
+            ToWorker::Disconnect {} => {
                 self.close_link().await;
                 self.reply(id, Reply::Disconnected);
             }
-            ToWorker::Shutdown => {
+            ToWorker::Shutdown {} => {
                 self.reply(id, Reply::ShuttingDown);
                 return Flow::Exit;
             }
@@ -243,16 +257,8 @@ impl Worker {
                     });
                 });
             }
-            ToWorker::Ping { timeout_ms } => self.spawn_request(id, move |link| async move {
-                let pong = link
-                    .ping(Duration::from_millis(timeout_ms), Some(id))
-                    .await?;
-                Ok(Reply::Pong {
-                    rtt_us: pong.rtt_us,
-                    server_time_s: pong.server_time_s,
-                })
-            }),
-            ToWorker::GetAccounts => {
+            ToWorker::Ping { timeout_ms } => self.spawn_ping(id, timeout_ms),
+            ToWorker::GetAccounts {} => {
                 let timeout = self.request_timeout();
                 self.spawn_request(id, move |link| async move {
                     Ok(Reply::Accounts {
@@ -260,7 +266,7 @@ impl Worker {
                     })
                 })
             }
-            ToWorker::GetPositions => {
+            ToWorker::GetPositions {} => {
                 let timeout = self.request_timeout();
                 self.spawn_request(id, move |link| async move {
                     Ok(Reply::Positions {
@@ -284,19 +290,68 @@ impl Worker {
         Duration::from_millis(self.request_ms)
     }
 
+    /// The current link, or `None` after telling request `id` there is none.
+    fn link_for(&self, id: u64) -> Option<Arc<GatewayLink>> {
+        if self.link.is_none() {
+            let message = if self.connecting.is_some() {
+                "still connecting"
+            } else {
+                "not connected to a gateway"
+            };
+            self.fail(id, WorkerError::new(ErrorCode::NotConnected, message));
+        }
+        self.link.clone()
+    }
+
+    /// Runs a ping as a task. A reply that came after the timeout (the timer fires a moment
+    /// late) is answered as a timeout followed by that ping's late reply, in that order.
+    fn spawn_ping(&self, id: u64, timeout_ms: u64) {
+        let Some(link) = self.link_for(id) else {
+            return;
+        };
+        let out = self.out.clone();
+        tokio::spawn(async move {
+            let timeout = Duration::from_millis(timeout_ms);
+            let messages = match link.ping(timeout, Some(id)).await {
+                Ok(pong) if pong.rtt_us > timeout.as_micros() as u64 => vec![
+                    FromWorker::Error {
+                        id: Some(id),
+                        error: gateway::timed_out("ping", timeout),
+                    },
+                    FromWorker::Event {
+                        event: Event::LatePong {
+                            id,
+                            rtt_us: pong.rtt_us,
+                            server_time_s: pong.server_time_s,
+                        },
+                    },
+                ],
+                Ok(pong) => vec![FromWorker::Reply {
+                    id,
+                    result: Reply::Pong {
+                        rtt_us: pong.rtt_us,
+                        server_time_s: pong.server_time_s,
+                    },
+                }],
+                Err(error) => vec![FromWorker::Error {
+                    id: Some(id),
+                    error,
+                }],
+            };
+            for message in messages {
+                let _ = out.send(message);
+            }
+        });
+    }
+
     /// Runs a gateway request as a task over the current link.
     fn spawn_request<F, Fut>(&self, id: u64, request: F)
     where
         F: FnOnce(Arc<GatewayLink>) -> Fut,
         Fut: std::future::Future<Output = Result<Reply, WorkerError>> + Send + 'static,
     {
-        let Some(link) = self.link.clone() else {
-            let message = if self.connecting.is_some() {
-                "still connecting"
-            } else {
-                "not connected to a gateway"
-            };
-            return self.fail(id, WorkerError::new(ErrorCode::NotConnected, message));
+        let Some(link) = self.link_for(id) else {
+            return;
         };
         let out = self.out.clone();
         let pending = request(link);

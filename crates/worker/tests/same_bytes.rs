@@ -89,12 +89,12 @@ async fn worker_calls(sim: &Simulator) {
     worker.connect(sim, CLIENT_ID).await.expect("connect");
     for command in [
         ToWorker::Ping { timeout_ms: 5_000 },
-        ToWorker::GetAccounts,
+        ToWorker::GetAccounts {},
         ToWorker::GetAccountSummary {
             tags: TAGS.map(str::to_owned).to_vec(),
         },
-        ToWorker::GetPositions,
-        ToWorker::Shutdown,
+        ToWorker::GetPositions {},
+        ToWorker::Shutdown {},
     ] {
         worker.request(command, 10.0).await.expect("answered");
     }

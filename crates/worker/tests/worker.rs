@@ -55,13 +55,13 @@ async fn every_request_is_answered_in_both_encodings() {
         );
 
         assert_eq!(
-            worker.request(ToWorker::GetAccounts, 5.0).await,
+            worker.request(ToWorker::GetAccounts {}, 5.0).await,
             Ok(Reply::Accounts {
                 accounts: vec!["DU1234567".into(), "DU7654321".into()]
             })
         );
         assert_eq!(
-            worker.request(ToWorker::Heartbeat, 5.0).await,
+            worker.request(ToWorker::Heartbeat {}, 5.0).await,
             Ok(Reply::HeartbeatAck)
         );
 
@@ -93,7 +93,8 @@ async fn every_request_is_answered_in_both_encodings() {
             .collect();
         assert_eq!(rows, expected, "{encoding:?}");
 
-        let Ok(Reply::Positions { positions }) = worker.request(ToWorker::GetPositions, 5.0).await
+        let Ok(Reply::Positions { positions }) =
+            worker.request(ToWorker::GetPositions {}, 5.0).await
         else {
             panic!("positions failed")
         };
@@ -137,7 +138,7 @@ async fn every_request_is_answered_in_both_encodings() {
         }
 
         assert_eq!(
-            worker.request(ToWorker::Disconnect, 5.0).await,
+            worker.request(ToWorker::Disconnect {}, 5.0).await,
             Ok(Reply::Disconnected)
         );
         let not_connected = worker
@@ -146,7 +147,7 @@ async fn every_request_is_answered_in_both_encodings() {
             .unwrap_err();
         assert_eq!(not_connected.code, ErrorCode::NotConnected);
         assert_eq!(
-            worker.request(ToWorker::Shutdown, 5.0).await,
+            worker.request(ToWorker::Shutdown {}, 5.0).await,
             Ok(Reply::ShuttingDown)
         );
         assert!(worker.wait_exit(5.0).await.success());
@@ -279,14 +280,14 @@ async fn a_muted_gateway_makes_the_ping_time_out_and_no_later_ping_is_credited_w
             .request(ToWorker::Ping { timeout_ms: 2000 }, 5.0)
             .await
             .unwrap_err();
-        assert_eq!(refused.code, ErrorCode::RequestTimeout, "{max_version}");
+        assert_eq!(refused.code, ErrorCode::AwaitingReply, "{max_version}");
         assert!(
             refused.message.contains("not yet answered"),
             "{max_version}: {}",
             refused.message
         );
         worker
-            .request(ToWorker::Disconnect, 5.0)
+            .request(ToWorker::Disconnect {}, 5.0)
             .await
             .expect("disconnect");
         worker.connect(&sim, 1).await.expect("reconnect");
@@ -365,7 +366,7 @@ async fn a_connect_opens_exactly_one_tcp_connection() {
         for _ in 0..3 {
             worker.connect(&sim, 1).await.expect("connect");
             worker
-                .request(ToWorker::Disconnect, 5.0)
+                .request(ToWorker::Disconnect {}, 5.0)
                 .await
                 .expect("disconnect");
         }
@@ -388,7 +389,7 @@ async fn connection_stages_are_reported_in_order_and_never_after_connected() {
         worker.events.clear();
         worker.connect(&sim, 1).await.expect("connect");
         worker
-            .request(ToWorker::Disconnect, 5.0)
+            .request(ToWorker::Disconnect {}, 5.0)
             .await
             .expect("disconnect");
         let states: Vec<&Event> = worker
@@ -500,7 +501,7 @@ async fn a_requested_disconnect_leaves_no_close_wait_on_a_gateway_that_never_clo
     for client_id in 1..=3 {
         worker.connect(&sim, client_id).await.expect("connect");
         worker
-            .request(ToWorker::Disconnect, 5.0)
+            .request(ToWorker::Disconnect {}, 5.0)
             .await
             .expect("disconnect");
     }
@@ -728,7 +729,7 @@ async fn garbage_and_oversized_lines_are_refused_and_survived() {
     assert_eq!(error.code, ErrorCode::LineTooLong);
 
     assert_eq!(
-        worker.request(ToWorker::Heartbeat, 5.0).await,
+        worker.request(ToWorker::Heartbeat {}, 5.0).await,
         Ok(Reply::HeartbeatAck),
         "the worker keeps serving"
     );
@@ -743,10 +744,10 @@ async fn the_worker_never_sends_an_order_message() {
         worker.connect(&sim, 1).await.expect("connect");
         for command in [
             ToWorker::Ping { timeout_ms: 2000 },
-            ToWorker::GetAccounts,
-            ToWorker::GetPositions,
+            ToWorker::GetAccounts {},
+            ToWorker::GetPositions {},
             ToWorker::GetAccountSummary { tags: vec![] },
-            ToWorker::Disconnect,
+            ToWorker::Disconnect {},
         ] {
             worker
                 .request(command, 10.0)
@@ -877,4 +878,68 @@ async fn a_killed_worker_leaves_a_wedged_gateway_nothing_to_hold() {
     assert_eq!(harness::close_wait_on(sim.addr().port()), 0);
     assert_eq!(sim.status().parked, 0, "no FIN reached the gateway");
     sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_version_outside_the_offered_range_is_refused_at_the_version_exchange() {
+    use tokio::io::AsyncWriteExt;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    tokio::spawn(async move {
+        while let Ok((mut socket, _)) = listener.accept().await {
+            let reply = gatewatch_wire::frame::encode_frame(b"99999\x0020261129 10:00:00 UTC\x00");
+            let _ = socket.write_all(&reply).await;
+            tokio::time::sleep(Duration::from_secs(10)).await;
+        }
+    });
+    let mut worker = Worker::spawn().await;
+    let command = ToWorker::Connect {
+        host: "127.0.0.1".into(),
+        port,
+        client_id: 1,
+        timeouts: Timeouts::default(),
+    };
+    let error = worker.request(command, 5.0).await.unwrap_err();
+    assert_eq!(
+        (error.code, error.stage),
+        (
+            ErrorCode::UnsupportedServerVersion,
+            Some(Stage::VersionExchange)
+        ),
+        "{}",
+        error.message
+    );
+    assert!(error.message.contains("99999"), "{}", error.message);
+}
+
+#[tokio::test]
+async fn a_connect_with_a_negative_client_id_or_a_zero_timeout_is_a_bad_request() {
+    let mut worker = Worker::spawn().await;
+    let connect = |client_id, timeouts| ToWorker::Connect {
+        host: "127.0.0.1".into(),
+        port: 4002,
+        client_id,
+        timeouts,
+    };
+    let negative = worker
+        .request(connect(-5, Timeouts::default()), 5.0)
+        .await
+        .unwrap_err();
+    assert_eq!(negative.code, ErrorCode::BadRequest);
+    assert!(
+        negative.message.contains("client_id"),
+        "{}",
+        negative.message
+    );
+    let zero = Timeouts {
+        start_api_ms: 0,
+        ..Timeouts::default()
+    };
+    let error = worker.request(connect(1, zero), 5.0).await.unwrap_err();
+    assert_eq!(error.code, ErrorCode::BadRequest);
+    assert!(
+        error.message.contains("timeouts.start_api_ms"),
+        "{}",
+        error.message
+    );
 }

@@ -46,7 +46,16 @@ since_ms: number,
 /**
  * Time between probes, ms.
  */
-probe_every_ms: number, } | { "state": "paused", 
+probe_every_ms: number, 
+/**
+ * The last probe was answered: the gateway's API port is up, but full connects keep
+ * failing (a stalled start-up, client ids taken), so they are spaced out.
+ */
+answering: boolean, 
+/**
+ * The earliest next full connect, epoch ms (it also waits for a probe answered).
+ */
+next_full_try_ms: number, } | { "state": "paused", 
 /**
  * When the pause ends by itself, epoch ms; `None` until resumed.
  */

@@ -3,4 +3,4 @@
 /**
  * Why a connection closed.
  */
-export type DisconnectCause = "gateway_closed" | "connection_reset" | "port_reset" | "protocol_error";
+export type DisconnectCause = "gateway_closed" | "connection_reset" | "port_reset" | "protocol_error" | "unresponsive";

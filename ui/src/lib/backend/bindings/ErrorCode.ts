@@ -3,4 +3,4 @@
 /**
  * The error codes the app can branch on.
  */
-export type ErrorCode = "gateway_unreachable" | "handshake_timeout" | "handshake_rejected" | "unsupported_server_version" | "client_id_in_use" | "not_connected" | "already_connected" | "request_timeout" | "connection_lost" | "bad_request" | "line_too_long" | "internal";
+export type ErrorCode = "gateway_unreachable" | "handshake_timeout" | "handshake_rejected" | "unsupported_server_version" | "client_id_in_use" | "not_connected" | "already_connected" | "request_timeout" | "awaiting_reply" | "connection_lost" | "bad_request" | "line_too_long" | "internal";
