@@ -106,7 +106,7 @@ pub fn reason(reason: &DegradedReason) -> String {
             )
         }
         DegradedReason::LostPings { missed } => {
-            format!("pings unanswered in time ({missed} in a row without any reply)")
+            format!("pings unanswered in time ({missed} in a row)")
         }
         DegradedReason::IbLinkLost => "the gateway lost its connection to IB (1100)".into(),
         DegradedReason::ServerLinkBroken => {

@@ -239,6 +239,8 @@ pub struct Machine {
     pinging: Pinging,
     /// Since when full connects have been suspended (the circuit is open).
     circuit_open_since: Option<Instant>,
+    /// When the last connect attempt went out: probes keep their spacing from it.
+    last_attempt_at: Option<Instant>,
     last_error: Option<WorkerError>,
     effects: Vec<Effect>,
 }
@@ -262,6 +264,7 @@ impl Machine {
             windows: Vec::new(),
             pinging: Pinging::default(),
             circuit_open_since: None,
+            last_attempt_at: None,
             last_error: None,
             effects: Vec::new(),
         }
@@ -598,7 +601,10 @@ impl Machine {
                 at,
             },
             Verdict::Open { trial_at } => Link::Probing {
-                next_probe: now + Duration::from_millis(self.config.probe_interval_ms),
+                // Spaced from the start of the attempt that failed: after a slow failure (a
+                // 3 s version-exchange timeout) the first probe goes at once.
+                next_probe: self.last_attempt_at.unwrap_or(now)
+                    + Duration::from_millis(self.config.probe_interval_ms),
                 in_flight: false,
                 answered,
                 trial_at,
@@ -755,6 +761,7 @@ impl Machine {
                 if self.ensure_worker(now) {
                     let client_id = self.client_ids.current();
                     self.effects.push(Effect::Connect { client_id });
+                    self.last_attempt_at = Some(now);
                     self.link = Link::Connecting {
                         attempt,
                         client_id,

@@ -513,7 +513,7 @@ fn a_zombie_is_probed_one_connection_at_a_time_and_recovery_is_seconds() {
         .connected_after(healed, healed + secs(10.0))
         .expect("recovers");
     assert!(
-        connected - healed <= secs(5.1),
+        connected - healed <= secs(3.1),
         "{:?} after the zombie healed",
         connected - healed
     );
