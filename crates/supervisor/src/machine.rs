@@ -595,16 +595,16 @@ impl Machine {
         if matches!(verdict, Verdict::Open { .. }) && self.circuit_open_since.is_none() {
             self.circuit_open_since = Some(now);
         }
+        // Delays are spacing between the starts of attempts: after a slow failure (a 3 s
+        // version-exchange timeout) the next attempt may go at once.
+        let started = self.last_attempt_at.unwrap_or(now);
         self.link = match verdict {
             Verdict::RetryAt(at) => Link::Waiting {
                 attempt: attempt + 1,
-                at,
+                at: (started + (at - now)).max(now),
             },
             Verdict::Open { trial_at } => Link::Probing {
-                // Spaced from the start of the attempt that failed: after a slow failure (a
-                // 3 s version-exchange timeout) the first probe goes at once.
-                next_probe: self.last_attempt_at.unwrap_or(now)
-                    + Duration::from_millis(self.config.probe_interval_ms),
+                next_probe: started + Duration::from_millis(self.config.probe_interval_ms),
                 in_flight: false,
                 answered,
                 trial_at,

@@ -520,6 +520,30 @@ fn a_zombie_is_probed_one_connection_at_a_time_and_recovery_is_seconds() {
 }
 
 #[test]
+fn a_gateway_silent_for_twenty_seconds_is_back_within_seconds_of_its_return() {
+    // Muted: the live connection goes silent, and new connections are accepted but never
+    // answered (each attempt and probe waits its 3 s version-exchange timeout).
+    for silent_secs in [5.0, 20.0, 60.0] {
+        let healed = secs(5.0 + silent_secs);
+        let mut world = started(move |elapsed| {
+            if elapsed < secs(5.0) || elapsed >= healed {
+                HEALTHY
+            } else {
+                Gateway::Zombie
+            }
+        });
+        let connected = world
+            .connected_after(healed, healed + secs(10.0))
+            .expect("recovers");
+        assert!(
+            connected - healed <= secs(3.1),
+            "silent {silent_secs} s: connected {:?} after the return",
+            connected - healed
+        );
+    }
+}
+
+#[test]
 fn full_start_ups_against_a_stalled_gateway_are_spaced_further_and_further_apart() {
     let mut world = started(|_| Gateway::StallStart);
     world.run_until(secs(600.0));
