@@ -189,9 +189,11 @@ fn ib_async_connect(addr: SocketAddr, n: usize) -> Option<(f64, f64)> {
     }
 }
 
-/// Applies `fault` (which must take the connection down), waits `down`, lifts it with `lift`
-/// (`None`: the fault lifts itself after `down`, as `restart` does) and measures the time back
-/// to connected, counting from the moment the gateway serves again.
+/// Applies `fault`, waits until it has taken the connection down and at least `down` has
+/// passed since it was applied, lifts it with `lift` (`None`: the fault lifts itself after
+/// `down`, as `restart` does) and measures the time back to connected, counting from the
+/// moment the gateway serves again. Waiting for the drop matters for a mute: it takes three
+/// ping intervals of silence to count, so a shorter mute is (rightly) no outage at all.
 async fn recovery_after(
     client: &BrokerClient,
     sim: &Simulator,
@@ -199,12 +201,14 @@ async fn recovery_after(
     lift: Option<&str>,
     down: Duration,
 ) -> Duration {
-    let mut events = client.subscribe();
     until(client, 30.0, "connected before the fault", connected).await;
+    let applied = Instant::now();
     for command in fault {
         sim.apply(command.parse().unwrap());
     }
-    tokio::time::sleep(down).await;
+    until(client, 30.0, "down after the fault", |s| !connected(s)).await;
+    let mut events = client.subscribe();
+    tokio::time::sleep(down.saturating_sub(applied.elapsed())).await;
     if let Some(lift) = lift {
         sim.apply(lift.parse().unwrap());
     }
