@@ -1,6 +1,7 @@
-//! The commands the UI calls: each one line over `App`.
+//! The commands the UI calls: each one line over `App`. A command about one gateway takes
+//! its profile id as `gateway`.
 
-use gatewatch_app::{App, AppError, LatencySeries, UiSnapshot};
+use gatewatch_app::{App, AppError, Applied, LatencySeries, UiSnapshot};
 use gatewatch_settings::Settings;
 use tauri::State;
 
@@ -10,8 +11,8 @@ pub fn get_snapshot(app: State<'_, App>) -> UiSnapshot {
 }
 
 #[tauri::command]
-pub async fn reconnect_now(app: State<'_, App>) -> Result<(), AppError> {
-    app.reconnect_now().await
+pub async fn reconnect_now(app: State<'_, App>, gateway: String) -> Result<(), AppError> {
+    app.reconnect_now(&gateway).await
 }
 
 #[tauri::command]
@@ -25,13 +26,13 @@ pub async fn resume(app: State<'_, App>) -> Result<(), AppError> {
 }
 
 #[tauri::command]
-pub async fn connect(app: State<'_, App>) -> Result<(), AppError> {
-    app.connect().await
+pub async fn connect(app: State<'_, App>, gateway: String) -> Result<(), AppError> {
+    app.connect(&gateway).await
 }
 
 #[tauri::command]
-pub async fn disconnect(app: State<'_, App>) -> Result<(), AppError> {
-    app.disconnect().await
+pub async fn disconnect(app: State<'_, App>, gateway: String) -> Result<(), AppError> {
+    app.disconnect(&gateway).await
 }
 
 #[tauri::command]
@@ -40,13 +41,13 @@ pub fn get_settings(app: State<'_, App>) -> Settings {
 }
 
 #[tauri::command]
-pub async fn save_settings(app: State<'_, App>, settings: Settings) -> Result<(), AppError> {
+pub async fn save_settings(app: State<'_, App>, settings: Settings) -> Result<Applied, AppError> {
     app.save_settings(settings).await
 }
 
 #[tauri::command]
-pub fn get_latency(app: State<'_, App>, window_secs: u64) -> LatencySeries {
-    app.latency(window_secs)
+pub fn get_latency(app: State<'_, App>, gateway: String, window_secs: u64) -> LatencySeries {
+    app.latency(&gateway, window_secs)
 }
 
 /// Opens the log folder in the desktop's file manager.

@@ -8,7 +8,7 @@ mod tray;
 
 use std::time::Duration;
 
-use gatewatch_alerts::AlertPolicy;
+use gatewatch_alerts::FleetAlerts;
 use gatewatch_app::{App, AppOptions};
 use tauri::{Emitter, Manager};
 
@@ -132,11 +132,12 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<AppOptions, Stri
     Ok(options)
 }
 
-/// Tells the UI and the tray about every change, and raises the notifications the policy
-/// decides on (checked every second, so a held bad state is announced on time).
+/// Tells the UI and the tray about every change, and raises the notifications each
+/// gateway's policy decides on (checked every second, so a held bad state is announced on
+/// time).
 async fn forward(handle: tauri::AppHandle, app: App) {
     let mut events = app.subscribe();
-    let mut policy = AlertPolicy::new(app.settings().notifications);
+    let mut alerts = FleetAlerts::default();
     let mut tick = tokio::time::interval(Duration::from_secs(1));
     let mut tray = tray::TrayView::default();
     loop {
@@ -153,9 +154,24 @@ async fn forward(handle: tauri::AppHandle, app: App) {
         }
         let snapshot = app.snapshot();
         tray.show(&handle, &snapshot);
-        policy.set_settings(app.settings().notifications);
-        for alert in policy.observe(&snapshot.snapshot, std::time::Instant::now()) {
-            tauri::async_runtime::spawn(notify::show(alert));
+        let settings = app.settings();
+        let now = std::time::Instant::now();
+        for gateway in &snapshot.gateways {
+            let Some(profile) = settings.profile(&gateway.id) else {
+                continue;
+            };
+            let notifications = settings.notifications_for(profile);
+            for alert in alerts.observe(
+                &gateway.id,
+                &gateway.name,
+                notifications,
+                &gateway.snapshot,
+                now,
+            ) {
+                tauri::async_runtime::spawn(notify::show(alert));
+            }
         }
+        let watched: Vec<&str> = snapshot.gateways.iter().map(|g| g.id.as_str()).collect();
+        alerts.retain(&watched);
     }
 }

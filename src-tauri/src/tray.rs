@@ -1,15 +1,17 @@
-//! The tray: one icon per state, and a menu whose first (disabled) line carries the status,
-//! since Linux trays show no tooltip and send no click events.
+//! The tray: the icon of the worst state across gateways, and a menu whose first (disabled)
+//! lines carry one status line per gateway, since Linux trays show no tooltip and send no
+//! click events. "Reconnect now" has one entry per gateway. The menu is rebuilt when the
+//! set of gateways changes, and otherwise only its texts are updated.
 
-use gatewatch_app::tray::{TrayIcon, icon};
+use gatewatch_app::tray::{TrayIcon, worst};
 use gatewatch_app::{App, UiSnapshot};
 use tauri::image::Image;
-use tauri::menu::{Menu, MenuItem, PredefinedMenuItem};
+use tauri::menu::{Menu, MenuItem, PredefinedMenuItem, Submenu};
 use tauri::tray::TrayIconBuilder;
-use tauri::{AppHandle, Manager};
+use tauri::{AppHandle, Manager, Wry};
 
 const TRAY_ID: &str = "gatewatch";
-const STATUS_ITEM: &str = "status";
+const RECONNECT_PREFIX: &str = "reconnect:";
 
 fn image(kind: TrayIcon) -> Image<'static> {
     let bytes: &'static [u8] = match kind {
@@ -22,54 +24,99 @@ fn image(kind: TrayIcon) -> Image<'static> {
     Image::from_bytes(bytes).expect("the tray icons are valid PNGs")
 }
 
-pub fn create(handle: &AppHandle) -> tauri::Result<()> {
-    let status = MenuItem::with_id(handle, STATUS_ITEM, "Starting…", false, None::<&str>)?;
-    let menu = Menu::with_items(
+/// The gateways a menu was built for: (id, name) in order.
+type Roster = Vec<(String, String)>;
+
+/// Builds the menu for `roster`; returns it with its status items, one per gateway (or one
+/// "no gateway" line).
+fn menu(handle: &AppHandle, roster: &Roster) -> tauri::Result<(Menu<Wry>, Vec<MenuItem<Wry>>)> {
+    let mut status = Vec::new();
+    for (index, (_, name)) in roster.iter().enumerate() {
+        let id = format!("status:{index}");
+        status.push(MenuItem::with_id(handle, id, name, false, None::<&str>)?);
+    }
+    if status.is_empty() {
+        status.push(MenuItem::with_id(
+            handle,
+            "status:none",
+            "No gateway watched",
+            false,
+            None::<&str>,
+        )?);
+    }
+    let reconnect_items = roster
+        .iter()
+        .map(|(id, name)| {
+            MenuItem::with_id(
+                handle,
+                format!("{RECONNECT_PREFIX}{id}"),
+                name,
+                true,
+                None::<&str>,
+            )
+        })
+        .collect::<tauri::Result<Vec<_>>>()?;
+    let reconnect_refs: Vec<&dyn tauri::menu::IsMenuItem<Wry>> = reconnect_items
+        .iter()
+        .map(|i| i as &dyn tauri::menu::IsMenuItem<Wry>)
+        .collect();
+    let reconnect =
+        Submenu::with_items(handle, "Reconnect now", !roster.is_empty(), &reconnect_refs)?;
+    let menu = Menu::new(handle)?;
+    for item in &status {
+        menu.append(item)?;
+    }
+    menu.append(&PredefinedMenuItem::separator(handle)?)?;
+    menu.append(&MenuItem::with_id(
         handle,
-        &[
-            &status,
-            &PredefinedMenuItem::separator(handle)?,
-            &MenuItem::with_id(handle, "open", "Open Gatewatch", true, None::<&str>)?,
-            &MenuItem::with_id(handle, "reconnect", "Reconnect now", true, None::<&str>)?,
-            &MenuItem::with_id(
-                handle,
-                "pause15",
-                "Pause alerts for 15 min",
-                true,
-                None::<&str>,
-            )?,
-            &MenuItem::with_id(
-                handle,
-                "pause60",
-                "Pause alerts for 1 h",
-                true,
-                None::<&str>,
-            )?,
-            &MenuItem::with_id(handle, "resume", "Resume alerts", true, None::<&str>)?,
-            &PredefinedMenuItem::separator(handle)?,
-            &MenuItem::with_id(handle, "quit", "Quit", true, None::<&str>)?,
-        ],
-    )?;
+        "open",
+        "Open Gatewatch",
+        true,
+        None::<&str>,
+    )?)?;
+    menu.append(&reconnect)?;
+    for (id, text) in [
+        ("pause15", "Pause alerts for 15 min"),
+        ("pause60", "Pause alerts for 1 h"),
+        ("resume", "Resume alerts"),
+    ] {
+        menu.append(&MenuItem::with_id(handle, id, text, true, None::<&str>)?)?;
+    }
+    menu.append(&PredefinedMenuItem::separator(handle)?)?;
+    menu.append(&MenuItem::with_id(
+        handle,
+        "quit",
+        "Quit",
+        true,
+        None::<&str>,
+    )?)?;
+    Ok((menu, status))
+}
+
+pub fn create(handle: &AppHandle) -> tauri::Result<()> {
+    let (menu, _) = menu(handle, &Roster::new())?;
     TrayIconBuilder::with_id(TRAY_ID)
         .icon(image(TrayIcon::Connecting))
         .menu(&menu)
         .on_menu_event(|handle, event| on_menu(handle, event.id().as_ref()))
         .build(handle)?;
-    handle.manage(status);
+    handle.manage(StatusItems(std::sync::Mutex::new(Vec::new())));
     Ok(())
 }
 
 fn on_menu(handle: &AppHandle, id: &str) {
     let app = handle.state::<App>().inner().clone();
+    if let Some(gateway) = id.strip_prefix(RECONNECT_PREFIX) {
+        let gateway = gateway.to_owned();
+        tauri::async_runtime::spawn(async move { app.reconnect_now(&gateway).await });
+        return;
+    }
     match id {
         "open" => {
             if let Some(window) = handle.get_webview_window("main") {
                 let _ = window.show();
                 let _ = window.set_focus();
             }
-        }
-        "reconnect" => {
-            tauri::async_runtime::spawn(async move { app.reconnect_now().await });
         }
         "pause15" | "pause60" => {
             let minutes = if id == "pause15" { 15 } else { 60 };
@@ -95,30 +142,64 @@ fn on_menu(handle: &AppHandle, id: &str) {
 #[derive(Default)]
 pub struct TrayView {
     icon: Option<TrayIcon>,
-    line: String,
+    title: String,
+    roster: Option<Roster>,
+    lines: Vec<String>,
 }
 
 impl TrayView {
     pub fn show(&mut self, handle: &AppHandle, snapshot: &UiSnapshot) {
-        let kind = icon(&snapshot.snapshot.state);
+        let kind = worst(snapshot.gateways.iter().map(|g| &g.snapshot.state));
+        let roster: Roster = snapshot
+            .gateways
+            .iter()
+            .map(|g| (g.id.clone(), g.name.clone()))
+            .collect();
+        let lines: Vec<String> = snapshot
+            .gateways
+            .iter()
+            .map(|g| g.status_line.clone())
+            .collect();
         let new_icon = (self.icon != Some(kind)).then_some(kind);
-        if new_icon.is_none() && self.line == snapshot.status_line {
+        let new_roster = (self.roster.as_ref() != Some(&roster)).then(|| roster.clone());
+        if new_icon.is_none()
+            && new_roster.is_none()
+            && self.title == snapshot.status_line
+            && self.lines == lines
+        {
             return;
         }
         self.icon = Some(kind);
-        self.line.clone_from(&snapshot.status_line);
-        let line = self.line.clone();
+        self.roster = Some(roster);
+        self.title.clone_from(&snapshot.status_line);
+        self.lines.clone_from(&lines);
+        let title = self.title.clone();
         let handle_for_main = handle.clone();
         let _ = handle.run_on_main_thread(move || {
-            if let Some(tray) = handle_for_main.tray_by_id(TRAY_ID) {
-                if let Some(kind) = new_icon {
-                    let _ = tray.set_icon(Some(image(kind)));
-                }
-                let _ = tray.set_title(Some(line.as_str()));
+            let Some(tray) = handle_for_main.tray_by_id(TRAY_ID) else {
+                return;
+            };
+            if let Some(kind) = new_icon {
+                let _ = tray.set_icon(Some(image(kind)));
             }
-            if let Some(status) = handle_for_main.try_state::<MenuItem<tauri::Wry>>() {
-                let _ = status.set_text(line.as_str());
+            let _ = tray.set_title(Some(title.as_str()));
+            if let Some(roster) = new_roster
+                && let Ok((menu, status)) = menu(&handle_for_main, &roster)
+            {
+                let _ = tray.set_menu(Some(menu));
+                if let Some(items) = handle_for_main.try_state::<StatusItems>() {
+                    *items.0.lock().expect("status items poisoned") = status;
+                }
+            }
+            if let Some(items) = handle_for_main.try_state::<StatusItems>() {
+                let items = items.0.lock().expect("status items poisoned");
+                for (item, line) in items.iter().zip(&lines) {
+                    let _ = item.set_text(line.as_str());
+                }
             }
         });
     }
 }
+
+/// The status lines of the menu in use.
+struct StatusItems(std::sync::Mutex<Vec<MenuItem<Wry>>>);

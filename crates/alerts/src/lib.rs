@@ -1,10 +1,13 @@
-//! The notification policy: which bad conditions the snapshot shows, and when to say so.
+//! The notification policy: which bad conditions a gateway's snapshot shows, and when to say
+//! so.
 //!
 //! A condition is announced once, and only after it has held for `hold_secs`, so a flapping
 //! link that recovers within the hold stays quiet; its end is announced once if its start
 //! was. Each kind can be switched off, and nothing is announced while the user has paused
-//! alerts. `now` is a parameter, so the policy is tested without waiting; the desktop shell
-//! feeds it snapshots and a periodic tick and shows what it returns.
+//! alerts. Every gateway has a policy of its own ([`FleetAlerts`]), with its own settings, and
+//! every notification names its gateway: two gateways going down together give one
+//! notification each. `now` is a parameter, so the policy is tested without waiting; the
+//! desktop shell feeds it snapshots and a periodic tick and shows what it returns.
 
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
@@ -39,12 +42,23 @@ impl Condition {
         }
     }
 
-    fn title(self) -> &'static str {
+    /// The title when it begins, naming the gateway.
+    fn title(self, gateway: &str) -> String {
         match self {
-            Condition::Disconnected => "Gateway disconnected",
-            Condition::HandshakeStalled => "Gateway handshake stalled",
-            Condition::IbLinkLost => "Gateway lost its link to IB (1100)",
-            Condition::ZombieSockets => "Sockets stuck in CLOSE_WAIT",
+            Condition::Disconnected => format!("{gateway} disconnected"),
+            Condition::HandshakeStalled => format!("{gateway}: API handshake stalled"),
+            Condition::IbLinkLost => format!("{gateway} lost its link to IB (1100)"),
+            Condition::ZombieSockets => format!("{gateway}: sockets stuck in CLOSE_WAIT"),
+        }
+    }
+
+    /// The title when it ends.
+    fn ended(self, gateway: &str) -> String {
+        match self {
+            Condition::Disconnected => format!("{gateway} connected again"),
+            Condition::HandshakeStalled => format!("{gateway}: API handshake completes again"),
+            Condition::IbLinkLost => format!("{gateway}: link to IB restored"),
+            Condition::ZombieSockets => format!("{gateway}: no more sockets in CLOSE_WAIT"),
         }
     }
 }
@@ -52,6 +66,8 @@ impl Condition {
 /// A notification to show.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Alert {
+    /// The id of the gateway profile it is about.
+    pub gateway: String,
     /// The condition it is about.
     pub condition: Condition,
     /// `false` when the condition began, `true` when it ended.
@@ -69,27 +85,33 @@ struct Tracked {
     announced: bool,
 }
 
-/// Decides when to notify.
+/// Decides when to notify about one gateway.
 #[derive(Debug, Clone)]
 pub struct AlertPolicy {
+    gateway: String,
+    name: String,
     settings: NotificationSettings,
     active: BTreeMap<Condition, Tracked>,
     paused: bool,
 }
 
 impl AlertPolicy {
-    /// A policy with these settings and nothing active.
-    pub fn new(settings: NotificationSettings) -> Self {
+    /// A policy for the gateway profile `gateway` called `name`, with these settings and
+    /// nothing active.
+    pub fn new(gateway: &str, name: &str, settings: NotificationSettings) -> Self {
         Self {
+            gateway: gateway.into(),
+            name: name.into(),
             settings,
             active: BTreeMap::new(),
             paused: false,
         }
     }
 
-    /// New settings take effect from the next observation.
-    pub fn set_settings(&mut self, settings: NotificationSettings) {
+    /// New settings (and a new name) take effect from the next observation.
+    pub fn set_settings(&mut self, name: &str, settings: NotificationSettings) {
         self.settings = settings;
+        name.clone_into(&mut self.name);
     }
 
     /// Takes in a snapshot; returns the alerts due now (recoveries at once, starts once held).
@@ -107,9 +129,10 @@ impl AlertPolicy {
             let tracked = self.active.remove(&condition).expect("listed above");
             if tracked.announced && self.speaks(condition) && self.settings.recovered {
                 alerts.push(Alert {
+                    gateway: self.gateway.clone(),
                     condition,
                     recovered: true,
-                    title: format!("Recovered: {}", condition.title().to_lowercase()),
+                    title: condition.ended(&self.name),
                     body: format!(
                         "After {}.",
                         describe(now.saturating_duration_since(tracked.since))
@@ -146,9 +169,10 @@ impl AlertPolicy {
             if !tracked.announced && now.saturating_duration_since(tracked.since) >= hold {
                 tracked.announced = true;
                 alerts.push(Alert {
+                    gateway: self.gateway.clone(),
                     condition,
                     recovered: false,
-                    title: condition.title().into(),
+                    title: condition.title(&self.name),
                     body: tracked.detail.clone(),
                 });
             }
@@ -158,6 +182,39 @@ impl AlertPolicy {
 
     fn speaks(&self, condition: Condition) -> bool {
         self.settings.enabled && !self.paused && condition.enabled(&self.settings)
+    }
+}
+
+/// One [`AlertPolicy`] per gateway profile, made when a gateway is first seen and dropped
+/// when it is no longer watched.
+#[derive(Debug, Clone, Default)]
+pub struct FleetAlerts {
+    policies: BTreeMap<String, AlertPolicy>,
+}
+
+impl FleetAlerts {
+    /// Takes in the snapshot of gateway `id` (called `name`, notified with `settings`);
+    /// returns the alerts due now for it.
+    pub fn observe(
+        &mut self,
+        id: &str,
+        name: &str,
+        settings: &NotificationSettings,
+        snapshot: &Snapshot,
+        now: Instant,
+    ) -> Vec<Alert> {
+        let policy = self
+            .policies
+            .entry(id.to_owned())
+            .or_insert_with(|| AlertPolicy::new(id, name, settings.clone()));
+        policy.set_settings(name, settings.clone());
+        policy.observe(snapshot, now)
+    }
+
+    /// Forgets the gateways not in `watched` (removed or disabled): nothing more is said of
+    /// them, not even a recovery.
+    pub fn retain(&mut self, watched: &[&str]) {
+        self.policies.retain(|id, _| watched.contains(&id.as_str()));
     }
 }
 
@@ -264,10 +321,14 @@ mod tests {
     }
 
     fn policy() -> AlertPolicy {
-        AlertPolicy::new(NotificationSettings {
-            hold_secs: 5,
-            ..NotificationSettings::default()
-        })
+        AlertPolicy::new(
+            "paper",
+            "Gateway paper",
+            NotificationSettings {
+                hold_secs: 5,
+                ..NotificationSettings::default()
+            },
+        )
     }
 
     #[test]
@@ -285,6 +346,8 @@ mod tests {
             (alerts[0].condition, alerts[0].recovered),
             (Condition::Disconnected, false)
         );
+        assert_eq!(alerts[0].title, "Gateway paper disconnected");
+        assert_eq!(alerts[0].gateway, "paper");
         assert!(
             p.tick(t0 + Duration::from_secs(30)).is_empty(),
             "once per transition"
@@ -299,6 +362,63 @@ mod tests {
         assert!(
             back[0].recovered && back[0].body.contains("1 min"),
             "{back:?}"
+        );
+        assert_eq!(back[0].title, "Gateway paper connected again");
+    }
+
+    #[test]
+    fn two_gateways_down_together_give_one_notification_each() {
+        let (mut fleet, t0) = (FleetAlerts::default(), Instant::now());
+        let settings = NotificationSettings {
+            hold_secs: 5,
+            ..NotificationSettings::default()
+        };
+        let quiet = NotificationSettings {
+            hold_secs: 60,
+            ..settings.clone()
+        };
+        let gateways = [
+            ("live", "TWS live", &settings),
+            ("paper", "Gateway paper", &settings),
+            ("vps", "VPS", &quiet),
+        ];
+        let mut said = Vec::new();
+        for second in 0..30u64 {
+            let at = t0 + Duration::from_secs(second);
+            for (id, name, settings) in gateways {
+                let snapshot = if second == 0 {
+                    connected()
+                } else {
+                    reconnecting()
+                };
+                said.extend(fleet.observe(id, name, settings, &snapshot, at));
+            }
+        }
+        let titles: Vec<&str> = said.iter().map(|a| a.title.as_str()).collect();
+        assert_eq!(
+            titles,
+            ["TWS live disconnected", "Gateway paper disconnected"],
+            "one each, and the VPS's own 60 s hold not yet over"
+        );
+        fleet.retain(&["live"]);
+        let back = fleet.observe(
+            "live",
+            "TWS live",
+            &settings,
+            &connected(),
+            t0 + Duration::from_secs(31),
+        );
+        assert_eq!(back[0].title, "TWS live connected again");
+        let forgotten = fleet.observe(
+            "paper",
+            "Gateway paper",
+            &settings,
+            &connected(),
+            t0 + Duration::from_secs(31),
+        );
+        assert!(
+            forgotten.is_empty(),
+            "a gateway no longer watched says nothing: {forgotten:?}"
         );
     }
 
@@ -352,10 +472,14 @@ mod tests {
     #[test]
     fn switched_off_kinds_and_a_pause_mute_alerts() {
         let t0 = Instant::now();
-        let mut off = AlertPolicy::new(NotificationSettings {
-            disconnected: false,
-            ..NotificationSettings::default()
-        });
+        let mut off = AlertPolicy::new(
+            "paper",
+            "Gateway paper",
+            NotificationSettings {
+                disconnected: false,
+                ..NotificationSettings::default()
+            },
+        );
         off.observe(&reconnecting(), t0);
         assert!(off.tick(t0 + Duration::from_secs(60)).is_empty());
 

@@ -17,7 +17,7 @@ pub struct LatencyHistory {
 }
 
 /// What the chart draws.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, TS)]
 pub struct LatencySeries {
     /// Bucket times, seconds since the Unix epoch.
     pub t: Vec<f64>,

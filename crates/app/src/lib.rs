@@ -1,29 +1,34 @@
-//! Everything the desktop shell runs, without the shell: the supervised connection built from
-//! the user's settings, the event log, the demo simulator, and the snapshot the UI renders.
+//! Everything the desktop shell runs, without the shell: one supervised connection per
+//! gateway profile in the user's settings, the event log, the demo simulators, and the
+//! snapshot the UI renders.
 //!
 //! `src-tauri` stays a thin layer of one-line commands over [`App`], so all of this is tested
-//! headless against the simulator and the real worker.
+//! headless against simulators and the real worker.
 
+mod demo;
+mod fleet;
 mod latency;
 mod log;
+mod records;
 pub mod tray;
 
+pub use fleet::Applied;
 pub use latency::{LatencyHistory, LatencySeries};
 pub use log::{EventLog, LogEntry, LogKind};
+pub use records::GatewayEvent;
 
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use gatewatch_settings::{FieldError, Settings, SettingsStore};
-use gatewatch_sim::{SimConfig, Simulator};
-use gatewatch_supervisor::{
-    BrokerClient, ClientError, ConnectionState, Snapshot, SupervisorConfig, SupervisorEvent,
-};
+use gatewatch_supervisor::{BrokerClient, ClientError, ConnectionState, Snapshot};
 use serde::{Deserialize, Serialize};
 use tokio::sync::broadcast;
-use tokio::task::JoinHandle;
 use ts_rs::TS;
+
+use crate::fleet::{Fleet, Wanted};
+use crate::records::Records;
 
 /// Where the app's rolling log files go: the platform data directory's `logs` folder
 /// (`~/.local/share/gatewatch/logs` on Linux). The worker's logs land there too, relayed
@@ -36,7 +41,8 @@ pub fn log_dir() -> Option<PathBuf> {
 /// How the app is started.
 #[derive(Debug, Clone, Default)]
 pub struct AppOptions {
-    /// Watch an embedded simulator (with the demo scenario) instead of the configured gateway.
+    /// Watch two embedded simulators (with their demo scenarios) instead of the configured
+    /// gateways; settings changes then last until the app quits and are never written.
     pub demo: bool,
     /// The settings file; default: the platform config directory.
     pub settings_path: Option<PathBuf>,
@@ -48,7 +54,8 @@ pub struct AppOptions {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, thiserror::Error, TS)]
 #[error("{code}: {message}")]
 pub struct AppError {
-    /// `invalid_settings`, `not_connected`, `stopped`, `io`, `worker`, `startup`.
+    /// `invalid_settings`, `unknown_gateway`, `not_connected`, `stopped`, `io`, `worker`,
+    /// `startup`.
     pub code: String,
     /// For people.
     pub message: String,
@@ -63,7 +70,7 @@ impl AppError {
         Self::new("io", message)
     }
 
-    fn new(code: &str, message: impl Into<String>) -> Self {
+    pub(crate) fn new(code: &str, message: impl Into<String>) -> Self {
         Self {
             code: code.into(),
             message: message.into(),
@@ -94,22 +101,41 @@ pub struct AccountBadge {
     pub paper: bool,
 }
 
-/// What the UI renders.
+/// One gateway as the UI renders it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
-pub struct UiSnapshot {
+pub struct GatewayView {
+    /// The profile's id.
+    pub id: String,
+    /// The profile's name.
+    pub name: String,
     /// The supervisor's snapshot.
     #[serde(flatten)]
     pub snapshot: Snapshot,
     /// The managed accounts, with paper/live badges.
     pub accounts: Vec<AccountBadge>,
-    /// The newest log entries.
-    pub recent_events: Vec<LogEntry>,
-    /// The tray's status line.
+    /// Since when it has been in its present condition (connected, or down), epoch ms.
+    pub since_ms: u64,
+    /// Its newest failure, if any.
+    pub last_problem: Option<LogEntry>,
+    /// Its tray line ("TWS live: connected 0.42 ms").
     pub status_line: String,
-    /// Watching the embedded simulator.
+}
+
+/// What the UI renders.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+pub struct UiSnapshot {
+    /// The watched gateways, in the order of the settings.
+    pub gateways: Vec<GatewayView>,
+    /// The newest log entries of all gateways.
+    pub recent_events: Vec<LogEntry>,
+    /// The tray's summary line (the worst gateway's).
+    pub status_line: String,
+    /// Watching the embedded simulators.
     pub demo: bool,
     /// Why the settings file was not used, if it was not.
     pub settings_problem: Option<String>,
+    /// Where an older settings file was kept when it was migrated at start.
+    pub settings_migrated_from: Option<String>,
 }
 
 /// The running app.
@@ -120,30 +146,23 @@ pub struct App {
 
 struct Inner {
     options: AppOptions,
-    store: SettingsStore,
+    /// `None` in demo mode: nothing is written.
+    store: Option<SettingsStore>,
+    settings_path: PathBuf,
     settings: Mutex<Settings>,
     settings_problem: Option<String>,
-    demo: Option<Simulator>,
-    watched: Mutex<Option<Watched>>,
-    log: Arc<Mutex<EventLog>>,
-    latency: Arc<Mutex<LatencyHistory>>,
-    events: broadcast::Sender<SupervisorEvent>,
-}
-
-/// The supervisor in use and the task copying its events into the app's stream and log.
-struct Watched {
-    client: BrokerClient,
-    relay: JoinHandle<()>,
-}
-
-impl Drop for Watched {
-    fn drop(&mut self) {
-        self.relay.abort();
-    }
+    settings_migrated_from: Option<String>,
+    demo: Vec<demo::DemoGateway>,
+    fleet: Mutex<Fleet>,
+    /// Held while the fleet is being changed, so two saves never interleave.
+    applying: tokio::sync::Mutex<()>,
+    records: Arc<Mutex<Records>>,
+    events: broadcast::Sender<GatewayEvent>,
 }
 
 impl App {
-    /// Loads the settings, starts the demo simulator when asked, and starts watching.
+    /// Loads the settings, starts the demo simulators when asked, and starts watching every
+    /// enabled gateway.
     pub async fn start(options: AppOptions) -> Result<App, AppError> {
         let store = match &options.settings_path {
             Some(path) => SettingsStore::at(path),
@@ -151,81 +170,77 @@ impl App {
                 .ok_or_else(|| AppError::new("startup", "no config directory for this user"))?,
         };
         let loaded = store.load();
+        let mut settings = loaded.settings;
         let demo = if options.demo {
-            Some(start_demo().await?)
+            let gateways = demo::start().await?;
+            settings.profiles = gateways.iter().map(|g| g.profile.clone()).collect();
+            gateways
         } else {
-            None
+            Vec::new()
         };
         let (events, _) = broadcast::channel(4096);
         let inner = Inner {
             settings_problem: loaded.problem.map(|p| p.to_string()),
-            settings: Mutex::new(loaded.settings),
-            store,
+            settings_migrated_from: loaded.migrated_from.map(|p| p.display().to_string()),
+            settings: Mutex::new(settings),
+            settings_path: store.path().to_path_buf(),
+            store: (!options.demo).then_some(store),
             demo,
             options,
-            watched: Mutex::new(None),
-            log: Arc::new(Mutex::new(EventLog::default())),
-            latency: Arc::new(Mutex::new(LatencyHistory::default())),
+            fleet: Mutex::new(Fleet::default()),
+            applying: tokio::sync::Mutex::new(()),
+            records: Arc::new(Mutex::new(Records::default())),
             events,
         };
         let app = App {
             inner: Arc::new(inner),
         };
-        app.watch().await?;
+        app.apply().await?;
         Ok(app)
     }
 
-    /// The supervisor settings in force: the user's, pointed at the simulator in demo mode.
-    fn supervisor_config(&self) -> SupervisorConfig {
-        let mut config = self.settings().supervisor_config();
-        if let Some(sim) = &self.inner.demo {
-            config.host = sim.addr().ip().to_string();
-            config.port = sim.addr().port();
-        }
-        config.worker_path = self.inner.options.worker_path.clone();
-        config
+    /// The gateways the settings say to watch, with the supervisor settings in force.
+    fn wanted(&self) -> Vec<Wanted> {
+        let settings = self.settings();
+        settings
+            .enabled_profiles()
+            .map(|profile| {
+                let mut config = settings.supervisor_config(profile);
+                config.worker_path = self.inner.options.worker_path.clone();
+                Wanted {
+                    id: profile.id.clone(),
+                    name: profile.name.clone(),
+                    config,
+                }
+            })
+            .collect()
     }
 
-    /// Replaces the supervisor with one built from the current settings and starts it. The
-    /// old one is stopped first, its worker gone and its connection closed, so the new one
-    /// never meets its own client id still held (326).
-    async fn watch(&self) -> Result<(), AppError> {
-        let old = self
-            .inner
-            .watched
-            .lock()
-            .expect("watched poisoned")
-            .as_ref()
-            .map(|watched| watched.client.clone());
-        if let Some(old) = old
-            && let Err(error) = old.stop().await
-            && error != ClientError::Stopped
-        {
-            tracing::warn!(%error, "stopping the previous supervisor");
-        }
-        let client = BrokerClient::new(self.supervisor_config())?;
-        let relay = tokio::spawn(relay(
-            client.subscribe(),
-            Arc::clone(&self.inner.log),
-            Arc::clone(&self.inner.latency),
-            self.inner.events.clone(),
-        ));
-        client.start().await?;
-        self.inner
-            .watched
-            .lock()
-            .expect("watched poisoned")
-            .replace(Watched { client, relay });
-        Ok(())
+    /// Brings the supervisors in line with the settings, touching only what changed.
+    async fn apply(&self) -> Result<Applied, AppError> {
+        let _one_at_a_time = self.inner.applying.lock().await;
+        fleet::apply(
+            &self.inner.fleet,
+            &self.wanted(),
+            &self.inner.records,
+            &self.inner.events,
+        )
+        .await
     }
 
-    fn client(&self) -> BrokerClient {
-        let watched = self.inner.watched.lock().expect("watched poisoned");
-        watched
-            .as_ref()
-            .expect("App::start installs a supervisor before returning")
-            .client
-            .clone()
+    fn client(&self, gateway: &str) -> Result<BrokerClient, AppError> {
+        let fleet = self.inner.fleet.lock().expect("fleet poisoned");
+        fleet.get(gateway).map(|m| m.client.clone()).ok_or_else(|| {
+            AppError::new(
+                "unknown_gateway",
+                format!("no watched gateway has the id `{gateway}`"),
+            )
+        })
+    }
+
+    fn clients(&self) -> Vec<BrokerClient> {
+        let fleet = self.inner.fleet.lock().expect("fleet poisoned");
+        fleet.members().iter().map(|m| m.client.clone()).collect()
     }
 
     /// The current settings.
@@ -237,165 +252,162 @@ impl App {
             .clone()
     }
 
-    /// Validates and saves new settings; nothing is saved or changed when any field is bad.
-    /// A change of gateway or timing restarts the supervision with the new values.
-    pub async fn save_settings(&self, settings: Settings) -> Result<(), AppError> {
+    /// Validates and saves new settings (profiles without an id get one); nothing is saved
+    /// or changed when any field is bad. Only the gateways whose settings changed are
+    /// restarted; the answer says which.
+    pub async fn save_settings(&self, mut settings: Settings) -> Result<Applied, AppError> {
+        settings.assign_ids();
         if let Err(fields) = settings.validate() {
             return Err(AppError {
                 code: "invalid_settings".into(),
-                message: "some settings are invalid".into(),
+                message: format!(
+                    "some settings are invalid: {}",
+                    fields
+                        .iter()
+                        .map(ToString::to_string)
+                        .collect::<Vec<_>>()
+                        .join("; ")
+                ),
                 fields,
             });
         }
-        self.inner
-            .store
-            .save(&settings)
-            .map_err(|e| AppError::new("io", e.to_string()))?;
-        let previous = std::mem::replace(
-            &mut *self.inner.settings.lock().expect("settings poisoned"),
-            settings.clone(),
-        );
-        if previous.gateway != settings.gateway || previous.monitoring != settings.monitoring {
-            self.watch().await?;
+        if let Some(store) = &self.inner.store {
+            store
+                .save(&settings)
+                .map_err(|e| AppError::new("io", e.to_string()))?;
         }
-        Ok(())
+        *self.inner.settings.lock().expect("settings poisoned") = settings;
+        self.apply().await
     }
 
     /// Where the settings live.
     pub fn settings_path(&self) -> PathBuf {
-        self.inner.store.path().to_path_buf()
+        self.inner.settings_path.clone()
     }
 
     /// What the UI renders now.
     pub fn snapshot(&self) -> UiSnapshot {
-        let snapshot = self.client().snapshot();
-        let accounts = match &snapshot.state {
-            ConnectionState::Connected(session) | ConnectionState::Degraded { session, .. } => {
-                session.accounts.clone()
-            }
-            _ => {
-                let mut ids: Vec<String> = snapshot
-                    .positions
-                    .iter()
-                    .map(|p| p.account.clone())
-                    .collect();
-                ids.dedup();
-                ids
-            }
+        let now = gatewatch_supervisor::state::now_ms();
+        let members: Vec<(String, String, Snapshot)> = {
+            let fleet = self.inner.fleet.lock().expect("fleet poisoned");
+            fleet
+                .members()
+                .iter()
+                .map(|m| (m.id.clone(), m.name.clone(), m.client.snapshot()))
+                .collect()
         };
-        UiSnapshot {
-            accounts: accounts
-                .into_iter()
-                .map(|id| AccountBadge {
-                    paper: id.starts_with("DU"),
+        let records = self.inner.records.lock().expect("records poisoned");
+        let gateways: Vec<GatewayView> = members
+            .into_iter()
+            .map(|(id, name, snapshot)| {
+                let record = records.gateways.get(&id).cloned().unwrap_or_default();
+                GatewayView {
+                    status_line: tray::gateway_line(&name, &snapshot, record.since_ms, now),
+                    accounts: badges(&snapshot),
+                    since_ms: record.since_ms,
+                    last_problem: record.last_problem,
                     id,
-                })
-                .collect(),
-            recent_events: self
-                .inner
-                .log
-                .lock()
-                .expect("log poisoned")
-                .recent(200, &[]),
-            status_line: tray::status_line(&snapshot, gatewatch_supervisor::state::now_ms()),
-            demo: self.inner.demo.is_some(),
+                    name,
+                    snapshot,
+                }
+            })
+            .collect();
+        let lines: Vec<(tray::TrayIcon, String)> = gateways
+            .iter()
+            .map(|g| (tray::icon(&g.snapshot.state), g.status_line.clone()))
+            .collect();
+        UiSnapshot {
+            recent_events: records.log.recent(500, &[]),
+            status_line: tray::summary_line(&lines),
+            gateways,
+            demo: !self.inner.demo.is_empty(),
             settings_problem: self.inner.settings_problem.clone(),
-            snapshot,
+            settings_migrated_from: self.inner.settings_migrated_from.clone(),
         }
     }
 
-    /// The latency chart's data for the last `window_secs`, at most 2000 points.
-    pub fn latency(&self, window_secs: u64) -> LatencySeries {
+    /// Gateway `gateway`'s latency chart for the last `window_secs`, at most 2000 points.
+    pub fn latency(&self, gateway: &str, window_secs: u64) -> LatencySeries {
         let now = gatewatch_supervisor::state::now_ms();
-        self.inner.latency.lock().expect("latency poisoned").series(
-            now,
-            window_secs.saturating_mul(1000),
-            2000,
-        )
+        let records = self.inner.records.lock().expect("records poisoned");
+        records
+            .latency
+            .get(gateway)
+            .map(|history| history.series(now, window_secs.saturating_mul(1000), 2000))
+            .unwrap_or_default()
     }
 
-    /// Events from whichever supervisor is in use, across settings changes.
-    pub fn subscribe(&self) -> broadcast::Receiver<SupervisorEvent> {
+    /// Events of every gateway, across settings changes.
+    pub fn subscribe(&self) -> broadcast::Receiver<GatewayEvent> {
         self.inner.events.subscribe()
     }
 
-    /// Starts watching (after a disconnect).
-    pub async fn connect(&self) -> Result<(), AppError> {
-        Ok(self.client().start().await?)
+    /// Starts watching gateway `gateway` again (after a disconnect).
+    pub async fn connect(&self, gateway: &str) -> Result<(), AppError> {
+        Ok(self.client(gateway)?.start().await?)
     }
 
-    /// Stops watching and closes the gateway connection.
-    pub async fn disconnect(&self) -> Result<(), AppError> {
-        Ok(self.client().stop().await?)
+    /// Stops watching gateway `gateway` and closes its connection.
+    pub async fn disconnect(&self, gateway: &str) -> Result<(), AppError> {
+        Ok(self.client(gateway)?.stop().await?)
     }
 
-    /// Retries now.
-    pub async fn reconnect_now(&self) -> Result<(), AppError> {
-        Ok(self.client().reconnect_now().await?)
+    /// Retries gateway `gateway` now.
+    pub async fn reconnect_now(&self, gateway: &str) -> Result<(), AppError> {
+        Ok(self.client(gateway)?.reconnect_now().await?)
     }
 
-    /// Pauses retries and alerts for `minutes`, or until resumed.
+    /// Pauses retries and alerts of every gateway for `minutes`, or until resumed.
     pub async fn pause(&self, minutes: Option<u64>) -> Result<(), AppError> {
-        Ok(self
-            .client()
-            .pause(minutes.map(|m| Duration::from_secs(m * 60)))
-            .await?)
+        let pause = minutes.map(|m| Duration::from_secs(m * 60));
+        for client in self.clients() {
+            client.pause(pause).await?;
+        }
+        Ok(())
     }
 
-    /// Ends a pause.
+    /// Ends a pause of every gateway.
     pub async fn resume(&self) -> Result<(), AppError> {
-        Ok(self.client().resume().await?)
+        for client in self.clients() {
+            client.resume().await?;
+        }
+        Ok(())
     }
 
-    /// Stops everything: the supervisor (and its worker), then the demo simulator.
+    /// Stops everything: every supervisor (and its worker), then the demo simulators.
     pub async fn shutdown(&self) {
-        let _ = self.client().stop().await;
-        if let Some(sim) = &self.inner.demo {
-            sim.shutdown().await;
+        let members = {
+            let mut fleet = self.inner.fleet.lock().expect("fleet poisoned");
+            std::mem::take(&mut *fleet)
+        };
+        fleet::stop_all(members.into_members()).await;
+        for gateway in &self.inner.demo {
+            gateway.simulator.shutdown().await;
         }
     }
 }
 
-async fn start_demo() -> Result<Simulator, AppError> {
-    let startup = gatewatch_sim::control::parse_scenario(gatewatch_sim::DEMO_SCENARIO)
-        .map_err(|e| AppError::new("startup", e.to_string()))?;
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .map_err(|e| AppError::new("startup", e.to_string()))?;
-    let sim = Simulator::start(
-        listener,
-        SimConfig {
-            startup,
-            ..SimConfig::default()
-        },
-    )
-    .map_err(|e| AppError::new("startup", e.to_string()))?;
-    tracing::info!(addr = %sim.addr(), "demo simulator started");
-    Ok(sim)
-}
-
-async fn relay(
-    mut from: broadcast::Receiver<SupervisorEvent>,
-    log: Arc<Mutex<EventLog>>,
-    latency: Arc<Mutex<LatencyHistory>>,
-    to: broadcast::Sender<SupervisorEvent>,
-) {
-    loop {
-        match from.recv().await {
-            Ok(event) => {
-                if let gatewatch_supervisor::EventKind::Ping { rtt_us, .. } = event.kind {
-                    latency
-                        .lock()
-                        .expect("latency poisoned")
-                        .record(event.at_ms, rtt_us);
-                }
-                log.lock().expect("log poisoned").record(&event);
-                let _ = to.send(event);
-            }
-            Err(broadcast::error::RecvError::Lagged(missed)) => {
-                tracing::warn!(missed, "event relay fell behind")
-            }
-            Err(broadcast::error::RecvError::Closed) => return,
+/// The managed accounts with paper/live badges (paper ids start with `DU`): the session's
+/// while connected, else those the last positions named.
+fn badges(snapshot: &Snapshot) -> Vec<AccountBadge> {
+    let ids = match &snapshot.state {
+        ConnectionState::Connected(session) | ConnectionState::Degraded { session, .. } => {
+            session.accounts.clone()
         }
-    }
+        _ => {
+            let mut ids: Vec<String> = snapshot
+                .positions
+                .iter()
+                .map(|p| p.account.clone())
+                .collect();
+            ids.dedup();
+            ids
+        }
+    };
+    ids.into_iter()
+        .map(|id| AccountBadge {
+            paper: id.starts_with("DU"),
+            id,
+        })
+        .collect()
 }

@@ -1,5 +1,6 @@
-//! The event log the UI shows: state changes, notices, failures and restarts, newest last,
-//! bounded so a day of flapping cannot grow it without end.
+//! The event log the UI shows: state changes, notices, failures and restarts of every
+//! gateway, each line naming its gateway, newest last, bounded so a day of flapping cannot
+//! grow it without end.
 
 use std::collections::VecDeque;
 
@@ -7,8 +8,8 @@ use gatewatch_supervisor::{EventKind, SupervisorEvent};
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
-/// How many entries are kept.
-pub const LOG_CAPACITY: usize = 1_000;
+/// How many entries are kept (for all gateways together).
+pub const LOG_CAPACITY: usize = 2_000;
 
 /// What an entry is about, for the UI's filter.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, TS)]
@@ -29,6 +30,8 @@ pub enum LogKind {
 /// One line of the log.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
 pub struct LogEntry {
+    /// The id of the gateway profile it is about.
+    pub gateway: String,
     /// When, epoch ms.
     pub at_ms: u64,
     /// What kind.
@@ -44,19 +47,20 @@ pub struct EventLog {
 }
 
 impl EventLog {
-    /// Records a supervisor event, if it is one the log shows (pings and refreshes are not).
-    pub fn record(&mut self, event: &SupervisorEvent) {
-        let Some((kind, text)) = describe(&event.kind) else {
-            return;
-        };
+    /// Records an event of gateway `gateway`, if it is one the log shows (pings and
+    /// refreshes are not); returns the entry made.
+    pub fn record(&mut self, gateway: &str, event: &SupervisorEvent) -> Option<&LogEntry> {
+        let (kind, text) = describe(&event.kind)?;
         if self.entries.len() == LOG_CAPACITY {
             self.entries.pop_front();
         }
         self.entries.push_back(LogEntry {
+            gateway: gateway.to_owned(),
             at_ms: event.at_ms,
             kind,
             text,
         });
+        self.entries.back()
     }
 
     /// The newest `limit` entries of the given kinds (all kinds when empty), oldest first.
@@ -127,24 +131,34 @@ mod tests {
     #[test]
     fn keeps_what_people_read_and_filters_by_kind() {
         let mut log = EventLog::default();
-        log.record(&event(EventKind::Ping {
-            rtt_us: Some(5),
-            late: false,
-        }));
-        log.record(&event(EventKind::StateChanged {
-            state: ConnectionState::CircuitOpen {
-                failures: 5,
-                since_ms: 0,
-                probe_every_ms: 2_000,
-                answering: false,
-                next_full_try_ms: 0,
-            },
-        }));
-        log.record(&event(EventKind::Notice(Notice::new(
-            1100,
-            "Connectivity between IB and Trader Workstation has been lost.",
-        ))));
+        log.record(
+            "paper",
+            &event(EventKind::Ping {
+                rtt_us: Some(5),
+                late: false,
+            }),
+        );
+        log.record(
+            "paper",
+            &event(EventKind::StateChanged {
+                state: ConnectionState::CircuitOpen {
+                    failures: 5,
+                    since_ms: 0,
+                    probe_every_ms: 2_000,
+                    answering: false,
+                    next_full_try_ms: 0,
+                },
+            }),
+        );
+        log.record(
+            "paper",
+            &event(EventKind::Notice(Notice::new(
+                1100,
+                "Connectivity between IB and Trader Workstation has been lost.",
+            ))),
+        );
         assert_eq!(log.recent(10, &[]).len(), 2, "pings are not logged");
+        assert_eq!(log.recent(10, &[])[0].gateway, "paper");
         assert_eq!(
             log.recent(10, &[LogKind::State])[0].text,
             "state: circuit open"
@@ -160,12 +174,15 @@ mod tests {
     fn is_bounded() {
         let mut log = EventLog::default();
         for i in 0..(LOG_CAPACITY as u64 + 10) {
-            log.record(&SupervisorEvent {
-                at_ms: i,
-                kind: EventKind::StateChanged {
-                    state: ConnectionState::Stopped,
+            log.record(
+                "paper",
+                &SupervisorEvent {
+                    at_ms: i,
+                    kind: EventKind::StateChanged {
+                        state: ConnectionState::Stopped,
+                    },
                 },
-            });
+            );
         }
         let all = log.recent(usize::MAX, &[]);
         assert_eq!(all.len(), LOG_CAPACITY);

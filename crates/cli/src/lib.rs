@@ -6,6 +6,7 @@
 //! counts before and after. Its report says what fell short.
 
 pub mod probe;
+pub mod profiles;
 pub mod text;
 pub mod watch;
 

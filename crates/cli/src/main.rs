@@ -1,10 +1,13 @@
-//! `gatewatch-cli`: `probe` (a timed stability test with a pass/fail exit code) and `watch`.
+//! `gatewatch-cli`: `probe` (a timed stability test with a pass/fail exit code) and `watch`,
+//! of a gateway given by flags or by its profile name in the desktop app's settings.
 
 use std::io::IsTerminal;
 use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
+use gatewatch_cli::profiles::{self, NamedTarget};
 use gatewatch_cli::{Target, probe, watch};
+use gatewatch_supervisor::SupervisorConfig;
 
 /// Headless Gatewatch for TWS and IB Gateway.
 #[derive(Debug, Parser)]
@@ -15,9 +18,9 @@ struct Cli {
 }
 
 const EXIT_CODES: &str = "Exit codes:
-  0  probe: everything held; watch: stopped by Ctrl-C or SIGTERM
+  0  probe: everything held (with --all: on every gateway); watch: stopped by Ctrl-C or SIGTERM
   1  probe: something fell short, or the probe was interrupted (its report says what)
-  2  a flag or the settings are invalid";
+  2  a flag or the settings are invalid, or no profile has the name given";
 
 #[derive(Debug, Subcommand)]
 enum Command {
@@ -29,6 +32,10 @@ enum Command {
     Probe {
         #[command(flatten)]
         target: TargetArgs,
+        /// Probe every enabled profile of the settings file at once: one report per gateway,
+        /// and exit 0 only when every one passed.
+        #[arg(long, conflicts_with_all = ["profile", "host", "port", "client_id", "fallback_client_id"])]
+        all: bool,
         /// How long to probe (e.g. 30s, 2m; at least 1 ms, at most 7 days).
         #[arg(long, default_value = "2m", value_parser = parse_duration)]
         duration: Duration,
@@ -52,6 +59,15 @@ enum Command {
 
 #[derive(Debug, Args)]
 struct TargetArgs {
+    /// A gateway profile of the settings file, by its name (e.g. "TWS live"), instead of
+    /// --host, --port and the client ids; its own monitoring settings apply.
+    #[arg(long, value_name = "NAME",
+          conflicts_with_all = ["host", "port", "client_id", "fallback_client_id"])]
+    profile: Option<String>,
+    /// The settings file for --profile and --all; default: the desktop app's
+    /// (~/.config/gatewatch/settings.json on Linux). Only read, never changed.
+    #[arg(long, value_name = "FILE")]
+    settings: Option<std::path::PathBuf>,
     /// Gateway host.
     #[arg(long, default_value = "127.0.0.1", value_parser = parse_host)]
     host: String,
@@ -87,6 +103,22 @@ fn parse_host(text: &str) -> Result<String, String> {
         Err("must not be empty".into())
     } else {
         Ok(host.to_owned())
+    }
+}
+
+impl TargetArgs {
+    /// The gateway these flags name: a profile of the settings, or the ad-hoc flags.
+    fn resolve(self) -> anyhow::Result<SupervisorConfig> {
+        match &self.profile {
+            Some(name) => {
+                let settings = profiles::read(self.settings.as_deref())?;
+                Ok(profiles::named(&settings, name)?.config)
+            }
+            None if self.settings.is_some() => {
+                anyhow::bail!("--settings is read for --profile NAME or --all; give one of them")
+            }
+            None => Ok(Target::try_from(self)?.config()),
+        }
     }
 }
 
@@ -150,10 +182,21 @@ async fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
     match cli.command {
         Command::Probe {
             target,
+            all: true,
             duration,
             json,
         } => {
-            let config = Target::try_from(target)?.config();
+            let settings = profiles::read(target.settings.as_deref())?;
+            let targets = profiles::enabled(&settings)?;
+            probe_all(targets, duration, json).await
+        }
+        Command::Probe {
+            target,
+            all: false,
+            duration,
+            json,
+        } => {
+            let config = target.resolve()?;
             let report = probe::run(config, duration, stop_signal()).await?;
             let text = if json {
                 serde_json::to_string_pretty(&report)?
@@ -172,9 +215,82 @@ async fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
             every,
             json,
         } => {
-            let config = Target::try_from(target)?.config();
+            let config = target.resolve()?;
             watch::run(config, every, json, stop_signal()).await?;
             Ok(std::process::ExitCode::SUCCESS)
         }
     }
+}
+
+/// Probes every target at once (one signal stops them all) and prints one report per
+/// gateway, then the overall result.
+async fn probe_all(
+    targets: Vec<NamedTarget>,
+    duration: Duration,
+    json: bool,
+) -> anyhow::Result<std::process::ExitCode> {
+    let (stop_all, stopped) = tokio::sync::watch::channel(false);
+    tokio::spawn(async move {
+        stop_signal().await;
+        let _ = stop_all.send(true);
+    });
+    let mut probes = tokio::task::JoinSet::new();
+    for (index, target) in targets.iter().enumerate() {
+        let mut stopped = stopped.clone();
+        let config = target.config.clone();
+        probes.spawn(async move {
+            let stop = async move {
+                let _ = stopped.wait_for(|stop| *stop).await;
+            };
+            (index, probe::run(config, duration, stop).await)
+        });
+    }
+    let mut reports = Vec::new();
+    while let Some(done) = probes.join_next().await {
+        let (index, report) = done?;
+        reports.push((index, report?));
+    }
+    reports.sort_by_key(|(index, _)| *index);
+    let failed: Vec<&str> = reports
+        .iter()
+        .filter(|(_, report)| !report.passed())
+        .map(|(index, _)| targets[*index].name.as_str())
+        .collect();
+    if json {
+        let all: Vec<serde_json::Value> = reports
+            .iter()
+            .map(|(index, report)| {
+                serde_json::json!({
+                    "gateway": targets[*index].id,
+                    "name": targets[*index].name,
+                    "report": report,
+                })
+            })
+            .collect();
+        gatewatch_cli::say(&serde_json::to_string_pretty(&all)?);
+    } else {
+        for (index, report) in &reports {
+            let target = &targets[*index];
+            gatewatch_cli::say(&format!(
+                "== {} ({}:{}, client id {})",
+                target.name, target.config.host, target.config.port, target.config.client_id
+            ));
+            gatewatch_cli::say(&report.to_text());
+        }
+        gatewatch_cli::say(&if failed.is_empty() {
+            format!("overall      PASS: all {} gateways", reports.len())
+        } else {
+            format!(
+                "overall      FAIL: {} of {} gateways fell short ({})",
+                failed.len(),
+                reports.len(),
+                failed.join(", ")
+            )
+        });
+    }
+    Ok(if failed.is_empty() {
+        std::process::ExitCode::SUCCESS
+    } else {
+        std::process::ExitCode::FAILURE
+    })
 }

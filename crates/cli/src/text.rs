@@ -4,7 +4,7 @@
 
 use gatewatch_protocol::Stage;
 use gatewatch_supervisor::ConnectionState;
-use gatewatch_supervisor::state::{DegradedReason, EventKind};
+use gatewatch_supervisor::state::EventKind;
 use gatewatch_supervisor::stats::WindowStats;
 
 /// A duration in µs as milliseconds with two decimals.
@@ -50,7 +50,11 @@ pub fn state(state: &ConnectionState, now_ms: u64) -> String {
         ),
         ConnectionState::Degraded { reasons, .. } => format!(
             "degraded: {}",
-            reasons.iter().map(reason).collect::<Vec<_>>().join("; ")
+            reasons
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join("; ")
         ),
         ConnectionState::Reconnecting {
             attempt,
@@ -93,26 +97,6 @@ fn encoding(encoding: gatewatch_protocol::Encoding) -> &'static str {
         gatewatch_protocol::Encoding::Protobuf => "protobuf",
         gatewatch_protocol::Encoding::Mixed => "protobuf and text",
         gatewatch_protocol::Encoding::ClassicText => "classic text",
-    }
-}
-
-/// One reason a live connection is degraded.
-pub fn reason(reason: &DegradedReason) -> String {
-    match reason {
-        DegradedReason::SlowPings { p50_us } => {
-            format!(
-                "slow (median round trip {} over the last minute)",
-                millis(*p50_us)
-            )
-        }
-        DegradedReason::LostPings { missed } => {
-            format!("pings unanswered in time ({missed} in a row)")
-        }
-        DegradedReason::IbLinkLost => "the gateway lost its connection to IB (1100)".into(),
-        DegradedReason::ServerLinkBroken => {
-            "the gateway's link to its server is broken (2110)".into()
-        }
-        DegradedReason::FarmBroken { farm } => format!("data farm {farm} is broken"),
     }
 }
 

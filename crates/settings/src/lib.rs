@@ -1,14 +1,20 @@
-//! The user's settings, as the desktop app edits and stores them.
+//! The user's settings, as the desktop app edits and stores them and the CLI reads them.
 //!
-//! [`Settings`] is what the settings form shows; [`Settings::validate`] reports every bad
-//! field at once, named as the form names it (`gateway.port`), using the supervisor's own
-//! rules so there is one definition of a valid setting. [`SettingsStore`] keeps the file in
-//! the platform config directory: it writes atomically and never overwrites what it cannot
-//! read — a corrupt file is renamed aside and reported, and defaults are used.
+//! [`Settings`] holds a list of gateway profiles ([`GatewayProfile`]): one per gateway the
+//! trader runs, each with its own name, address and client ids, and optionally its own
+//! monitoring and notification settings; the shared sections are the defaults.
+//! [`Settings::validate`] reports every bad field at once, named by its path
+//! (`profiles[1].port`), using the supervisor's own rules so there is one definition of a
+//! valid setting. [`SettingsStore`] keeps the file in the platform config directory: it
+//! writes atomically, never overwrites what it cannot read (a corrupt file is renamed aside
+//! and reported), and migrates a file of the one-gateway format, keeping the old file beside.
 
+mod migrate;
 mod store;
+mod validate;
 
 pub use store::{LoadProblem, Loaded, SaveError, SettingsStore};
+pub use validate::FieldError;
 
 use gatewatch_protocol::Timeouts;
 use gatewatch_supervisor::SupervisorConfig;
@@ -24,23 +30,28 @@ pub const PORT_PRESETS: [(&str, u16); 4] = [
 ];
 
 /// Everything the user can set.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize, TS)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
 #[serde(default)]
 pub struct Settings {
-    /// Where the gateway is and who the monitor is to it.
-    pub gateway: GatewaySettings,
-    /// How closely it is watched.
+    /// The gateways watched, in the order the window shows them.
+    pub profiles: Vec<GatewayProfile>,
+    /// How closely gateways are watched, unless a profile says otherwise.
     pub monitoring: MonitoringSettings,
-    /// Which desktop notifications are raised.
+    /// Which desktop notifications are raised, unless a profile says otherwise.
     pub notifications: NotificationSettings,
     /// Start hidden in the tray.
     pub start_minimized: bool,
 }
 
-/// The gateway connection.
+/// One gateway: where it is, who the monitor is to it, and what differs from the defaults.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
 #[serde(default)]
-pub struct GatewaySettings {
+pub struct GatewayProfile {
+    /// A stable id that survives renames (history and metrics are keyed by it). Left empty,
+    /// one is given when the settings are saved.
+    pub id: String,
+    /// The name the user chose ("TWS live", "Gateway paper", "VPS").
+    pub name: String,
     /// Host (`127.0.0.1` for a gateway on this machine).
     pub host: String,
     /// API port (see [`PORT_PRESETS`]).
@@ -49,6 +60,12 @@ pub struct GatewaySettings {
     pub client_id: i32,
     /// Tried once when the client id is in use (326).
     pub fallback_client_id: Option<i32>,
+    /// Watched or not.
+    pub enabled: bool,
+    /// This gateway's own ping and connect timing, instead of the shared one.
+    pub monitoring: Option<MonitoringSettings>,
+    /// This gateway's own notification settings, instead of the shared ones.
+    pub notifications: Option<NotificationSettings>,
 }
 
 /// Ping and connect timing.
@@ -83,14 +100,33 @@ pub struct NotificationSettings {
     pub recovered: bool,
 }
 
-impl Default for GatewaySettings {
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            profiles: vec![GatewayProfile {
+                id: "gateway".into(),
+                ..GatewayProfile::default()
+            }],
+            monitoring: MonitoringSettings::default(),
+            notifications: NotificationSettings::default(),
+            start_minimized: false,
+        }
+    }
+}
+
+impl Default for GatewayProfile {
     fn default() -> Self {
         let defaults = SupervisorConfig::default();
         Self {
+            id: String::new(),
+            name: preset_name(defaults.port).unwrap_or("Gateway").into(),
             host: defaults.host,
             port: defaults.port,
             client_id: defaults.client_id,
             fallback_client_id: defaults.fallback_client_id,
+            enabled: true,
+            monitoring: None,
+            notifications: None,
         }
     }
 }
@@ -120,74 +156,110 @@ impl Default for NotificationSettings {
     }
 }
 
-/// A bad value, named by its path in the settings (`gateway.port`).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error, TS)]
-#[error("{field}: {message}")]
-pub struct FieldError {
-    /// The field's path, as the settings file and form spell it.
-    pub field: String,
-    /// What is wrong.
-    pub message: String,
+/// The name IB gives a default port ("IB Gateway paper" for 4002).
+pub fn preset_name(port: u16) -> Option<&'static str> {
+    PORT_PRESETS
+        .iter()
+        .find(|(_, p)| *p == port)
+        .map(|(name, _)| *name)
 }
 
 impl Settings {
-    /// The supervisor settings these stand for.
-    pub fn supervisor_config(&self) -> SupervisorConfig {
+    /// Reads a settings file's text, in the current format or the one-gateway format of the
+    /// first releases (migrated to one profile; `true` says it was).
+    pub fn from_json(text: &str) -> Result<(Settings, bool), serde_json::Error> {
+        migrate::from_json(text)
+    }
+
+    /// The profiles being watched.
+    pub fn enabled_profiles(&self) -> impl Iterator<Item = &GatewayProfile> {
+        self.profiles.iter().filter(|p| p.enabled)
+    }
+
+    /// The profile with this id.
+    pub fn profile(&self, id: &str) -> Option<&GatewayProfile> {
+        self.profiles.iter().find(|p| p.id == id)
+    }
+
+    /// The profile with this name, ignoring case and surrounding spaces.
+    pub fn profile_named(&self, name: &str) -> Option<&GatewayProfile> {
+        let name = name.trim();
+        self.profiles
+            .iter()
+            .find(|p| p.name.trim().eq_ignore_ascii_case(name))
+    }
+
+    /// The monitoring settings in force for `profile`.
+    pub fn monitoring_for<'a>(&'a self, profile: &'a GatewayProfile) -> &'a MonitoringSettings {
+        profile.monitoring.as_ref().unwrap_or(&self.monitoring)
+    }
+
+    /// The notification settings in force for `profile`.
+    pub fn notifications_for<'a>(
+        &'a self,
+        profile: &'a GatewayProfile,
+    ) -> &'a NotificationSettings {
+        profile
+            .notifications
+            .as_ref()
+            .unwrap_or(&self.notifications)
+    }
+
+    /// The supervisor settings `profile` stands for.
+    pub fn supervisor_config(&self, profile: &GatewayProfile) -> SupervisorConfig {
+        let monitoring = self.monitoring_for(profile);
         SupervisorConfig {
-            host: self.gateway.host.trim().to_owned(),
-            port: self.gateway.port,
-            client_id: self.gateway.client_id,
-            fallback_client_id: self.gateway.fallback_client_id,
-            ping_interval_ms: self.monitoring.ping_interval_ms,
-            ping_timeout_ms: self.monitoring.ping_timeout_ms,
-            timeouts: self.monitoring.timeouts,
+            host: profile.host.trim().to_owned(),
+            port: profile.port,
+            client_id: profile.client_id,
+            fallback_client_id: profile.fallback_client_id,
+            ping_interval_ms: monitoring.ping_interval_ms,
+            ping_timeout_ms: monitoring.ping_timeout_ms,
+            timeouts: monitoring.timeouts,
             ..SupervisorConfig::default()
+        }
+    }
+
+    /// Gives every profile without an id one of its own, made from its name and unique in
+    /// these settings. Ids already given are never changed.
+    pub fn assign_ids(&mut self) {
+        for index in 0..self.profiles.len() {
+            if !self.profiles[index].id.trim().is_empty() {
+                continue;
+            }
+            let base = slug(&self.profiles[index].name);
+            let mut id = base.clone();
+            let mut n = 2;
+            while self.profiles.iter().any(|p| p.id == id) {
+                id = format!("{base}-{n}");
+                n += 1;
+            }
+            self.profiles[index].id = id;
         }
     }
 
     /// Every bad field, or `Ok` when the settings can be used and saved.
     pub fn validate(&self) -> Result<(), Vec<FieldError>> {
-        let mut errors: Vec<FieldError> = self
-            .supervisor_config()
-            .problems()
-            .into_iter()
-            .filter_map(|p| {
-                Some(FieldError {
-                    field: settings_field(&p.field)?.to_owned(),
-                    message: p.problem,
-                })
-            })
-            .collect();
-        if self.notifications.hold_secs > 3_600 {
-            errors.push(FieldError {
-                field: "notifications.hold_secs".into(),
-                message: "must be at most 3600 seconds".into(),
-            });
-        }
-        if errors.is_empty() {
-            Ok(())
-        } else {
-            Err(errors)
-        }
+        validate::validate(self)
     }
 }
 
-/// Where a supervisor setting lives in [`Settings`]; `None` for those the user does not set.
-fn settings_field(supervisor_field: &str) -> Option<&'static str> {
-    Some(match supervisor_field {
-        "host" => "gateway.host",
-        "port" => "gateway.port",
-        "client_id" => "gateway.client_id",
-        "fallback_client_id" => "gateway.fallback_client_id",
-        "ping_interval_ms" => "monitoring.ping_interval_ms",
-        "ping_timeout_ms" => "monitoring.ping_timeout_ms",
-        "timeouts.tcp_connect_ms" => "monitoring.timeouts.tcp_connect_ms",
-        "timeouts.version_exchange_ms" => "monitoring.timeouts.version_exchange_ms",
-        "timeouts.start_api_ms" => "monitoring.timeouts.start_api_ms",
-        "timeouts.first_ping_ms" => "monitoring.timeouts.first_ping_ms",
-        "timeouts.request_ms" => "monitoring.timeouts.request_ms",
-        _ => return None,
-    })
+/// `"TWS live #2"` → `"tws-live-2"`; `"gateway"` when nothing is left.
+fn slug(name: &str) -> String {
+    let mut slug = String::new();
+    for c in name.trim().chars() {
+        if c.is_ascii_alphanumeric() {
+            slug.push(c.to_ascii_lowercase());
+        } else if !slug.ends_with('-') && !slug.is_empty() {
+            slug.push('-');
+        }
+    }
+    let slug = slug.trim_end_matches('-').to_owned();
+    if slug.is_empty() {
+        "gateway".into()
+    } else {
+        slug
+    }
 }
 
 #[cfg(test)]
@@ -198,51 +270,68 @@ mod tests {
     fn defaults_are_valid_and_match_the_supervisor() {
         let settings = Settings::default();
         settings.validate().unwrap();
-        assert_eq!(settings.supervisor_config(), SupervisorConfig::default());
+        assert_eq!(
+            settings.supervisor_config(&settings.profiles[0]),
+            SupervisorConfig::default()
+        );
+        assert_eq!(settings.profiles[0].name, "IB Gateway paper");
     }
 
     #[test]
-    fn every_bad_field_is_named_as_the_form_names_it() {
+    fn a_profile_uses_its_own_monitoring_and_notifications_when_it_has_them() {
         let mut settings = Settings::default();
-        settings.gateway.port = 0;
-        settings.gateway.host = "  ".into();
-        settings.monitoring.ping_timeout_ms = 5_000;
-        settings.monitoring.timeouts.start_api_ms = 0;
-        settings.notifications.hold_secs = 10_000;
-        let fields: Vec<String> = settings
-            .validate()
-            .unwrap_err()
-            .into_iter()
-            .map(|e| e.field)
-            .collect();
+        settings.monitoring.ping_interval_ms = 2_000;
+        let mut own = settings.clone().profiles.remove(0);
+        own.id = "vps".into();
+        own.monitoring = Some(MonitoringSettings {
+            ping_interval_ms: 5_000,
+            ping_timeout_ms: 2_000,
+            ..MonitoringSettings::default()
+        });
+        own.notifications = Some(NotificationSettings {
+            hold_secs: 60,
+            ..NotificationSettings::default()
+        });
+        settings.profiles.push(own);
+        let shared = &settings.profiles[0];
+        let vps = &settings.profiles[1];
+        assert_eq!(settings.supervisor_config(shared).ping_interval_ms, 2_000);
+        assert_eq!(settings.supervisor_config(vps).ping_interval_ms, 5_000);
+        assert_eq!(settings.notifications_for(shared).hold_secs, 5);
+        assert_eq!(settings.notifications_for(vps).hold_secs, 60);
+    }
+
+    #[test]
+    fn ids_are_given_from_names_unique_and_never_changed() {
+        let mut settings = Settings::default();
+        for name in ["TWS live", "TWS live!", "  ", "Gateway paper"] {
+            settings.profiles.push(GatewayProfile {
+                name: name.into(),
+                ..GatewayProfile::default()
+            });
+        }
+        settings.assign_ids();
+        let ids: Vec<&str> = settings.profiles.iter().map(|p| p.id.as_str()).collect();
         assert_eq!(
-            fields,
+            ids,
             [
-                "gateway.host",
-                "gateway.port",
-                "monitoring.timeouts.start_api_ms",
-                "monitoring.ping_timeout_ms",
-                "notifications.hold_secs"
+                "gateway",
+                "tws-live",
+                "tws-live-2",
+                "gateway-2",
+                "gateway-paper"
             ]
         );
     }
 
     #[test]
-    fn a_partial_file_fills_in_defaults() {
-        let settings: Settings = serde_json::from_str(r#"{"gateway":{"port":7497}}"#).unwrap();
-        assert_eq!(settings.gateway.port, 7497);
-        assert_eq!(settings.gateway.host, "127.0.0.1");
-        assert_eq!(settings.monitoring, MonitoringSettings::default());
-    }
-
-    #[test]
-    fn a_retired_field_in_an_older_file_is_ignored_not_refused() {
-        // `notifications.circuit_open` went when retrying and probing became one outage.
-        let settings: Settings =
-            serde_json::from_str(r#"{"notifications":{"circuit_open":false,"hold_secs":9}}"#)
-                .unwrap();
-        assert_eq!(settings.notifications.hold_secs, 9);
-        settings.validate().unwrap();
+    fn a_profile_is_found_by_name_ignoring_case() {
+        let settings = Settings::default();
+        assert_eq!(
+            settings.profile_named(" ib gateway PAPER ").map(|p| &p.id),
+            Some(&"gateway".to_owned())
+        );
+        assert!(settings.profile_named("TWS live").is_none());
     }
 
     #[test]

@@ -1,4 +1,5 @@
-//! The settings file: read leniently, written atomically, never overwritten blindly.
+//! The settings file: read leniently, written atomically, never overwritten blindly, and
+//! migrated from an older format with the old file kept beside the new one.
 
 use std::path::{Path, PathBuf};
 
@@ -17,6 +18,8 @@ pub struct Loaded {
     pub settings: Settings,
     /// Why the file was not used, when it was not.
     pub problem: Option<LoadProblem>,
+    /// Where the file of an older format was kept when it was migrated on this load.
+    pub migrated_from: Option<PathBuf>,
 }
 
 /// Why a settings file was not used.
@@ -73,6 +76,7 @@ impl SettingsStore {
                 return Loaded {
                     settings: Settings::default(),
                     problem: None,
+                    migrated_from: None,
                 };
             }
             Err(error) => {
@@ -80,15 +84,18 @@ impl SettingsStore {
                 return Loaded {
                     settings: Settings::default(),
                     problem: Some(LoadProblem::Unreadable(error.to_string())),
+                    migrated_from: None,
                 };
             }
         };
-        let reason = match serde_json::from_str::<Settings>(&text) {
-            Ok(settings) => match settings.validate() {
+        let reason = match Settings::from_json(&text) {
+            Ok((settings, migrated)) => match settings.validate() {
+                Ok(()) if migrated => return self.migrated(settings, &text),
                 Ok(()) => {
                     return Loaded {
                         settings,
                         problem: None,
+                        migrated_from: None,
                     };
                 }
                 Err(errors) => errors
@@ -110,20 +117,97 @@ impl SettingsStore {
         Loaded {
             settings: Settings::default(),
             problem: Some(problem),
+            migrated_from: None,
         }
     }
 
+    /// Keeps the older file's text beside the settings file (`settings.json.one-gateway`),
+    /// then writes the migrated settings in its place. Should either step fail, the settings
+    /// are still used and the file is left as it was, to be migrated on a later start.
+    fn migrated(&self, settings: Settings, old_text: &str) -> Loaded {
+        let kept = self.beside("one-gateway");
+        let result = std::fs::write(&kept, old_text)
+            .map_err(|e| SaveError::Io(e.to_string()))
+            .and_then(|()| self.save(&settings));
+        match result {
+            Ok(()) => {
+                tracing::info!(kept = %kept.display(), "settings migrated to gateway profiles");
+                Loaded {
+                    settings,
+                    problem: None,
+                    migrated_from: Some(kept),
+                }
+            }
+            Err(error) => {
+                tracing::warn!(%error, "settings read in the older format, but not migrated");
+                Loaded {
+                    settings,
+                    problem: None,
+                    migrated_from: None,
+                }
+            }
+        }
+    }
+
+    /// `settings.json.<suffix>` beside the file; when that exists, `<suffix>-<epoch ms>`, so
+    /// an earlier one is never overwritten.
+    fn beside(&self, suffix: &str) -> PathBuf {
+        let path = self.with_suffix(suffix);
+        if path.exists() {
+            self.aside_name_with(&format!("{suffix}-"))
+        } else {
+            path
+        }
+    }
+
+    /// Reads the settings and changes nothing on disk (no renaming aside, no migration
+    /// written), for readers such as the command line: a missing, unreadable or invalid file
+    /// is an error that names the file and what is wrong.
+    pub fn read(&self) -> Result<Settings, String> {
+        let path = self.path.display();
+        let text = std::fs::read_to_string(&self.path).map_err(|error| {
+            if error.kind() == std::io::ErrorKind::NotFound {
+                format!(
+                    "no settings file at {path} (the desktop app writes it when you save settings)"
+                )
+            } else {
+                format!("cannot read {path}: {error}")
+            }
+        })?;
+        let (settings, _) =
+            Settings::from_json(&text).map_err(|error| format!("{path} is not valid: {error}"))?;
+        settings.validate().map_err(|errors| {
+            format!(
+                "{path} holds invalid settings: {}",
+                errors
+                    .iter()
+                    .map(ToString::to_string)
+                    .collect::<Vec<_>>()
+                    .join("; ")
+            )
+        })?;
+        Ok(settings)
+    }
+
     fn aside_name(&self) -> PathBuf {
+        self.aside_name_with("corrupt-")
+    }
+
+    fn aside_name_with(&self, prefix: &str) -> PathBuf {
         let stamp = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map(|d| d.as_millis())
             .unwrap_or(0);
+        self.with_suffix(&format!("{prefix}{stamp}"))
+    }
+
+    fn with_suffix(&self, suffix: &str) -> PathBuf {
         let mut name = self
             .path
             .file_name()
             .map(|n| n.to_os_string())
             .unwrap_or_default();
-        name.push(format!(".corrupt-{stamp}"));
+        name.push(format!(".{suffix}"));
         self.path.with_file_name(name)
     }
 
@@ -172,11 +256,19 @@ mod tests {
     fn saved_settings_load_back() {
         let (_dir, store) = store();
         let mut settings = Settings::default();
-        settings.gateway.port = 7497;
+        settings.profiles[0].port = 7497;
+        settings.profiles.push(crate::GatewayProfile {
+            id: "live".into(),
+            name: "TWS live".into(),
+            port: 7496,
+            enabled: false,
+            ..crate::GatewayProfile::default()
+        });
         settings.notifications.recovered = false;
         store.save(&settings).unwrap();
         let loaded = store.load();
         assert_eq!((loaded.settings, loaded.problem), (settings, None));
+        assert_eq!(loaded.migrated_from, None);
         assert!(
             !store.path().with_extension("json.tmp").exists(),
             "no temporary file left behind"
@@ -189,9 +281,9 @@ mod tests {
         store.save(&Settings::default()).unwrap();
         let before = std::fs::read(store.path()).unwrap();
         let mut bad = Settings::default();
-        bad.gateway.port = 0;
+        bad.profiles[0].port = 0;
         match store.save(&bad) {
-            Err(SaveError::Invalid(errors)) => assert_eq!(errors[0].field, "gateway.port"),
+            Err(SaveError::Invalid(errors)) => assert_eq!(errors[0].field, "profiles[0].port"),
             other => panic!("expected a field error, got {other:?}"),
         }
         assert_eq!(std::fs::read(store.path()).unwrap(), before);
@@ -228,6 +320,40 @@ mod tests {
         let Some(LoadProblem::Corrupt { reason, .. }) = loaded.problem else {
             panic!("expected corrupt")
         };
-        assert!(reason.contains("gateway.port"), "{reason}");
+        assert!(reason.contains("profiles[0].port"), "{reason}");
+    }
+
+    #[test]
+    fn a_one_gateway_file_is_migrated_and_kept_beside_the_new_one() {
+        let (_dir, store) = store();
+        std::fs::create_dir_all(store.path().parent().unwrap()).unwrap();
+        let old =
+            r#"{"gateway":{"host":"127.0.0.1","port":7496,"client_id":77},"start_minimized":true}"#;
+        std::fs::write(store.path(), old).unwrap();
+
+        let loaded = store.load();
+        assert_eq!(loaded.problem, None);
+        let kept = loaded.migrated_from.expect("migrated");
+        assert_eq!(
+            kept.file_name().unwrap().to_str().unwrap(),
+            "settings.json.one-gateway"
+        );
+        assert_eq!(
+            std::fs::read_to_string(&kept).unwrap(),
+            old,
+            "the old file, byte for byte"
+        );
+        assert_eq!(loaded.settings.profiles.len(), 1);
+        assert_eq!(loaded.settings.profiles[0].client_id, 77);
+        assert_eq!(loaded.settings.profiles[0].name, "TWS live");
+        assert!(loaded.settings.start_minimized);
+
+        // The new file is in the current format and loads as it is, with nothing migrated.
+        let written = std::fs::read_to_string(store.path()).unwrap();
+        assert!(written.contains("\"profiles\"") && !written.contains("\"gateway\":"));
+        let again = store.load();
+        assert_eq!(again.settings, loaded.settings);
+        assert_eq!(again.migrated_from, None);
+        assert!(kept.exists());
     }
 }

@@ -1,7 +1,8 @@
-//! The simulated paper accounts and what they hold at the opening bell.
+//! The simulated accounts and what they hold at the opening bell.
 //!
-//! Two `DU…` accounts with 22 positions over stocks, options, futures and FX cash, with
-//! contract fields as a trader would see them in TWS. Contract ids of listed stocks and FX
+//! Two `DU…` (paper) accounts with 22 positions over stocks, options, futures and FX cash, with
+//! contract fields as a trader would see them in TWS; [`book_with_ids`] gives the same
+//! holdings other account ids (`U…` for a live-like gateway). Contract ids of listed stocks and FX
 //! pairs are IB's; those of the derivatives are made up but in IB's ranges.
 
 use crate::contract::{Contract, SecType};
@@ -22,8 +23,8 @@ pub struct OpeningPosition {
 /// One account in the opening book.
 #[derive(Debug, Clone)]
 pub struct OpeningAccount {
-    /// `DU…` for paper accounts.
-    pub id: &'static str,
+    /// `DU…` for paper accounts, `U…` for live ones.
+    pub id: String,
     /// Cash in the base currency (USD).
     pub cash: f64,
     /// PnL already realized today.
@@ -114,11 +115,30 @@ fn held(contract: Contract, quantity: f64, avg_cost: f64, price: f64) -> Opening
     }
 }
 
+/// The account ids of a live-like gateway (`--live`): the paper ids without the `D`.
+pub const LIVE_ACCOUNT_IDS: [&str; 2] = ["U1234567", "U7654321"];
+
+/// The opening book under other account ids: account `i` holds what the book's account
+/// `i mod 2` holds. No ids: the book as it is.
+pub fn book_with_ids(ids: &[String]) -> Vec<OpeningAccount> {
+    let book = opening_book();
+    if ids.is_empty() {
+        return book;
+    }
+    ids.iter()
+        .enumerate()
+        .map(|(i, id)| OpeningAccount {
+            id: id.clone(),
+            ..book[i % book.len()].clone()
+        })
+        .collect()
+}
+
 /// The opening book: the same every time, so tests can compare against it.
 pub fn opening_book() -> Vec<OpeningAccount> {
     vec![
         OpeningAccount {
-            id: "DU1234567",
+            id: "DU1234567".into(),
             cash: 250_000.0,
             realized_pnl: 1_240.50,
             positions: vec![
@@ -151,7 +171,7 @@ pub fn opening_book() -> Vec<OpeningAccount> {
             ],
         },
         OpeningAccount {
-            id: "DU7654321",
+            id: "DU7654321".into(),
             cash: 120_000.0,
             realized_pnl: -310.25,
             positions: vec![
@@ -220,6 +240,17 @@ mod tests {
             book.iter().all(|a| a.id.starts_with("DU")),
             "paper accounts only"
         );
+    }
+
+    #[test]
+    fn other_ids_hold_the_same_book() {
+        let book = opening_book();
+        let live = book_with_ids(&LIVE_ACCOUNT_IDS.map(String::from));
+        assert_eq!(live[0].id, "U1234567");
+        assert_eq!(live[1].positions.len(), book[1].positions.len());
+        let three = book_with_ids(&["U1".into(), "U2".into(), "U3".into()]);
+        assert_eq!(three[2].positions.len(), book[0].positions.len());
+        assert_eq!(book_with_ids(&[]).len(), 2);
     }
 
     #[test]

@@ -37,6 +37,13 @@ struct Args {
     /// Concurrent API clients accepted before new ones are turned away (TWS allows 32).
     #[arg(long, default_value_t = 32)]
     max_clients: usize,
+    /// Managed account ids, comma-separated (`U…` live, `DU…` paper); each holds one of the
+    /// two opening books in turn. Default: the paper accounts DU1234567 and DU7654321.
+    #[arg(long, value_delimiter = ',', value_parser = parse_account_id, conflicts_with = "live")]
+    accounts: Vec<String>,
+    /// Play a live gateway: the accounts U1234567 and U7654321 (as `--accounts` would).
+    #[arg(long)]
+    live: bool,
     /// Seed of the price walk: the same seed gives the same prices tick after tick.
     #[arg(long, default_value_t = 1)]
     seed: u64,
@@ -113,7 +120,31 @@ fn parse_command(text: &str) -> Result<Command, String> {
     text.parse().map_err(|e: gatewatch_sim::CommandError| e.0)
 }
 
+/// An account id as IB writes them: letters then digits, nothing that would break a
+/// comma-separated managedAccounts message.
+fn parse_account_id(text: &str) -> Result<String, String> {
+    let ok =
+        !text.is_empty() && text.len() <= 32 && text.chars().all(|c| c.is_ascii_alphanumeric());
+    if ok {
+        Ok(text.to_owned())
+    } else {
+        Err(format!(
+            "`{text}` is not an account id (letters and digits, e.g. U1234567 or DU1234567)"
+        ))
+    }
+}
+
 impl Args {
+    fn account_ids(&self) -> Vec<String> {
+        if self.live {
+            gatewatch_sim::book::LIVE_ACCOUNT_IDS
+                .map(String::from)
+                .to_vec()
+        } else {
+            self.accounts.clone()
+        }
+    }
+
     fn startup_commands(&self) -> anyhow::Result<Vec<Command>> {
         let mut commands = Vec::new();
         if let Some(mode) = self.refuse {
@@ -158,7 +189,7 @@ async fn main() -> anyhow::Result<()> {
         .init();
 
     if args.dump_market {
-        let market = Market::new(args.seed);
+        let market = Market::with_ids(args.seed, &args.account_ids());
         println!("{}", serde_json::to_string_pretty(&market.dump())?);
         return Ok(());
     }
@@ -175,6 +206,7 @@ async fn main() -> anyhow::Result<()> {
             .clone()
             .map(CaptureTo::File)
             .unwrap_or_default(),
+        account_ids: args.account_ids(),
     };
     let api = tokio::net::TcpListener::bind(SocketAddr::new(args.bind, args.port))
         .await

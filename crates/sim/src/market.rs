@@ -11,7 +11,7 @@ use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use serde::Serialize;
 
-use crate::book::{OpeningAccount, opening_book};
+use crate::book::{OpeningAccount, book_with_ids, opening_book};
 use crate::contract::{Contract, SecType};
 
 /// One holding with its current price.
@@ -316,6 +316,11 @@ impl Market {
         Self::from_book(opening_book(), seed)
     }
 
+    /// The opening book under the account ids `ids` (none: the book's own).
+    pub fn with_ids(seed: u64, ids: &[String]) -> Self {
+        Self::from_book(book_with_ids(ids), seed)
+    }
+
     /// A market over a given book (tests use small books).
     pub fn from_book(book: Vec<OpeningAccount>, seed: u64) -> Self {
         let mut prices = BTreeMap::new();
@@ -336,7 +341,7 @@ impl Market {
                     })
                     .collect();
                 let mut account = Account {
-                    id: opening.id.into(),
+                    id: opening.id,
                     cash: opening.cash,
                     realized_pnl: opening.realized_pnl,
                     opening_net_liquidation: 0.0,

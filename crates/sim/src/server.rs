@@ -39,6 +39,8 @@ pub struct SimConfig {
     pub handshake_timeout: Duration,
     /// Whether and where client frames are recorded byte for byte.
     pub capture: CaptureTo,
+    /// The managed accounts' ids (`--accounts`); empty: the book's two `DU…` paper ids.
+    pub account_ids: Vec<String>,
 }
 
 impl Default for SimConfig {
@@ -51,6 +53,7 @@ impl Default for SimConfig {
             startup: Vec::new(),
             handshake_timeout: Duration::from_secs(5),
             capture: CaptureTo::Off,
+            account_ids: Vec::new(),
         }
     }
 }
@@ -202,7 +205,7 @@ impl Simulator {
         let (events, _) = broadcast::channel(1024);
         let capture = Capture::open(&config.capture)?;
         let shared = Arc::new(Shared {
-            market: Mutex::new(Market::new(config.seed)),
+            market: Mutex::new(Market::with_ids(config.seed, &config.account_ids)),
             config,
             api_addr,
             faults: watch::channel(Faults::default()).0,

@@ -39,6 +39,39 @@ async fn connects_at_213_with_both_paper_accounts() {
 }
 
 #[tokio::test]
+async fn a_live_like_gateway_serves_its_own_account_ids_with_the_same_book() {
+    let sim = start(SimConfig {
+        account_ids: gatewatch_sim::book::LIVE_ACCOUNT_IDS
+            .map(String::from)
+            .to_vec(),
+        ..frozen()
+    })
+    .await;
+    let client = connect(&sim, 7).await;
+    assert_eq!(
+        client.handshake_managed_accounts(),
+        ["U1234567", "U7654321"]
+    );
+    let mut subscription = client.positions().await.unwrap();
+    let positions: Vec<String> = common::data_until(&mut subscription, "positions", |u| {
+        matches!(u, PositionUpdate::PositionEnd)
+    })
+    .await
+    .into_iter()
+    .filter_map(|update| match update {
+        PositionUpdate::Position(position) => Some(position.account),
+        PositionUpdate::PositionEnd => None,
+    })
+    .collect();
+    assert!(positions.len() >= 20, "{positions:?}");
+    assert!(
+        positions.iter().all(|a| a.starts_with('U')),
+        "{positions:?}"
+    );
+    sim.shutdown().await;
+}
+
+#[tokio::test]
 async fn server_time_is_the_wall_clock() {
     let sim = start(frozen()).await;
     let client = connect(&sim, 1).await;

@@ -117,6 +117,29 @@ pub enum ConnectionState {
     },
 }
 
+/// For people: what is wrong, e.g. `slow (median round trip 412.00 ms over the last minute)`.
+impl std::fmt::Display for DegradedReason {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            DegradedReason::SlowPings { p50_us } => write!(
+                f,
+                "slow (median round trip {:.2} ms over the last minute)",
+                *p50_us as f64 / 1000.0
+            ),
+            DegradedReason::LostPings { missed } => {
+                write!(f, "pings unanswered in time ({missed} in a row)")
+            }
+            DegradedReason::IbLinkLost => {
+                f.write_str("the gateway lost its connection to IB (1100)")
+            }
+            DegradedReason::ServerLinkBroken => {
+                f.write_str("the gateway's link to its server is broken (2110)")
+            }
+            DegradedReason::FarmBroken { farm } => write!(f, "data farm {farm} is broken"),
+        }
+    }
+}
+
 impl ConnectionState {
     /// A short name (`connected`, `circuit_open`, …) for logs and the command line.
     pub fn name(&self) -> &'static str {

@@ -6,7 +6,8 @@ import type { FieldError } from "./FieldError";
  */
 export type AppError = { 
 /**
- * `invalid_settings`, `not_connected`, `stopped`, `io`, `worker`, `startup`.
+ * `invalid_settings`, `unknown_gateway`, `not_connected`, `stopped`, `io`, `worker`,
+ * `startup`.
  */
 code: string, 
 /**

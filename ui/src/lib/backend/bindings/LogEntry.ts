@@ -6,6 +6,10 @@ import type { LogKind } from "./LogKind";
  */
 export type LogEntry = { 
 /**
+ * The id of the gateway profile it is about.
+ */
+gateway: string, 
+/**
  * When, epoch ms.
  */
 at_ms: number, 

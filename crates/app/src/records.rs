@@ -1,0 +1,194 @@
+//! What the app remembers of every gateway while it runs: the event log (one for all, each
+//! line naming its gateway), each gateway's latency samples for the chart, and since when
+//! each gateway has been in its present condition and what its last problem was. The relay
+//! tasks, one per supervisor, write here; the snapshot reads.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use gatewatch_supervisor::{ConnectionState, EventKind, SupervisorEvent};
+use serde::{Deserialize, Serialize};
+use tokio::sync::broadcast;
+use ts_rs::TS;
+
+use crate::{EventLog, LatencyHistory, LogEntry, LogKind};
+
+/// An event of one gateway, as the app's stream carries it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+pub struct GatewayEvent {
+    /// The id of the gateway profile.
+    pub gateway: String,
+    /// The supervisor's event (flattened: `{"gateway":…,"at_ms":…,"kind":…}`).
+    #[serde(flatten)]
+    pub event: SupervisorEvent,
+}
+
+/// One gateway's condition over time.
+#[derive(Debug, Clone, Default)]
+pub struct GatewayRecord {
+    /// When the gateway entered its present condition: connected (or degraded) since, or
+    /// down since (the first state that was not connected after one that was), epoch ms.
+    pub since_ms: u64,
+    /// Whether that condition is "connected".
+    up: bool,
+    /// The newest failure (a failed connect, a drop, a client id in use).
+    pub last_problem: Option<LogEntry>,
+}
+
+/// Everything remembered, behind one lock.
+#[derive(Default)]
+pub struct Records {
+    pub log: EventLog,
+    pub latency: HashMap<String, LatencyHistory>,
+    pub gateways: HashMap<String, GatewayRecord>,
+}
+
+impl Records {
+    /// Takes in one event of gateway `gateway`.
+    pub fn record(&mut self, gateway: &str, event: &SupervisorEvent) {
+        if let EventKind::Ping { rtt_us, .. } = event.kind {
+            self.latency
+                .entry(gateway.to_owned())
+                .or_default()
+                .record(event.at_ms, rtt_us);
+        }
+        let record = self
+            .gateways
+            .entry(gateway.to_owned())
+            .or_insert_with(|| GatewayRecord {
+                since_ms: event.at_ms,
+                ..GatewayRecord::default()
+            });
+        if let EventKind::StateChanged { state } = &event.kind {
+            let up = matches!(
+                state,
+                ConnectionState::Connected(_) | ConnectionState::Degraded { .. }
+            );
+            if up != record.up {
+                record.up = up;
+                record.since_ms = event.at_ms;
+            }
+        }
+        if let Some(entry) = self.log.record(gateway, event)
+            && entry.kind == LogKind::Failure
+        {
+            record.last_problem = Some(entry.clone());
+        }
+    }
+
+    /// Forgets the charts and conditions of gateways no longer watched; their log lines stay.
+    pub fn retain(&mut self, watched: &[&str]) {
+        self.latency.retain(|id, _| watched.contains(&id.as_str()));
+        self.gateways.retain(|id, _| watched.contains(&id.as_str()));
+    }
+}
+
+/// Copies one supervisor's events into the records and onto the app's stream, tagged with
+/// the gateway's id, until the supervisor is dropped.
+pub async fn relay(
+    gateway: String,
+    mut from: broadcast::Receiver<SupervisorEvent>,
+    records: Arc<Mutex<Records>>,
+    to: broadcast::Sender<GatewayEvent>,
+) {
+    loop {
+        match from.recv().await {
+            Ok(event) => {
+                records
+                    .lock()
+                    .expect("records poisoned")
+                    .record(&gateway, &event);
+                let _ = to.send(GatewayEvent {
+                    gateway: gateway.clone(),
+                    event,
+                });
+            }
+            Err(broadcast::error::RecvError::Lagged(missed)) => {
+                tracing::warn!(gateway, missed, "event relay fell behind")
+            }
+            Err(broadcast::error::RecvError::Closed) => return,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use gatewatch_protocol::Encoding;
+    use gatewatch_supervisor::state::SessionInfo;
+
+    fn at(at_ms: u64, kind: EventKind) -> SupervisorEvent {
+        SupervisorEvent { at_ms, kind }
+    }
+
+    fn state(state: ConnectionState) -> EventKind {
+        EventKind::StateChanged { state }
+    }
+
+    #[test]
+    fn down_since_is_the_first_state_after_connected_and_retries_do_not_move_it() {
+        let mut records = Records::default();
+        let connected = ConnectionState::Connected(SessionInfo {
+            server_version: 213,
+            encoding: Encoding::Protobuf,
+            accounts: vec![],
+            client_id: 901,
+            since_ms: 1_000,
+        });
+        records.record("paper", &at(1_000, state(connected.clone())));
+        records.record(
+            "paper",
+            &at(
+                5_000,
+                EventKind::Disconnected {
+                    cause: gatewatch_protocol::DisconnectCause::GatewayClosed,
+                    message: "the gateway closed the connection".into(),
+                },
+            ),
+        );
+        for (t, attempt) in [(5_001, 1), (6_000, 2), (9_000, 3)] {
+            records.record(
+                "paper",
+                &at(
+                    t,
+                    state(ConnectionState::Reconnecting {
+                        attempt,
+                        next_try_ms: 0,
+                    }),
+                ),
+            );
+        }
+        let record = &records.gateways["paper"];
+        assert_eq!(
+            record.since_ms, 5_001,
+            "down since the first state after the drop"
+        );
+        assert_eq!(
+            record.last_problem.as_ref().unwrap().text,
+            "disconnected: the gateway closed the connection"
+        );
+        records.record("paper", &at(12_000, state(connected)));
+        assert_eq!(records.gateways["paper"].since_ms, 12_000);
+        assert!(
+            !records.gateways.contains_key("live"),
+            "each gateway has its own record"
+        );
+    }
+
+    #[test]
+    fn pings_go_to_their_own_gateways_chart() {
+        let mut records = Records::default();
+        let ping = |us| EventKind::Ping {
+            rtt_us: Some(us),
+            late: false,
+        };
+        records.record("live", &at(1_000, ping(300)));
+        records.record("paper", &at(1_000, ping(900)));
+        records.record("paper", &at(2_000, ping(800)));
+        let series = |id: &str| records.latency[id].series(2_000, 60_000, 100);
+        assert_eq!(series("live").rtt_ms.iter().flatten().count(), 1);
+        assert_eq!(series("paper").rtt_ms.iter().flatten().count(), 2);
+        records.retain(&["live"]);
+        assert!(!records.latency.contains_key("paper"));
+    }
+}

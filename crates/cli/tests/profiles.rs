@@ -1,0 +1,144 @@
+//! Gateways by profile name from a settings file: `probe --profile`, `probe --all` over
+//! two simulators (one healthy, one a zombie), and the errors for a wrong name or file.
+
+mod common;
+
+use std::time::Duration;
+
+use common::{cli, simulator};
+
+/// A settings file with three profiles: two enabled, on `healthy` and `zombie`, and a
+/// disabled one on a port nothing listens on.
+fn settings(dir: &tempfile::TempDir, healthy: u16, zombie: u16) -> std::path::PathBuf {
+    let path = dir.path().join("settings.json");
+    let text = serde_json::json!({
+        "profiles": [
+            {"id": "live", "name": "TWS live", "port": healthy, "client_id": 901},
+            {"id": "paper", "name": "Gateway paper", "port": zombie, "client_id": 901},
+            {"id": "old", "name": "Old VPS", "port": 1, "enabled": false},
+        ]
+    });
+    std::fs::write(&path, text.to_string()).unwrap();
+    path
+}
+
+async fn run(args: &[&str]) -> std::process::Output {
+    tokio::time::timeout(Duration::from_secs(30), cli(args).output())
+        .await
+        .expect("the command ends on time")
+        .unwrap()
+}
+
+#[tokio::test]
+async fn probe_all_checks_every_enabled_profile_and_fails_if_one_falls_short() {
+    let (healthy, zombie) = (simulator(&[]).await, simulator(&["zombie on"]).await);
+    let dir = tempfile::tempdir().unwrap();
+    let file = settings(&dir, healthy.addr().port(), zombie.addr().port());
+    let file = file.to_str().unwrap();
+
+    let output = run(&["probe", "--all", "--settings", file, "--duration", "3s"]).await;
+    let text = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(output.status.code(), Some(1), "{text}");
+    assert!(text.contains("== TWS live (127.0.0.1:"), "{text}");
+    assert!(text.contains("== Gateway paper (127.0.0.1:"), "{text}");
+    assert!(
+        !text.contains("Old VPS"),
+        "a disabled profile is not probed: {text}"
+    );
+    assert!(
+        text.contains("overall      FAIL: 1 of 2 gateways fell short (Gateway paper)"),
+        "{text}"
+    );
+
+    let output = run(&[
+        "probe",
+        "--all",
+        "--settings",
+        file,
+        "--duration",
+        "3s",
+        "--json",
+    ])
+    .await;
+    let reports: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(reports[0]["gateway"], "live");
+    assert!(
+        reports[0]["report"]["failures"]
+            .as_array()
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(reports[1]["name"], "Gateway paper");
+    assert_eq!(reports[1]["report"]["connect_ms"], serde_json::Value::Null);
+    healthy.shutdown().await;
+    zombie.shutdown().await;
+}
+
+#[tokio::test]
+async fn probe_profile_takes_one_gateway_by_name() {
+    let (healthy, zombie) = (simulator(&[]).await, simulator(&["zombie on"]).await);
+    let dir = tempfile::tempdir().unwrap();
+    let file = settings(&dir, healthy.addr().port(), zombie.addr().port());
+    let file = file.to_str().unwrap();
+    let output = run(&[
+        "probe",
+        "--profile",
+        "tws LIVE",
+        "--settings",
+        file,
+        "--duration",
+        "2s",
+        "--json",
+    ])
+    .await;
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stdout)
+    );
+    let report: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(report["server_version"], 213);
+    healthy.shutdown().await;
+    zombie.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_wrong_name_or_file_is_refused_with_exit_2_and_says_why() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = settings(&dir, 4002, 4003);
+    let file = file.to_str().unwrap();
+    let missing = dir.path().join("nothing.json");
+    let cases: [(&[&str], &str); 5] = [
+        (
+            &["probe", "--profile", "VPS", "--settings", file],
+            "no gateway profile is called \"VPS\"; the settings have \"TWS live\", \"Gateway paper\", \"Old VPS\"",
+        ),
+        (
+            &[
+                "watch",
+                "--profile",
+                "TWS live",
+                "--settings",
+                missing.to_str().unwrap(),
+            ],
+            "no settings file at",
+        ),
+        (
+            &["probe", "--profile", "TWS live", "--port", "4001"],
+            "--port",
+        ),
+        (&["probe", "--all", "--host", "10.0.0.1"], "--host"),
+        (
+            &["probe", "--settings", file],
+            "--settings is read for --profile NAME or --all",
+        ),
+    ];
+    for (args, expected) in cases {
+        let output = run(args).await;
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(2), "{args:?}: {stderr}");
+        assert!(stderr.contains(expected), "{args:?}: {stderr}");
+    }
+    let unchanged = std::fs::read_to_string(file).unwrap();
+    assert!(unchanged.contains("Old VPS"), "the file is only read");
+}

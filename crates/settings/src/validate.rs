@@ -1,0 +1,274 @@
+//! Validation of the whole settings at once: every bad field, named by its path as the file
+//! and the form spell it (`profiles[1].port`, `monitoring.ping_timeout_ms`).
+//!
+//! The rules for one gateway connection are the supervisor's (`SupervisorConfig::problems`),
+//! mapped to where the user sets each value; the rules across profiles (unique names and
+//! ids, no two profiles claiming the same client id on the same gateway) live here.
+
+use serde::{Deserialize, Serialize};
+use ts_rs::TS;
+
+use crate::{GatewayProfile, NotificationSettings, Settings};
+
+/// A bad value, named by its path in the settings (`profiles[1].port`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error, TS)]
+#[error("{field}: {message}")]
+pub struct FieldError {
+    /// The field's path, as the settings file and form spell it.
+    pub field: String,
+    /// What is wrong.
+    pub message: String,
+}
+
+/// Where a supervisor setting lives: in the profile itself, or in a monitoring section.
+enum Home {
+    Profile(&'static str),
+    Monitoring(&'static str),
+}
+
+fn home(supervisor_field: &str) -> Option<Home> {
+    Some(match supervisor_field {
+        "host" => Home::Profile("host"),
+        "port" => Home::Profile("port"),
+        "client_id" => Home::Profile("client_id"),
+        "fallback_client_id" => Home::Profile("fallback_client_id"),
+        "ping_interval_ms" => Home::Monitoring("ping_interval_ms"),
+        "ping_timeout_ms" => Home::Monitoring("ping_timeout_ms"),
+        "timeouts.tcp_connect_ms" => Home::Monitoring("timeouts.tcp_connect_ms"),
+        "timeouts.version_exchange_ms" => Home::Monitoring("timeouts.version_exchange_ms"),
+        "timeouts.start_api_ms" => Home::Monitoring("timeouts.start_api_ms"),
+        "timeouts.first_ping_ms" => Home::Monitoring("timeouts.first_ping_ms"),
+        "timeouts.request_ms" => Home::Monitoring("timeouts.request_ms"),
+        // Not set by the user: defaults the supervisor checks itself.
+        _ => return None,
+    })
+}
+
+struct Errors(Vec<FieldError>);
+
+impl Errors {
+    fn add(&mut self, field: String, message: impl Into<String>) {
+        let message = message.into();
+        if !self
+            .0
+            .iter()
+            .any(|e| e.field == field && e.message == message)
+        {
+            self.0.push(FieldError { field, message });
+        }
+    }
+}
+
+pub(crate) fn validate(settings: &Settings) -> Result<(), Vec<FieldError>> {
+    let mut errors = Errors(Vec::new());
+    // The shared monitoring section is checked even when every profile overrides it, since a
+    // profile added later inherits it.
+    let shared_check = GatewayProfile {
+        monitoring: None,
+        ..GatewayProfile::default()
+    };
+    for problem in settings.supervisor_config(&shared_check).problems() {
+        if let Some(Home::Monitoring(field)) = home(&problem.field) {
+            errors.add(format!("monitoring.{field}"), problem.problem);
+        }
+    }
+    check_notifications(&mut errors, "notifications", &settings.notifications);
+    for (index, profile) in settings.profiles.iter().enumerate() {
+        let at = format!("profiles[{index}]");
+        check_profile(&mut errors, settings, &at, profile);
+    }
+    check_across_profiles(&mut errors, &settings.profiles);
+    if errors.0.is_empty() {
+        Ok(())
+    } else {
+        Err(errors.0)
+    }
+}
+
+fn check_profile(errors: &mut Errors, settings: &Settings, at: &str, profile: &GatewayProfile) {
+    if profile.name.trim().is_empty() {
+        errors.add(format!("{at}.name"), "must not be empty");
+    }
+    for problem in settings.supervisor_config(profile).problems() {
+        match home(&problem.field) {
+            Some(Home::Profile(field)) => errors.add(format!("{at}.{field}"), problem.problem),
+            Some(Home::Monitoring(field)) if profile.monitoring.is_some() => {
+                errors.add(format!("{at}.monitoring.{field}"), problem.problem)
+            }
+            // Reported once, at the shared section.
+            Some(Home::Monitoring(_)) | None => {}
+        }
+    }
+    if let Some(notifications) = &profile.notifications {
+        check_notifications(errors, &format!("{at}.notifications"), notifications);
+    }
+}
+
+fn check_notifications(errors: &mut Errors, at: &str, notifications: &NotificationSettings) {
+    if notifications.hold_secs > 3_600 {
+        errors.add(format!("{at}.hold_secs"), "must be at most 3600 seconds");
+    }
+}
+
+/// Unique ids and names, and no client id claimed twice on one gateway (the second monitor
+/// would meet 326 on every connect). A later profile is the one reported, naming the earlier.
+fn check_across_profiles(errors: &mut Errors, profiles: &[GatewayProfile]) {
+    for (later, profile) in profiles.iter().enumerate() {
+        for (earlier, other) in profiles[..later].iter().enumerate() {
+            let other_name = other.name.trim();
+            if !profile.id.is_empty() && profile.id == other.id {
+                errors.add(
+                    format!("profiles[{later}].id"),
+                    format!("the same id as profiles[{earlier}] (\"{other_name}\")"),
+                );
+            }
+            if !profile.name.trim().is_empty()
+                && profile.name.trim().eq_ignore_ascii_case(other_name)
+            {
+                errors.add(
+                    format!("profiles[{later}].name"),
+                    format!("\"{other_name}\" is already the name of profiles[{earlier}]"),
+                );
+            }
+            let same_gateway = profile.host.trim().eq_ignore_ascii_case(other.host.trim())
+                && profile.port == other.port;
+            if same_gateway {
+                let ids =
+                    |p: &GatewayProfile| std::iter::once(p.client_id).chain(p.fallback_client_id);
+                if let Some(shared) = ids(profile).find(|id| ids(other).any(|o| o == *id)) {
+                    let field = if shared == profile.client_id {
+                        "client_id"
+                    } else {
+                        "fallback_client_id"
+                    };
+                    errors.add(
+                        format!("profiles[{later}].{field}"),
+                        format!(
+                            "client id {shared} on {}:{} is already used by profiles[{earlier}] (\"{other_name}\")",
+                            profile.host.trim(),
+                            profile.port
+                        ),
+                    );
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::MonitoringSettings;
+
+    fn profile(id: &str, name: &str, port: u16, client_id: i32) -> GatewayProfile {
+        GatewayProfile {
+            id: id.into(),
+            name: name.into(),
+            port,
+            client_id,
+            fallback_client_id: None,
+            ..GatewayProfile::default()
+        }
+    }
+
+    fn fields(settings: &Settings) -> Vec<String> {
+        settings
+            .validate()
+            .unwrap_err()
+            .into_iter()
+            .map(|e| e.field)
+            .collect()
+    }
+
+    fn two() -> Settings {
+        Settings {
+            profiles: vec![
+                profile("live", "TWS live", 7496, 901),
+                profile("paper", "Gateway paper", 4002, 901),
+            ],
+            ..Settings::default()
+        }
+    }
+
+    #[test]
+    fn two_gateways_with_the_same_client_id_are_fine() {
+        two().validate().unwrap();
+    }
+
+    #[test]
+    fn every_bad_field_is_named_by_its_path() {
+        let mut settings = two();
+        settings.profiles[1].port = 0;
+        settings.profiles[1].host = "  ".into();
+        settings.profiles[0].name = "".into();
+        settings.monitoring.ping_timeout_ms = 5_000;
+        settings.monitoring.timeouts.start_api_ms = 0;
+        settings.notifications.hold_secs = 10_000;
+        assert_eq!(
+            fields(&settings),
+            [
+                "monitoring.timeouts.start_api_ms",
+                "monitoring.ping_timeout_ms",
+                "notifications.hold_secs",
+                "profiles[0].name",
+                "profiles[1].host",
+                "profiles[1].port",
+            ]
+        );
+    }
+
+    #[test]
+    fn an_override_is_checked_at_its_own_path() {
+        let mut settings = two();
+        settings.profiles[1].monitoring = Some(MonitoringSettings {
+            ping_timeout_ms: 50_000,
+            ..MonitoringSettings::default()
+        });
+        settings.profiles[0].notifications = Some(NotificationSettings {
+            hold_secs: 4_000,
+            ..NotificationSettings::default()
+        });
+        assert_eq!(
+            fields(&settings),
+            [
+                "profiles[0].notifications.hold_secs",
+                "profiles[1].monitoring.ping_timeout_ms"
+            ]
+        );
+    }
+
+    #[test]
+    fn duplicate_names_and_ids_are_refused() {
+        let mut settings = two();
+        settings
+            .profiles
+            .push(profile("paper", " tws LIVE ", 4001, 901));
+        let errors = settings.validate().unwrap_err();
+        assert_eq!(
+            errors.iter().map(|e| e.to_string()).collect::<Vec<_>>(),
+            [
+                "profiles[2].name: \"TWS live\" is already the name of profiles[0]",
+                "profiles[2].id: the same id as profiles[1] (\"Gateway paper\")",
+            ]
+        );
+    }
+
+    #[test]
+    fn one_client_id_twice_on_one_gateway_is_refused() {
+        let mut settings = two();
+        settings
+            .profiles
+            .push(profile("paper-2", "Paper again", 4002, 901));
+        assert_eq!(
+            settings.validate().unwrap_err()[0].to_string(),
+            "profiles[2].client_id: client id 901 on 127.0.0.1:4002 is already used by profiles[1] (\"Gateway paper\")"
+        );
+        // A fallback that is the other's client id collides as well.
+        settings.profiles[2].client_id = 950;
+        settings.profiles[2].fallback_client_id = Some(901);
+        assert_eq!(fields(&settings), ["profiles[2].fallback_client_id"]);
+        // Other ids on the same gateway are fine.
+        settings.profiles[2].fallback_client_id = Some(951);
+        settings.validate().unwrap();
+    }
+}
