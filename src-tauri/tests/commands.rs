@@ -1,5 +1,5 @@
-//! The shell's commands over Tauri's IPC (mock runtime), on an app core watching the demo
-//! simulator through the real worker: what the UI receives, errors included.
+//! The shell's commands over Tauri's IPC (mock runtime), on an app core watching the two demo
+//! simulators through real workers: what the UI receives, errors included.
 
 use std::time::Duration;
 
@@ -45,13 +45,22 @@ fn commands_answer_with_snapshots_settings_and_field_errors() {
                 .unwrap()
                 .deserialize()
                 .unwrap();
-        if snapshot["state"]["state"] == "connected" || std::time::Instant::now() > deadline {
+        let states: Vec<&serde_json::Value> = snapshot["gateways"]
+            .as_array()
+            .map(|g| g.iter().map(|g| &g["state"]["state"]).collect())
+            .unwrap_or_default();
+        if (states.len() == 2 && states.iter().all(|s| *s == "connected"))
+            || std::time::Instant::now() > deadline
+        {
             break snapshot;
         }
         std::thread::sleep(Duration::from_millis(50));
     };
-    assert_eq!(snapshot["state"]["state"], "connected", "{snapshot}");
-    assert_eq!(snapshot["accounts"][0]["id"], "DU1234567");
+    let paper = &snapshot["gateways"][1];
+    assert_eq!(paper["state"]["state"], "connected", "{snapshot}");
+    assert_eq!(paper["id"], "gateway-paper-demo");
+    assert_eq!(paper["accounts"][0]["id"], "DU1234567");
+    assert_eq!(snapshot["gateways"][0]["accounts"][0]["id"], "U1234567");
     assert_eq!(snapshot["demo"], true);
 
     let mut settings: serde_json::Value =
@@ -59,24 +68,54 @@ fn commands_answer_with_snapshots_settings_and_field_errors() {
             .unwrap()
             .deserialize()
             .unwrap();
-    settings["gateway"]["port"] = 0.into();
+    settings["profiles"][1]["port"] = 0.into();
     let refused = get_ipc_response(
         &webview,
         request("save_settings", serde_json::json!({ "settings": settings })),
     )
     .unwrap_err();
     assert_eq!(refused["code"], "invalid_settings", "{refused}");
-    assert_eq!(refused["fields"][0]["field"], "gateway.port");
+    assert_eq!(refused["fields"][0]["field"], "profiles[1].port");
     assert!(!dir.path().join("settings.json").exists(), "nothing saved");
 
-    let latency: serde_json::Value = get_ipc_response(
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    let latency = loop {
+        let latency: serde_json::Value = get_ipc_response(
+            &webview,
+            request(
+                "get_latency",
+                serde_json::json!({ "gateway": "gateway-paper-demo", "windowSecs": 300 }),
+            ),
+        )
+        .unwrap()
+        .deserialize()
+        .unwrap();
+        if latency["t"].as_array().is_some_and(|t| !t.is_empty())
+            || std::time::Instant::now() > deadline
+        {
+            break latency;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    assert!(
+        latency["t"].as_array().is_some_and(|t| !t.is_empty()),
+        "{latency}"
+    );
+
+    let unknown = get_ipc_response(
         &webview,
-        request("get_latency", serde_json::json!({ "windowSecs": 300 })),
+        request("reconnect_now", serde_json::json!({ "gateway": "nope" })),
     )
-    .unwrap()
-    .deserialize()
+    .unwrap_err();
+    assert_eq!(unknown["code"], "unknown_gateway", "{unknown}");
+    get_ipc_response(
+        &webview,
+        request(
+            "reconnect_now",
+            serde_json::json!({ "gateway": "gateway-paper-demo" }),
+        ),
+    )
     .unwrap();
-    assert!(latency["t"].is_array());
 
     tauri::async_runtime::block_on(app.shutdown());
 }

@@ -1,5 +1,6 @@
 // The real app binary in a real window (under Xvfb), driven through WebKitWebDriver, watching
-// a gatewatch-sim process this test controls over its control port.
+// two gatewatch-sim processes (a live-like one at 178 and a paper one at 213) this test
+// controls over their control ports.
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
@@ -14,7 +15,8 @@ const root = resolve(import.meta.dirname, "../..");
 const bin = (name) => join(root, "target", "debug", name);
 const children = [];
 let browser;
-let control;
+let live;
+let paper;
 let settingsFile;
 
 function freePort() {
@@ -26,22 +28,23 @@ function freePort() {
   });
 }
 
-function startSimulator() {
-  const sim = spawn(bin("gatewatch-sim"), ["--port", "0", "--control-port", "0"], { stdio: ["ignore", "pipe", "inherit"] });
+/** Starts a gatewatch-sim process with `args`; resolves to its API and control ports. */
+function startSimulator(args = []) {
+  const sim = spawn(bin("gatewatch-sim"), ["--port", "0", "--control-port", "0", ...args], { stdio: ["ignore", "pipe", "inherit"] });
   children.push(sim);
   return new Promise((done, fail) => {
     createInterface({ input: sim.stdout }).once("line", (line) => {
       const fields = Object.fromEntries(line.split(" ").filter((w) => w.includes("=")).map((w) => w.split("=")));
-      done({ api: Number(fields.api.split(":")[1]), control: Number(fields.control.split(":")[1]) });
+      done({ process: sim, api: Number(fields.api.split(":")[1]), control: Number(fields.control.split(":")[1]) });
     });
     sim.once("exit", (code) => fail(new Error(`simulator exited with ${code}`)));
   });
 }
 
-/** Sends one fault command to the simulator and returns its reply (which must be "ok…"). */
-function simulator(command) {
+/** Sends one fault command to a simulator and returns its reply (which must be "ok…"). */
+function simulator(sim, command) {
   return new Promise((done, fail) => {
-    const socket = connect(control, "127.0.0.1", () => socket.write(command + "\n"));
+    const socket = connect(sim.control, "127.0.0.1", () => socket.write(command + "\n"));
     socket.once("data", (reply) => {
       socket.end();
       String(reply).startsWith("ok") ? done(String(reply)) : fail(new Error(`${command}: ${reply}`));
@@ -49,15 +52,31 @@ function simulator(command) {
   });
 }
 
-const stateOf = async () => (await browser.$("header")).getAttribute("data-state");
+/** The state of gateway `id`'s card in the overview. */
+const cardState = async (id) => (await browser.$(`[data-testid=card][data-gateway=${id}]`)).getAttribute("data-state");
+const bothConnected = async () => (await cardState("live")) === "connected" && (await cardState("paper")) === "connected";
+
+async function toOverview() {
+  await browser.$("[data-testid=nav-gateways]").click();
+  await browser.$("[data-testid=card]").waitForExist({ timeout: 5000 });
+}
 
 before(async () => {
-  const ports = await startSimulator();
-  control = ports.control;
+  live = await startSimulator(["--live", "--max-version", "178"]);
+  paper = await startSimulator();
   const dir = mkdtempSync(join(tmpdir(), "gatewatch-e2e-"));
   const settings = join(dir, "settings.json");
   settingsFile = settings;
-  writeFileSync(settings, JSON.stringify({ gateway: { port: ports.api, client_id: 901 }, notifications: { hold_secs: 1 } }));
+  writeFileSync(
+    settings,
+    JSON.stringify({
+      profiles: [
+        { id: "live", name: "TWS live", port: live.api, client_id: 901 },
+        { id: "paper", name: "Gateway paper", port: paper.api, client_id: 901 },
+      ],
+      notifications: { hold_secs: 1 },
+    }),
+  );
   const driverPort = await freePort();
   const driver = spawn("WebKitWebDriver", [`--port=${driverPort}`, "--host=127.0.0.1"], {
     stdio: "ignore",
@@ -79,56 +98,80 @@ before(async () => {
 after(async () => {
   if (browser) {
     mkdirSync(join(root, "target", "e2e"), { recursive: true });
+    await toOverview().catch(() => {});
     await browser.saveScreenshot(join(root, "target", "e2e", "main-window.png")).catch(() => {});
     await browser.deleteSession().catch(() => {});
   }
   for (const child of children.reverse()) child.kill();
 });
 
-test("the window reaches Connected with the simulator's accounts", async () => {
-  await browser.waitUntil(async () => (await stateOf()) === "connected", { timeout: 20000, timeoutMsg: "never connected" });
-  const accounts = await browser.$$("[data-testid=account]").map((a) => a.getText());
-  assert.deepEqual(accounts, ["DU1234567 · paper", "DU7654321 · paper"]);
+test("the overview shows both gateways connected, each with its own accounts", async () => {
+  await browser.waitUntil(bothConnected, { timeout: 20000, timeoutMsg: "never both connected" });
+  const cards = await browser.$$("[data-testid=card]").map((c) => c.getAttribute("data-gateway"));
+  assert.deepEqual(cards, ["live", "paper"]);
+  const accounts = async (id) => browser.$$(`[data-testid=card][data-gateway=${id}] [data-testid=card-account]`).map((a) => a.getText());
+  assert.deepEqual(await accounts("live"), ["U1234567 · live", "U7654321 · live"]);
+  assert.deepEqual(await accounts("paper"), ["DU1234567 · paper", "DU7654321 · paper"]);
   const errors = await browser.$("#errors").getText();
   assert.equal(errors, "", "the UI raised no error");
 });
 
-test("the positions table holds the simulator's positions", async () => {
+test("four gateways' worth of cards fit a 1000×700 window", async () => {
+  await browser.setWindowSize(1000, 700);
+  const box = await browser.execute(() => {
+    const cards = [...document.querySelectorAll("[data-testid=card]")].map((c) => c.getBoundingClientRect());
+    return { bottom: Math.max(...cards.map((r) => r.bottom)), height: cards[0].height, rows: new Set(cards.map((r) => Math.round(r.top))).size, viewport: window.innerHeight };
+  });
+  // Two cards fill one row of two; two more make a second row of the same height.
+  const bottomWithFour = box.bottom + (box.rows === 1 ? box.height + 10 : 0);
+  assert.ok(bottomWithFour <= box.viewport, `four cards would end at ${bottomWithFour}px of ${box.viewport}px`);
+});
+
+test("a card opens the gateway's detail, with its positions and latency chart; Escape goes back", async () => {
+  await browser.$("[data-testid=card][data-gateway=paper]").click();
   await browser.waitUntil(async () => (await browser.$$("[data-testid=positions] tbody tr").length) === 22, {
     timeout: 20000,
     timeoutMsg: "positions never arrived",
   });
+  assert.equal(await browser.$("[data-testid=gateway-name]").getText(), "Gateway paper");
   const first = await browser.$("[data-testid=positions] tbody tr td:nth-child(2)").getText();
   assert.match(first, /AAPL/);
+  const samples = await browser.$("[data-testid=latency-points]");
+  await browser.waitUntil(async () => parseInt(await samples.getText(), 10) >= 3, { timeout: 15000, timeoutMsg: "the chart got no samples" });
+  assert.ok(await browser.$("[data-testid=latency-chart] canvas").isExisting(), "uPlot drew a canvas");
+  await browser.keys("Escape");
+  await browser.$("[data-testid=card]").waitForExist({ timeout: 5000 });
+  const focused = await browser.execute(() => document.activeElement?.getAttribute("data-gateway"));
+  assert.equal(focused, "paper", "the card it came from has the focus");
+  await browser.keys("ArrowLeft");
+  assert.equal(await browser.execute(() => document.activeElement?.getAttribute("data-gateway")), "live");
+  await browser.keys("Enter");
+  await browser.waitUntil(async () => (await browser.$("[data-testid=gateway-name]").getText().catch(() => "")) === "TWS live", { timeout: 5000 });
+  await toOverview();
 });
 
-test("a dropped gateway shows within 2 s, and the window returns to Connected", async () => {
-  await simulator("restart 1");
+test("a dropped gateway shows on its card within 2 s, its neighbour stays connected", async () => {
+  await browser.waitUntil(bothConnected, { timeout: 20000 });
+  await simulator(paper, "restart 1");
   const dropped = Date.now();
-  await browser.waitUntil(async () => (await stateOf()) !== "connected", { timeout: 2000, timeoutMsg: "the drop did not show within 2 s" });
+  await browser.waitUntil(async () => (await cardState("paper")) !== "connected", { timeout: 2000, timeoutMsg: "the drop did not show within 2 s" });
   assert.ok(Date.now() - dropped <= 2000);
-  await browser.waitUntil(async () => (await stateOf()) === "connected", { timeout: 20000, timeoutMsg: "never reconnected" });
+  assert.equal(await cardState("live"), "connected");
+  await browser.waitUntil(async () => (await cardState("paper")) === "connected", { timeout: 20000, timeoutMsg: "never reconnected" });
 });
 
-test("invalid settings show an error at the field and leave the settings file unchanged", async () => {
+test("invalid settings show an error at the field inside its profile and leave the file unchanged", async () => {
   const before = readFileSync(settingsFile, "utf8");
-  const port = await browser.$("input[name='gateway.port']");
+  await browser.$("[data-testid=nav-settings]").click();
+  const port = await browser.$("input[name='profiles[1].port']");
   await port.waitForExist({ timeout: 10000 });
   await port.setValue("0");
   await browser.$("[data-testid=save-settings]").click();
-  const error = await browser.$("[data-testid='error-gateway.port']");
+  const error = await browser.$("[data-testid='error-profiles[1].port']");
   await error.waitForExist({ timeout: 5000, timeoutMsg: "no error shown at the port field" });
   assert.match(await error.getText(), /between 1 and 65535/);
   assert.equal(readFileSync(settingsFile, "utf8"), before, "nothing was saved");
-});
-
-test("the latency chart receives samples", async () => {
-  const samples = await browser.$("[data-testid=latency-points]");
-  await browser.waitUntil(async () => parseInt(await samples.getText(), 10) >= 3, {
-    timeout: 15000,
-    timeoutMsg: "the chart got no samples",
-  });
-  assert.ok(await browser.$("[data-testid=latency-chart] canvas").isExisting(), "uPlot drew a canvas");
+  await toOverview();
 });
 
 /** Notifications the fake service recorded so far. */
@@ -140,30 +183,6 @@ function notifications() {
   }
 }
 
-test("a gateway that stays down gives one disconnect notification, and one on recovery", async () => {
-  await browser.waitUntil(async () => (await stateOf()) === "connected", { timeout: 20000 });
-  const before = notifications().length;
-  await simulator("refuse closed");
-  await simulator("drop");
-  await browser.waitUntil(async () => notifications().length > before, { timeout: 8000, timeoutMsg: "no disconnect notification" });
-  await simulator("refuse off");
-  await browser.waitUntil(async () => (await stateOf()) === "connected", { timeout: 20000, timeoutMsg: "never reconnected" });
-  await browser.waitUntil(async () => notifications().length >= before + 2, { timeout: 8000, timeoutMsg: "no recovery notification" });
-  await new Promise((r) => setTimeout(r, 1500));
-  const summaries = notifications().slice(before).map((n) => n.summary);
-  assert.deepEqual(summaries, ["Gateway disconnected", "Recovered: gateway disconnected"]);
-});
-
-test("a flapping link does not notify per flap", async () => {
-  const before = notifications().length;
-  await simulator("every 0.4 drop");
-  await new Promise((r) => setTimeout(r, 4000));
-  await simulator("cancel");
-  await browser.waitUntil(async () => (await stateOf()) === "connected", { timeout: 20000 });
-  await new Promise((r) => setTimeout(r, 1500));
-  assert.deepEqual(notifications().slice(before), [], "no notification for drops shorter than the hold time");
-});
-
 /** Tray label/icon changes the fake StatusNotifierWatcher saw. */
 function trayStates() {
   try {
@@ -173,27 +192,51 @@ function trayStates() {
   }
 }
 
-test("the tray shows the state and changes when the gateway drops", async () => {
-  await browser.waitUntil(async () => trayStates().some((s) => s.label.startsWith("Connected")), {
+test("a gateway that stays down gives one notification naming it, and one on recovery", async () => {
+  await browser.waitUntil(bothConnected, { timeout: 20000 });
+  const before = notifications().length;
+  await simulator(paper, "refuse closed");
+  await simulator(paper, "drop");
+  await browser.waitUntil(async () => notifications().length > before, { timeout: 8000, timeoutMsg: "no disconnect notification" });
+  await simulator(paper, "refuse off");
+  await browser.waitUntil(async () => (await cardState("paper")) === "connected", { timeout: 20000, timeoutMsg: "never reconnected" });
+  await browser.waitUntil(async () => notifications().length >= before + 2, { timeout: 8000, timeoutMsg: "no recovery notification" });
+  await new Promise((r) => setTimeout(r, 1500));
+  const summaries = notifications().slice(before).map((n) => n.summary);
+  assert.deepEqual(summaries, ["Gateway paper disconnected", "Gateway paper connected again"]);
+});
+
+test("a flapping link does not notify per flap", async () => {
+  const before = notifications().length;
+  await simulator(paper, "every 0.4 drop");
+  await new Promise((r) => setTimeout(r, 4000));
+  await simulator(paper, "cancel");
+  await browser.waitUntil(bothConnected, { timeout: 20000 });
+  await new Promise((r) => setTimeout(r, 1500));
+  assert.deepEqual(notifications().slice(before), [], "no notification for drops shorter than the hold time");
+});
+
+test("the tray shows the worst state across gateways, naming the gateway that is down", async () => {
+  await browser.waitUntil(async () => trayStates().some((s) => s.label === "All 2 gateways connected"), {
     timeout: 15000,
-    timeoutMsg: `the tray never showed Connected: ${JSON.stringify(trayStates().slice(-3))}`,
+    timeoutMsg: `the tray never showed both connected: ${JSON.stringify(trayStates().slice(-3))}`,
   });
-  const connectedIcon = trayStates().findLast((s) => s.label.startsWith("Connected")).icon;
+  const connectedIcon = trayStates().findLast((s) => s.label === "All 2 gateways connected").icon;
   const before = trayStates().length;
-  await simulator("refuse closed");
-  await simulator("drop");
-  await browser.waitUntil(async () => trayStates().slice(before).some((s) => !s.label.startsWith("Connected")), {
+  await simulator(paper, "refuse closed");
+  await simulator(paper, "drop");
+  await browser.waitUntil(async () => trayStates().slice(before).some((s) => s.label.startsWith("Gateway paper: ")), {
     timeout: 5000,
-    timeoutMsg: "the tray did not change",
+    timeoutMsg: `the tray did not name the gateway: ${JSON.stringify(trayStates().slice(before))}`,
   });
-  const down = trayStates().slice(before).find((s) => !s.label.startsWith("Connected"));
+  const down = trayStates().slice(before).find((s) => s.label.startsWith("Gateway paper: "));
   assert.notEqual(down.icon, connectedIcon, "another icon for the bad state");
-  await simulator("refuse off");
-  await browser.waitUntil(async () => (await stateOf()) === "connected", { timeout: 20000 });
+  await simulator(paper, "refuse off");
+  await browser.waitUntil(bothConnected, { timeout: 20000 });
 });
 
 test("a second launch hands over to the running app and exits without connecting", async () => {
-  await browser.waitUntil(async () => (await stateOf()) === "connected", { timeout: 20000 });
+  await browser.waitUntil(bothConnected, { timeout: 20000 });
   const second = spawn(bin("gatewatch"), ["--settings", settingsFile], { stdio: "ignore" });
   const code = await new Promise((done) => {
     const timer = setTimeout(() => {
@@ -206,5 +249,21 @@ test("a second launch hands over to the running app and exits without connecting
     });
   });
   assert.equal(code, 0, "the second instance exits cleanly");
-  assert.match(await simulator("status"), /clients=1 /, "only the first instance is connected");
+  assert.match(await simulator(paper, "status"), /clients=1 /, "only the first instance is connected");
+});
+
+test("a killed gateway turns only its own card red, with exactly one notification naming it", async () => {
+  await browser.waitUntil(bothConnected, { timeout: 20000 });
+  const before = notifications().length;
+  live.process.kill("SIGKILL");
+  await browser.waitUntil(async () => ["circuit_open", "reconnecting", "connecting"].includes(await cardState("live")), {
+    timeout: 5000,
+    timeoutMsg: "the live card did not show the drop",
+  });
+  await browser.waitUntil(async () => notifications().length > before, { timeout: 8000, timeoutMsg: "no notification" });
+  await new Promise((r) => setTimeout(r, 3000));
+  assert.equal(await cardState("paper"), "connected", "the neighbour is untouched");
+  assert.notEqual(await cardState("live"), "connected");
+  const said = notifications().slice(before).map((n) => n.summary);
+  assert.deepEqual(said, ["TWS live disconnected"]);
 });

@@ -1,8 +1,10 @@
-// The whole UI against a mocked backend (no window, no Tauri): what it shows for a
-// snapshot, and how a refused save appears at the field.
+// The whole UI against a mocked backend (no window, no Tauri): the overview of two gateways,
+// the keyboard between cards and into a gateway's detail, the event log's gateway filter,
+// and the settings form's profiles (add, rename, disable, remove, a refused field at its
+// place inside its profile).
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { clearMocks, mockIPC } from "@tauri-apps/api/mocks";
-import { mount, unmount } from "svelte";
+import { mount, unmount, tick } from "svelte";
 
 vi.mock("uplot", () => ({
   default: class {
@@ -13,59 +15,94 @@ vi.mock("uplot", () => ({
 
 import App from "./App.svelte";
 
-const settings = {
-  gateway: { host: "127.0.0.1", port: 4002, client_id: 901, fallback_client_id: 902 },
-  monitoring: { ping_interval_ms: 1000, ping_timeout_ms: 800, timeouts: {} },
-  notifications: { enabled: true, hold_secs: 5, disconnected: true, handshake_stalled: true, ib_link_lost: true, zombie_sockets: true, recovered: true },
-  start_minimized: false,
+const notifications = { enabled: true, hold_secs: 5, disconnected: true, handshake_stalled: true, ib_link_lost: true, zombie_sockets: true, recovered: true };
+const monitoring = { ping_interval_ms: 1000, ping_timeout_ms: 800, timeouts: { tcp_connect_ms: 1000, version_exchange_ms: 3000, start_api_ms: 5000, first_ping_ms: 3000, request_ms: 10000 } };
+const profile = (id: string, name: string, port: number) => ({
+  id, name, host: "127.0.0.1", port, client_id: 901, fallback_client_id: 902, enabled: true, monitoring: null, notifications: null,
+});
+let settings: any;
+
+const base = {
+  latency: { last_rtt_us: 420, last_ping_ms: 0, windows: [["one_minute", { sent: 60, lost: 0, late: 0, p50_us: 412, p95_us: 900, p99_us: 950, max_us: 1000 }]] },
+  positions: [],
+  account_summary: [],
+  data_updated_ms: null,
+  worker: { pid: 1, restarts: 0 },
+  zombies: { ours: 0, gateway: 0, other_clients: 0 },
+  last_error: null,
+  since_ms: Date.now() - 125_000,
+};
+
+const live = {
+  ...base,
+  id: "live",
+  name: "TWS live",
+  state: { state: "connected", server_version: 178, encoding: "classic_text", accounts: ["U1234567"], client_id: 901, since_ms: 0 },
+  accounts: [{ id: "U1234567", paper: false }],
+  last_problem: null,
+  status_line: "TWS live: connected 0.42 ms",
+  positions: [
+    {
+      account: "U1234567",
+      instrument: { con_id: 1, symbol: "AAPL", sec_type: "STK", expiry: "", strike: null, right: null, currency: "USD" },
+      quantity: 300, average_cost: 198.4, market_price: 232.5, market_value: 69750, unrealized_pnl: 10230,
+    },
+  ],
+};
+
+const paper = {
+  ...base,
+  id: "paper",
+  name: "Gateway paper",
+  state: { state: "circuit_open", failures: 5, since_ms: 0, probe_every_ms: 2000, answering: false, next_full_try_ms: 0 },
+  accounts: [{ id: "DU1234567", paper: true }],
+  last_problem: { gateway: "paper", at_ms: 0, kind: "failure", text: "connect attempt 5 failed: refused" },
+  status_line: "Gateway paper: down 2 min, checking every 2 s",
+  last_error: { code: "gateway_unreachable", message: "TCP connect: refused", stage: "tcp_connect" },
 };
 
 const snapshot = {
-  state: { state: "reconnecting", attempt: 2, next_try_ms: 0 },
-  positions: [
-    {
-      account: "DU1234567",
-      instrument: { con_id: 1, symbol: "AAPL", sec_type: "STK", expiry: "", strike: null, right: null, currency: "USD" },
-      quantity: 300,
-      average_cost: 198.4,
-      market_price: 232.5,
-      market_value: 69750,
-      unrealized_pnl: 10230,
-    },
+  gateways: [live, paper],
+  recent_events: [
+    { gateway: "live", at_ms: 1, kind: "state", text: "state: connected" },
+    { gateway: "paper", at_ms: 2, kind: "failure", text: "connect attempt 5 failed: refused" },
   ],
-  account_summary: [{ account: "DU1234567", tag: "NetLiquidation", value: "557127.50", currency: "USD" }],
-  accounts: [{ id: "DU1234567", paper: true }],
-  recent_events: [{ at_ms: 0, kind: "failure", text: "connect attempt 1 failed" }],
-  status_line: "Reconnecting (attempt 2)",
+  status_line: "Gateway paper: down 2 min, checking every 2 s",
   demo: false,
   settings_problem: null,
-  worker: { pid: 1, restarts: 1 },
-  zombies: { ours: 0, gateway: 2, other_clients: 0 },
-  last_error: { code: "handshake_timeout", message: "no version reply within 3000 ms", stage: "version_exchange" },
+  settings_migrated_from: null,
 };
 
 let target: HTMLElement;
 let app: ReturnType<typeof mount>;
-let saved: unknown[] = [];
+let saved: any[] = [];
+let reconnected: string[] = [];
 
 beforeEach(() => {
   saved = [];
+  reconnected = [];
+  settings = { profiles: [profile("live", "TWS live", 7496), profile("paper", "Gateway paper", 4002)], monitoring, notifications, start_minimized: false };
   mockIPC(
-    (cmd, args) => {
+    (cmd, args: any) => {
       switch (cmd) {
         case "get_snapshot":
           return snapshot;
         case "get_latency":
           return { t: [], rtt_ms: [], lost_t: [] };
         case "get_settings":
-          return settings;
+          return structuredClone(settings);
+        case "reconnect_now":
+          reconnected.push(args.gateway);
+          return null;
         case "save_settings": {
-          const next = (args as { settings: typeof settings }).settings;
-          if (next.gateway.port === 0) {
-            throw { code: "invalid_settings", message: "some settings are invalid", fields: [{ field: "gateway.port", message: "must be between 1 and 65535" }] };
+          const next = args.settings;
+          const bad = next.profiles.findIndex((p: any) => p.port === 0);
+          if (bad >= 0) {
+            throw { code: "invalid_settings", message: "some settings are invalid", fields: [{ field: `profiles[${bad}].port`, message: "must be between 1 and 65535" }] };
           }
           saved.push(next);
-          return null;
+          settings = next;
+          return { started: [], restarted: [], stopped: [] };
         }
         default:
           return null;
@@ -86,27 +123,97 @@ afterEach(async () => {
   clearMocks();
 });
 
-describe("App", () => {
-  it("shows the state, the error with advice, accounts, positions and CLOSE_WAIT counts", async () => {
-    await vi.waitFor(() => expect(target.querySelector("header")?.getAttribute("data-state")).toBe("reconnecting"));
-    expect(target.querySelector("[data-testid=last-error]")?.textContent).toContain("no version reply");
-    expect(target.textContent).toMatch(/zombie gateway/);
-    expect(target.querySelector("[data-testid=account]")?.textContent).toContain("DU1234567 · paper");
-    expect(target.querySelectorAll("[data-testid=positions] tbody tr").length).toBe(1);
-    expect(target.querySelector("[data-testid=zombies]")?.textContent).toContain("2 gateway");
-    expect(target.querySelector("[data-testid=restarts]")?.textContent).toContain("1");
+const cards = () => [...target.querySelectorAll<HTMLButtonElement>("[data-testid=card]")];
+const key = (element: Element, key: string) => element.dispatchEvent(new KeyboardEvent("keydown", { key, bubbles: true }));
+
+describe("overview", () => {
+  it("shows one card per gateway with its state, badges, median and last problem", async () => {
+    await vi.waitFor(() => expect(cards().length).toBe(2));
+    const [first, second] = cards();
+    expect(first.dataset.state).toBe("connected");
+    expect(first.querySelector("[data-testid=card-state]")?.textContent).toBe("connected 0.42 ms");
+    expect(first.querySelector("[data-testid=card-account]")?.textContent).toBe("U1234567 · live");
+    expect(first.querySelector("[data-testid=card-p50]")?.textContent).toContain("0.41 ms");
+    expect(first.querySelector("[data-testid=card-since]")?.textContent).toBe("up for 2 min");
+    expect(second.dataset.state).toBe("circuit_open");
+    expect(second.querySelector("[data-testid=card-account]")?.textContent).toBe("DU1234567 · paper");
+    expect(second.querySelector("[data-testid=card-problem]")?.textContent).toContain("connect attempt 5 failed");
+    expect(target.querySelector("[data-testid=status-line]")?.textContent).toContain("Gateway paper: down 2 min");
   });
 
-  it("shows a refused setting at its field and saves nothing", async () => {
-    const port = await vi.waitFor(() => {
-      const input = target.querySelector<HTMLInputElement>("input[name='gateway.port']");
-      expect(input).not.toBeNull();
-      return input!;
+  it("moves between cards with the arrows, opens one with Enter and goes back with Escape", async () => {
+    await vi.waitFor(() => expect(cards().length).toBe(2));
+    cards()[0].focus();
+    key(cards()[0], "ArrowRight");
+    expect(document.activeElement).toBe(cards()[1]);
+    cards()[1].click(); // Enter on a focused button is a click
+    await vi.waitFor(() => expect(target.querySelector("[data-testid=gateway-name]")?.textContent).toBe("Gateway paper"));
+    expect(target.querySelector("[data-testid=last-error]")?.textContent).toContain("refused");
+    expect(target.textContent).toMatch(/Is TWS or IB Gateway running/);
+    target.querySelector<HTMLButtonElement>("header button:nth-of-type(2)")!.click();
+    await vi.waitFor(() => expect(reconnected).toEqual(["paper"]));
+    key(window.document.body, "Escape");
+    await vi.waitFor(() => expect(cards().length).toBe(2));
+    await tick();
+    expect(document.activeElement).toBe(cards()[1]);
+  });
+
+  it("names the gateway on every log line and filters by gateway", async () => {
+    await vi.waitFor(() => expect(target.querySelectorAll("[data-testid=log] li").length).toBe(2));
+    expect(target.querySelector("[data-testid=log] li")?.textContent).toContain("Gateway paper");
+    const select = target.querySelector<HTMLSelectElement>("[data-testid=log-gateway]")!;
+    [...select.options].find((o) => o.value === "live")!.selected = true;
+    select.dispatchEvent(new Event("change", { bubbles: true }));
+    await vi.waitFor(() => expect(target.querySelectorAll("[data-testid=log] li").length).toBe(1));
+    expect(target.querySelector("[data-testid=log] li")?.getAttribute("data-gateway")).toBe("live");
+  });
+});
+
+describe("settings", () => {
+  async function openSettings() {
+    await vi.waitFor(() => expect(target.querySelector("[data-testid=nav-settings]")).not.toBeNull());
+    target.querySelector<HTMLButtonElement>("[data-testid=nav-settings]")!.click();
+    await vi.waitFor(() => expect(target.querySelectorAll("[data-testid=profile]").length).toBe(2));
+  }
+  const input = (name: string) => target.querySelector<HTMLInputElement>(`input[name='${name}']`)!;
+  const type = (name: string, value: string) => {
+    input(name).value = value;
+    input(name).dispatchEvent(new Event("input", { bubbles: true }));
+  };
+  const save = () => target.querySelector<HTMLButtonElement>("[data-testid=save-settings]")!.click();
+
+  it("adds, renames, disables and removes profiles", async () => {
+    await openSettings();
+    target.querySelector<HTMLButtonElement>("[data-testid=add-profile]")!.click();
+    await vi.waitFor(() => expect(target.querySelectorAll("[data-testid=profile]").length).toBe(3));
+    type("profiles[2].name", "VPS");
+    type("profiles[0].name", "TWS live 2");
+    input("profiles[1].enabled").click();
+    save();
+    await vi.waitFor(() => expect(saved.length).toBe(1));
+    expect(saved[0].profiles.map((p: any) => [p.name, p.enabled, p.port])).toEqual([
+      ["TWS live 2", true, 7496],
+      ["Gateway paper", false, 4002],
+      ["VPS", true, 7497],
+    ]);
+    await vi.waitFor(() => expect(target.querySelector("[data-testid=saved]")?.textContent).toBe("Saved."));
+    target.querySelectorAll<HTMLButtonElement>("[data-testid=remove-profile]")[1].click();
+    save();
+    await vi.waitFor(() => expect(saved.length).toBe(2));
+    expect(saved[1].profiles.map((p: any) => p.name)).toEqual(["TWS live 2", "VPS"]);
+  });
+
+  it("shows a refused field inside its profile and saves nothing", async () => {
+    await openSettings();
+    type("profiles[1].port", "0");
+    save();
+    const error = await vi.waitFor(() => {
+      const e = target.querySelector("[data-testid='error-profiles[1].port']");
+      expect(e).not.toBeNull();
+      return e!;
     });
-    port.value = "0";
-    port.dispatchEvent(new Event("input", { bubbles: true }));
-    target.querySelector<HTMLButtonElement>("[data-testid=save-settings]")!.click();
-    await vi.waitFor(() => expect(target.querySelector("[data-testid='error-gateway.port']")?.textContent).toContain("between 1 and 65535"));
+    expect(error.textContent).toContain("between 1 and 65535");
+    expect(error.closest("[data-testid=profile]")).toBe(target.querySelectorAll("[data-testid=profile]")[1]);
     expect(saved).toEqual([]);
   });
 });

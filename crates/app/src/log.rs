@@ -4,7 +4,7 @@
 
 use std::collections::VecDeque;
 
-use gatewatch_supervisor::{EventKind, SupervisorEvent};
+use gatewatch_supervisor::{ConnectionState, EventKind, SupervisorEvent};
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
@@ -82,17 +82,19 @@ fn describe(kind: &EventKind) -> Option<(LogKind, String)> {
     Some(match kind {
         EventKind::StateChanged { state } => (
             LogKind::State,
-            format!("state: {}", state.name().replace('_', " ")),
+            match state {
+                ConnectionState::Connecting {
+                    stage: Some(stage), ..
+                } => format!("state: connecting, {stage}"),
+                _ => format!("state: {}", state.name().replace('_', " ")),
+            },
         ),
         EventKind::Notice(notice) => (
             LogKind::Notice,
             format!("{} {}", notice.code, notice.message),
         ),
         EventKind::ConnectFailed { attempt, error } => {
-            let stage = error
-                .stage
-                .map(|s| format!(" at {s:?}"))
-                .unwrap_or_default();
+            let stage = error.stage.map(|s| format!(" at {s}")).unwrap_or_default();
             (
                 LogKind::Failure,
                 format!("connect attempt {attempt} failed{stage}: {}", error.message),
@@ -122,7 +124,6 @@ fn describe(kind: &EventKind) -> Option<(LogKind, String)> {
 mod tests {
     use super::*;
     use gatewatch_protocol::notice::Notice;
-    use gatewatch_supervisor::ConnectionState;
 
     fn event(kind: EventKind) -> SupervisorEvent {
         SupervisorEvent { at_ms: 1, kind }
@@ -167,6 +168,40 @@ mod tests {
             log.recent(10, &[LogKind::Notice])[0]
                 .text
                 .starts_with("1100 ")
+        );
+    }
+
+    #[test]
+    fn a_connect_stage_and_a_failed_stage_read_as_words() {
+        let mut log = EventLog::default();
+        log.record(
+            "paper",
+            &event(EventKind::StateChanged {
+                state: ConnectionState::Connecting {
+                    attempt: 1,
+                    stage: Some(gatewatch_protocol::Stage::VersionExchange),
+                    client_id: 901,
+                },
+            }),
+        );
+        log.record(
+            "paper",
+            &event(EventKind::ConnectFailed {
+                attempt: 2,
+                error: gatewatch_protocol::WorkerError::at(
+                    gatewatch_protocol::Stage::TcpConnect,
+                    gatewatch_protocol::ErrorCode::GatewayUnreachable,
+                    "refused",
+                ),
+            }),
+        );
+        let texts: Vec<String> = log.recent(10, &[]).into_iter().map(|e| e.text).collect();
+        assert_eq!(
+            texts,
+            [
+                "state: connecting, version exchange",
+                "connect attempt 2 failed at TCP connect: refused"
+            ]
         );
     }
 

@@ -211,7 +211,10 @@ mod tests {
             "Gateway paper: down 2 min".to_owned(),
         );
         let slow = (TrayIcon::Degraded, "VPS: degraded, slow".to_owned());
-        assert_eq!(summary_line(std::slice::from_ref(&ok)), "TWS live: connected 0.42 ms");
+        assert_eq!(
+            summary_line(std::slice::from_ref(&ok)),
+            "TWS live: connected 0.42 ms"
+        );
         assert_eq!(
             summary_line(&[ok.clone(), ok.clone()]),
             "All 2 gateways connected"

@@ -3,10 +3,15 @@
 // `GATEWATCH_BLESS=1 cargo test -p gatewatch-app --test bindings`.
 
 export type { AppError } from "./bindings/AppError";
+export type { Applied } from "./bindings/Applied";
 export type { ConnectionState } from "./bindings/ConnectionState";
+export type { GatewayProfile } from "./bindings/GatewayProfile";
+export type { GatewayView } from "./bindings/GatewayView";
 export type { Instrument } from "./bindings/Instrument";
 export type { LatencySeries } from "./bindings/LatencySeries";
 export type { LogEntry } from "./bindings/LogEntry";
+export type { MonitoringSettings } from "./bindings/MonitoringSettings";
+export type { NotificationSettings } from "./bindings/NotificationSettings";
 export type { Position } from "./bindings/Position";
 export type { Settings } from "./bindings/Settings";
 export type { SummaryRow } from "./bindings/SummaryRow";
