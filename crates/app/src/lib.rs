@@ -260,14 +260,7 @@ impl App {
         if let Err(fields) = settings.validate() {
             return Err(AppError {
                 code: "invalid_settings".into(),
-                message: format!(
-                    "some settings are invalid: {}",
-                    fields
-                        .iter()
-                        .map(ToString::to_string)
-                        .collect::<Vec<_>>()
-                        .join("; ")
-                ),
+                message: format!("some settings are invalid: {}", FieldError::join(&fields)),
                 fields,
             });
         }

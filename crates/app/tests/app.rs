@@ -67,16 +67,9 @@ fn gateway<'a>(s: &'a UiSnapshot, id: &str) -> &'a GatewayView {
     })
 }
 
+/// A simulator with frozen prices on a free loopback port.
 async fn simulator() -> Simulator {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    Simulator::start(
-        listener,
-        SimConfig {
-            tick: Duration::ZERO,
-            ..SimConfig::default()
-        },
-    )
-    .unwrap()
+    simulator_at(0).await
 }
 
 fn profile(id: &str, name: &str, sim: &Simulator) -> GatewayProfile {
@@ -261,6 +254,7 @@ async fn one_gateway_down_leaves_its_neighbours_connected_with_their_history() {
     }
 }
 
+/// A simulator with frozen prices on `port` of 127.0.0.1 (0: a free one).
 async fn simulator_at(port: u16) -> Simulator {
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
         .await

@@ -42,7 +42,7 @@ pub enum LoadProblem {
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum SaveError {
     /// Some values are invalid.
-    #[error("invalid settings: {}", .0.iter().map(|e| e.to_string()).collect::<Vec<_>>().join("; "))]
+    #[error("invalid settings: {}", FieldError::join(.0))]
     Invalid(Vec<FieldError>),
     /// The file could not be written.
     #[error("cannot write the settings file: {0}")]
@@ -98,11 +98,7 @@ impl SettingsStore {
                         migrated_from: None,
                     };
                 }
-                Err(errors) => errors
-                    .iter()
-                    .map(|e| e.to_string())
-                    .collect::<Vec<_>>()
-                    .join("; "),
+                Err(errors) => FieldError::join(&errors),
             },
             Err(error) => error.to_string(),
         };
@@ -179,11 +175,7 @@ impl SettingsStore {
         settings.validate().map_err(|errors| {
             format!(
                 "{path} holds invalid settings: {}",
-                errors
-                    .iter()
-                    .map(ToString::to_string)
-                    .collect::<Vec<_>>()
-                    .join("; ")
+                FieldError::join(&errors)
             )
         })?;
         Ok(settings)

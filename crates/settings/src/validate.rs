@@ -44,6 +44,17 @@ fn home(supervisor_field: &str) -> Option<Home> {
     })
 }
 
+impl FieldError {
+    /// Several errors as one sentence: `profiles[1].port: must be …; monitoring.…: …`.
+    pub fn join(errors: &[FieldError]) -> String {
+        errors
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join("; ")
+    }
+}
+
 struct Errors(Vec<FieldError>);
 
 impl Errors {
