@@ -28,7 +28,13 @@ pub fn run() {
     let result = with_commands(tauri::Builder::default())
         // First, so a second launch hands over before anything else starts: it shows and
         // focuses the running window and exits.
-        .plugin(tauri_plugin_single_instance::init(|handle, _args, _cwd| {
+        .plugin(tauri_plugin_single_instance::init(|handle, args, _cwd| {
+            // The second launch exits at once without a word; its arguments (another
+            // --settings, say) are not used, and this instance's log says so.
+            tracing::warn!(
+                ?args,
+                "a second launch handed over to this running Gatewatch; its arguments are not used"
+            );
             if let Some(window) = handle.get_webview_window("main") {
                 let _ = window.show();
                 let _ = window.set_focus();

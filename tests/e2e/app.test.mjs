@@ -183,6 +183,16 @@ function notifications() {
   }
 }
 
+/**
+ * Both gateways connected, and long enough for any recovery still held (the hold is 1 s
+ * here) to have been announced, so a test counts only its own notifications.
+ */
+async function settled() {
+  await browser.waitUntil(bothConnected, { timeout: 20000, timeoutMsg: "not both connected" });
+  await new Promise((r) => setTimeout(r, 2500));
+  await browser.waitUntil(bothConnected, { timeout: 20000, timeoutMsg: "not both connected" });
+}
+
 /** Tray label/icon changes the fake StatusNotifierWatcher saw. */
 function trayStates() {
   try {
@@ -193,7 +203,7 @@ function trayStates() {
 }
 
 test("a gateway that stays down gives one notification naming it, and one on recovery", async () => {
-  await browser.waitUntil(bothConnected, { timeout: 20000 });
+  await settled();
   const before = notifications().length;
   await simulator(paper, "refuse closed");
   await simulator(paper, "drop");
@@ -206,7 +216,23 @@ test("a gateway that stays down gives one notification naming it, and one on rec
   assert.deepEqual(summaries, ["Gateway paper disconnected", "Gateway paper connected again"]);
 });
 
+test("a gateway answering every ping too late gives one notification naming it, and one when it is well", async () => {
+  await settled();
+  const before = notifications().length;
+  await simulator(paper, "latency 1500");
+  await browser.waitUntil(async () => notifications().length > before, { timeout: 10000, timeoutMsg: "no notification for a gateway answering too late" });
+  await new Promise((r) => setTimeout(r, 8000));
+  assert.equal(await cardState("live"), "connected", "the neighbour is untouched");
+  await simulator(paper, "latency 0");
+  await browser.waitUntil(async () => (await cardState("paper")) === "connected", { timeout: 20000, timeoutMsg: "never well again" });
+  await browser.waitUntil(async () => notifications().length >= before + 2, { timeout: 10000, timeoutMsg: "no notification when it was well again" });
+  await new Promise((r) => setTimeout(r, 1500));
+  const summaries = notifications().slice(before).map((n) => n.summary);
+  assert.deepEqual(summaries, ["Gateway paper is not answering in time", "Gateway paper answers in time again"]);
+});
+
 test("a flapping link does not notify per flap", async () => {
+  await settled();
   const before = notifications().length;
   await simulator(paper, "every 0.4 drop");
   await new Promise((r) => setTimeout(r, 4000));
@@ -253,7 +279,7 @@ test("a second launch hands over to the running app and exits without connecting
 });
 
 test("a killed gateway turns only its own card red, with exactly one notification naming it", async () => {
-  await browser.waitUntil(bothConnected, { timeout: 20000 });
+  await settled();
   const before = notifications().length;
   live.process.kill("SIGKILL");
   await browser.waitUntil(async () => ["circuit_open", "reconnecting", "connecting"].includes(await cardState("live")), {

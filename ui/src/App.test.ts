@@ -15,7 +15,7 @@ vi.mock("uplot", () => ({
 
 import App from "./App.svelte";
 
-const notifications = { enabled: true, hold_secs: 5, disconnected: true, handshake_stalled: true, ib_link_lost: true, zombie_sockets: true, recovered: true };
+const notifications = { enabled: true, hold_secs: 5, disconnected: true, handshake_stalled: true, ib_link_lost: true, zombie_sockets: true, slow_or_lost_pings: true, recovered: true };
 const monitoring = { ping_interval_ms: 1000, ping_timeout_ms: 800, timeouts: { tcp_connect_ms: 1000, version_exchange_ms: 3000, start_api_ms: 5000, first_ping_ms: 3000, request_ms: 10000 } };
 const profile = (id: string, name: string, port: number) => ({
   id, name, host: "127.0.0.1", port, client_id: 901, fallback_client_id: 902, enabled: true, monitoring: null, notifications: null,
@@ -59,6 +59,7 @@ const paper = {
   last_problem: { gateway: "paper", at_ms: 0, kind: "failure", text: "connect attempt 5 failed: refused" },
   status_line: "Gateway paper: down 2 min, checking every 2 s",
   last_error: { code: "gateway_unreachable", message: "TCP connect: refused", stage: "tcp_connect" },
+  latency: { last_rtt_us: 420, last_ping_ms: 0, windows: [["one_minute", { sent: 40, lost: 20, late: 0, p50_us: 260, p95_us: 900, p99_us: 950, max_us: 1000 }]] },
 };
 
 const snapshot = {
@@ -71,6 +72,7 @@ const snapshot = {
   demo: false,
   settings_problem: null,
   settings_migrated_from: null,
+  settings_ignored: ["profiles[0].clientId"],
 };
 
 let target: HTMLElement;
@@ -138,7 +140,10 @@ describe("overview", () => {
     expect(second.dataset.state).toBe("circuit_open");
     expect(second.querySelector("[data-testid=card-account]")?.textContent).toBe("DU1234567 · paper");
     expect(second.querySelector("[data-testid=card-problem]")?.textContent).toContain("connect attempt 5 failed");
+    expect(second.querySelector("[data-testid=card-lost]")?.textContent).toBe("20 of 40 pings unanswered in time");
+    expect(first.querySelector("[data-testid=card-lost]")).toBeNull();
     expect(target.querySelector("[data-testid=status-line]")?.textContent).toContain("Gateway paper: down 2 min");
+    expect(target.querySelector("[data-testid=settings-ignored]")?.textContent).toContain("profiles[0].clientId");
   });
 
   it("moves between cards with the arrows, opens one with Enter and goes back with Escape", async () => {

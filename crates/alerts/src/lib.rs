@@ -3,7 +3,10 @@
 //!
 //! A condition is announced once, and only after it has held for `hold_secs`, so a flapping
 //! link that recovers within the hold stays quiet; its end is announced once if its start
-//! was. Each kind can be switched off, and nothing is announced while the user has paused
+//! was, and only after it has stayed away for `hold_secs` too, so a gateway that is sick
+//! most of the time with short good spells gives one notification, not one per spell.
+//! While the supervisor reconnects (connecting, waiting to retry) a condition neither begins
+//! to end nor ends: a reconnect is no recovery. Each kind can be switched off, and nothing is announced while the user has paused
 //! alerts. Every gateway has a policy of its own ([`FleetAlerts`]), with its own settings, and
 //! every notification names its gateway: two gateways going down together give one
 //! notification each. `now` is a parameter, so the policy is tested without waiting; the
@@ -30,6 +33,8 @@ pub enum Condition {
     IbLinkLost,
     /// Sockets stuck in CLOSE_WAIT on the gateway's port.
     ZombieSockets,
+    /// Connected, but pings go unanswered in time or the last minute's median is slow.
+    NotAnswering,
 }
 
 impl Condition {
@@ -39,6 +44,7 @@ impl Condition {
             Condition::HandshakeStalled => settings.handshake_stalled,
             Condition::IbLinkLost => settings.ib_link_lost,
             Condition::ZombieSockets => settings.zombie_sockets,
+            Condition::NotAnswering => settings.slow_or_lost_pings,
         }
     }
 
@@ -49,6 +55,7 @@ impl Condition {
             Condition::HandshakeStalled => format!("{gateway}: API handshake stalled"),
             Condition::IbLinkLost => format!("{gateway} lost its link to IB (1100)"),
             Condition::ZombieSockets => format!("{gateway}: sockets stuck in CLOSE_WAIT"),
+            Condition::NotAnswering => format!("{gateway} is not answering in time"),
         }
     }
 
@@ -59,6 +66,7 @@ impl Condition {
             Condition::HandshakeStalled => format!("{gateway}: API handshake completes again"),
             Condition::IbLinkLost => format!("{gateway}: link to IB restored"),
             Condition::ZombieSockets => format!("{gateway}: no more sockets in CLOSE_WAIT"),
+            Condition::NotAnswering => format!("{gateway} answers in time again"),
         }
     }
 }
@@ -83,6 +91,8 @@ struct Tracked {
     since: Instant,
     detail: String,
     announced: bool,
+    /// Since when an announced condition has been away (its end is announced after the hold).
+    away_since: Option<Instant>,
 }
 
 /// Decides when to notify about one gateway.
@@ -114,50 +124,67 @@ impl AlertPolicy {
         name.clone_into(&mut self.name);
     }
 
-    /// Takes in a snapshot; returns the alerts due now (recoveries at once, starts once held).
+    /// Takes in a snapshot; returns the alerts due now (starts and ends once held).
     pub fn observe(&mut self, snapshot: &Snapshot, now: Instant) -> Vec<Alert> {
         self.paused = matches!(snapshot.state, ConnectionState::Paused { .. });
         let current = conditions(snapshot);
+        let reconnecting = matches!(
+            snapshot.state,
+            ConnectionState::Connecting { .. } | ConnectionState::Reconnecting { .. }
+        );
+        self.active.retain(|condition, tracked| {
+            if current.contains_key(condition) || reconnecting {
+                tracked.away_since = None;
+                true
+            } else if tracked.announced {
+                tracked.away_since.get_or_insert(now);
+                true
+            } else {
+                // Never announced: it simply did not hold.
+                false
+            }
+        });
+        for (condition, detail) in current {
+            let tracked = self.active.entry(condition).or_insert(Tracked {
+                since: now,
+                detail: String::new(),
+                announced: false,
+                away_since: None,
+            });
+            tracked.detail = detail;
+        }
+        self.tick(now)
+    }
+
+    /// The starts and ends that have now held long enough; call it every second or so.
+    pub fn tick(&mut self, now: Instant) -> Vec<Alert> {
+        let hold = Duration::from_secs(self.settings.hold_secs);
         let mut alerts = Vec::new();
         let ended: Vec<Condition> = self
             .active
-            .keys()
-            .filter(|c| !current.contains_key(c))
-            .copied()
+            .iter()
+            .filter(|(_, t)| {
+                t.away_since
+                    .is_some_and(|away| now.saturating_duration_since(away) >= hold)
+            })
+            .map(|(c, _)| *c)
             .collect();
         for condition in ended {
             let tracked = self.active.remove(&condition).expect("listed above");
-            if tracked.announced && self.speaks(condition) && self.settings.recovered {
+            if self.speaks(condition) && self.settings.recovered {
+                let lasted = tracked
+                    .away_since
+                    .unwrap_or(now)
+                    .saturating_duration_since(tracked.since);
                 alerts.push(Alert {
                     gateway: self.gateway.clone(),
                     condition,
                     recovered: true,
                     title: condition.ended(&self.name),
-                    body: format!(
-                        "After {}.",
-                        describe(now.saturating_duration_since(tracked.since))
-                    ),
+                    body: format!("After {}.", describe(lasted)),
                 });
             }
         }
-        for (condition, detail) in current {
-            self.active
-                .entry(condition)
-                .or_insert(Tracked {
-                    since: now,
-                    detail: String::new(),
-                    announced: false,
-                })
-                .detail = detail;
-        }
-        alerts.extend(self.tick(now));
-        alerts
-    }
-
-    /// The starts that have now held long enough; call it every second or so.
-    pub fn tick(&mut self, now: Instant) -> Vec<Alert> {
-        let hold = Duration::from_secs(self.settings.hold_secs);
-        let mut alerts = Vec::new();
         let speaking: Vec<Condition> = self
             .active
             .keys()
@@ -254,13 +281,28 @@ pub fn conditions(snapshot: &Snapshot) -> BTreeMap<Condition, String> {
                 .unwrap_or_else(|| "The connection dropped.".into());
             found.insert(Condition::Disconnected, why);
         }
-        ConnectionState::Degraded { reasons, .. }
-            if reasons.contains(&DegradedReason::IbLinkLost) =>
-        {
-            found.insert(
-                Condition::IbLinkLost,
-                "The gateway is up but has lost IB's servers (1100).".into(),
-            );
+        ConnectionState::Degraded { reasons, .. } => {
+            if reasons.contains(&DegradedReason::IbLinkLost) {
+                found.insert(
+                    Condition::IbLinkLost,
+                    "The gateway is up but has lost IB's servers (1100).".into(),
+                );
+            }
+            let pings: Vec<String> = reasons
+                .iter()
+                .filter(|r| {
+                    matches!(
+                        r,
+                        DegradedReason::LostPings { .. } | DegradedReason::SlowPings { .. }
+                    )
+                })
+                .map(ToString::to_string)
+                .collect();
+            if !pings.is_empty() {
+                let mut detail = pings.join("; ");
+                detail[..1].make_ascii_uppercase();
+                found.insert(Condition::NotAnswering, format!("{detail}."));
+            }
         }
         _ => {}
     }
@@ -357,10 +399,16 @@ mod tests {
                 .is_empty(),
             "retries say nothing"
         );
-        let back = p.observe(&connected(), t0 + Duration::from_secs(90));
+        assert!(
+            p.observe(&connected(), t0 + Duration::from_secs(90))
+                .is_empty(),
+            "a recovery must hold too"
+        );
+        assert!(p.tick(t0 + Duration::from_secs(94)).is_empty());
+        let back = p.tick(t0 + Duration::from_secs(95));
         assert_eq!(back.len(), 1);
         assert!(
-            back[0].recovered && back[0].body.contains("1 min"),
+            back[0].recovered && back[0].body == "After 1 min.",
             "{back:?}"
         );
         assert_eq!(back[0].title, "Gateway paper connected again");
@@ -401,13 +449,16 @@ mod tests {
             "one each, and the VPS's own 60 s hold not yet over"
         );
         fleet.retain(&["live"]);
-        let back = fleet.observe(
-            "live",
-            "TWS live",
-            &settings,
-            &connected(),
-            t0 + Duration::from_secs(31),
-        );
+        for second in [31, 36] {
+            said = fleet.observe(
+                "live",
+                "TWS live",
+                &settings,
+                &connected(),
+                t0 + Duration::from_secs(second),
+            );
+        }
+        let back = said;
         assert_eq!(back[0].title, "TWS live connected again");
         let forgotten = fleet.observe(
             "paper",
@@ -450,9 +501,90 @@ mod tests {
                 "a trial connect is no recovery (at {second} s)"
             );
         }
-        let back = p.observe(&connected(), t0 + Duration::from_secs(130));
-        assert_eq!(back.len(), 1, "one recovery, when connected: {back:?}");
+        assert!(
+            p.observe(&connected(), t0 + Duration::from_secs(130))
+                .is_empty()
+        );
+        let back = p.observe(&connected(), t0 + Duration::from_secs(135));
+        assert_eq!(
+            back.len(),
+            1,
+            "one recovery, once connected for the hold: {back:?}"
+        );
         assert!(back[0].recovered);
+    }
+
+    fn not_answering(missed: u32) -> Snapshot {
+        let ConnectionState::Connected(session) = connected().state else {
+            unreachable!()
+        };
+        Snapshot {
+            state: ConnectionState::Degraded {
+                session,
+                reasons: vec![DegradedReason::LostPings { missed }],
+            },
+            ..Snapshot::default()
+        }
+    }
+
+    #[test]
+    fn a_gateway_that_stops_answering_pings_is_announced() {
+        let (mut p, t0) = (policy(), Instant::now());
+        p.observe(&connected(), t0);
+        let mut said = Vec::new();
+        for second in 1..=10u64 {
+            said.extend(p.observe(
+                &not_answering(second as u32),
+                t0 + Duration::from_secs(second),
+            ));
+        }
+        assert_eq!(said.len(), 1, "{said:?}");
+        assert_eq!(said[0].title, "Gateway paper is not answering in time");
+        assert_eq!(said[0].body, "Pings unanswered in time (6 in a row).");
+    }
+
+    #[test]
+    fn a_gateway_sick_with_short_good_spells_gives_one_notification_and_one_recovery() {
+        // Every ping times out; the supervisor reconnects after three ping intervals of
+        // silence, the new connection is up for half a second, and round it goes: degraded
+        // 1.5 s, reconnecting 4.5 s, connected 0.5 s.
+        let (mut p, t0) = (policy(), Instant::now());
+        let at = |ms: u64| t0 + Duration::from_millis(ms);
+        let connecting = Snapshot {
+            state: ConnectionState::Connecting {
+                attempt: 1,
+                stage: None,
+                client_id: 901,
+            },
+            ..Snapshot::default()
+        };
+        p.observe(&connected(), at(0));
+        let mut said = Vec::new();
+        for cycle in 0..10u64 {
+            let start = 1_000 + cycle * 6_500;
+            for step in (0..6_500).step_by(250) {
+                let snapshot = match step {
+                    0..1_500 => not_answering(2),
+                    1_500..6_000 => connecting.clone(),
+                    _ => connected(),
+                };
+                said.extend(p.observe(&snapshot, at(start + step)));
+            }
+        }
+        let titles: Vec<&str> = said.iter().map(|a| a.title.as_str()).collect();
+        assert_eq!(titles, ["Gateway paper is not answering in time"]);
+        let healthy = 1_000 + 10 * 6_500;
+        for step in (0..10_000).step_by(250) {
+            said.extend(p.observe(&connected(), at(healthy + step)));
+        }
+        let titles: Vec<&str> = said.iter().map(|a| a.title.as_str()).collect();
+        assert_eq!(
+            titles,
+            [
+                "Gateway paper is not answering in time",
+                "Gateway paper answers in time again"
+            ]
+        );
     }
 
     #[test]

@@ -136,6 +136,8 @@ pub struct UiSnapshot {
     pub settings_problem: Option<String>,
     /// Where an older settings file was kept when it was migrated at start.
     pub settings_migrated_from: Option<String>,
+    /// Keys of the settings file this release does not know (misspelt or retired), ignored.
+    pub settings_ignored: Vec<String>,
 }
 
 /// The running app.
@@ -152,6 +154,7 @@ struct Inner {
     settings: Mutex<Settings>,
     settings_problem: Option<String>,
     settings_migrated_from: Option<String>,
+    settings_ignored: Vec<String>,
     demo: Vec<demo::DemoGateway>,
     fleet: Mutex<Fleet>,
     /// Held while the fleet is being changed, so two saves never interleave.
@@ -182,6 +185,7 @@ impl App {
         let inner = Inner {
             settings_problem: loaded.problem.map(|p| p.to_string()),
             settings_migrated_from: loaded.migrated_from.map(|p| p.display().to_string()),
+            settings_ignored: loaded.ignored,
             settings: Mutex::new(settings),
             settings_path: store.path().to_path_buf(),
             store: (!options.demo).then_some(store),
@@ -316,6 +320,7 @@ impl App {
             demo: !self.inner.demo.is_empty(),
             settings_problem: self.inner.settings_problem.clone(),
             settings_migrated_from: self.inner.settings_migrated_from.clone(),
+            settings_ignored: self.inner.settings_ignored.clone(),
         }
     }
 

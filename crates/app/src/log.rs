@@ -86,6 +86,14 @@ fn describe(kind: &EventKind) -> Option<(LogKind, String)> {
                 ConnectionState::Connecting {
                     stage: Some(stage), ..
                 } => format!("state: connecting, {stage}"),
+                ConnectionState::Degraded { reasons, .. } => format!(
+                    "state: degraded: {}",
+                    reasons
+                        .iter()
+                        .map(ToString::to_string)
+                        .collect::<Vec<_>>()
+                        .join("; ")
+                ),
                 _ => format!("state: {}", state.name().replace('_', " ")),
             },
         ),

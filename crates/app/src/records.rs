@@ -31,7 +31,8 @@ pub struct GatewayRecord {
     pub since_ms: u64,
     /// Whether that condition is "connected".
     up: bool,
-    /// The newest failure (a failed connect, a drop, a client id in use).
+    /// The newest problem: a failed connect, a drop, a client id in use, or the reasons it
+    /// became degraded.
     pub last_problem: Option<LogEntry>,
 }
 
@@ -69,8 +70,14 @@ impl Records {
                 record.since_ms = event.at_ms;
             }
         }
+        let degraded = matches!(
+            &event.kind,
+            EventKind::StateChanged {
+                state: ConnectionState::Degraded { .. }
+            }
+        );
         if let Some(entry) = self.log.record(gateway, event)
-            && entry.kind == LogKind::Failure
+            && (entry.kind == LogKind::Failure || degraded)
         {
             record.last_problem = Some(entry.clone());
         }
@@ -172,6 +179,37 @@ mod tests {
         assert!(
             !records.gateways.contains_key("live"),
             "each gateway has its own record"
+        );
+    }
+
+    #[test]
+    fn a_degraded_state_is_the_last_problem_with_its_reasons() {
+        let mut records = Records::default();
+        records.record(
+            "paper",
+            &at(
+                1_000,
+                state(ConnectionState::Degraded {
+                    session: SessionInfo {
+                        server_version: 213,
+                        encoding: Encoding::Protobuf,
+                        accounts: vec![],
+                        client_id: 901,
+                        since_ms: 0,
+                    },
+                    reasons: vec![gatewatch_supervisor::state::DegradedReason::LostPings {
+                        missed: 4,
+                    }],
+                }),
+            ),
+        );
+        assert_eq!(
+            records.gateways["paper"]
+                .last_problem
+                .as_ref()
+                .unwrap()
+                .text,
+            "state: degraded: pings unanswered in time (4 in a row)"
         );
     }
 

@@ -463,6 +463,7 @@ async fn a_one_gateway_settings_file_is_migrated_and_watched() {
     .unwrap();
     let snapshot = until(&app, 15, "the migrated gateway connected", all_connected).await;
     assert_eq!(snapshot.gateways.len(), 1);
+    assert_eq!(snapshot.settings_ignored, Vec::<String>::new());
     let kept = snapshot
         .settings_migrated_from
         .expect("the migration is reported");

@@ -17,6 +17,8 @@ const FETCH_EVERY: Duration = Duration::from_secs(10);
 /// What a probe saw.
 #[derive(Debug, Clone, Serialize)]
 pub struct ProbeReport {
+    /// The gateway probed: `host:port, client id N`.
+    pub gateway: String,
     /// How long the probe ran, ms.
     pub ran_ms: u64,
     /// It was stopped by a signal before its time was up.
@@ -45,6 +47,11 @@ pub struct ProbeReport {
     pub restarts: u64,
     /// Times the connection dropped.
     pub disconnects: u32,
+    /// IB-side trouble the gateway announced during the probe (1100 lost IB, 2110 server
+    /// link broken, a data farm broken), as sentences, in order.
+    pub ib_trouble: Vec<String>,
+    /// Why the connection was degraded when the probe ended; empty when it was not.
+    pub degraded_at_end: Vec<String>,
     /// CLOSE_WAIT sockets on the port before the probe.
     pub zombies_before: ZombieCount,
     /// And after.
@@ -101,6 +108,18 @@ impl ProbeReport {
                 self.disconnects
             ));
         }
+        if !self.ib_trouble.is_empty() {
+            fail(format!(
+                "the gateway reported {}",
+                self.ib_trouble.join(", ")
+            ));
+        }
+        if !self.degraded_at_end.is_empty() {
+            fail(format!(
+                "degraded when the probe ended: {}",
+                self.degraded_at_end.join("; ")
+            ));
+        }
         let after = self.zombies_after;
         if after.gateway > 0 || after.ours > 0 {
             fail(
@@ -121,6 +140,7 @@ impl ProbeReport {
             )
         };
         let mut lines = vec![
+            format!("gateway      {}", self.gateway),
             format!(
                 "ran          {:.1} s{}",
                 self.ran_ms as f64 / 1000.0,
@@ -156,8 +176,16 @@ impl ProbeReport {
                 }
             ),
             format!("fetches      {}/{} ok", self.fetches_ok, self.fetches_total),
-            format!("restarts     {}", self.restarts),
+            format!("restarts     {} of the worker", self.restarts),
             format!("disconnects  {}", self.disconnects),
+            format!(
+                "IB trouble   {}",
+                if self.ib_trouble.is_empty() {
+                    "none".to_owned()
+                } else {
+                    self.ib_trouble.join(", ")
+                }
+            ),
             format!(
                 "close-wait   before: {}   after: {}",
                 zombies(&self.zombies_before),
@@ -201,6 +229,10 @@ pub async fn run(
     stop: impl std::future::Future<Output = ()>,
 ) -> anyhow::Result<ProbeReport> {
     let port = config.port;
+    let gateway = format!(
+        "{}:{}, client id {}",
+        config.host, config.port, config.client_id
+    );
     let zombies_before = tokio::task::spawn_blocking(move || zombie::scan(port, None)).await?;
     let client = BrokerClient::new(config)?;
     let mut events = client.subscribe();
@@ -208,6 +240,7 @@ pub async fn run(
     client.start().await?;
     let deadline = started + duration;
     let mut report = ProbeReport {
+        gateway,
         ran_ms: 0,
         interrupted: false,
         connect_ms: None,
@@ -222,6 +255,8 @@ pub async fn run(
         fetches_total: 0,
         restarts: 0,
         disconnects: 0,
+        ib_trouble: Vec::new(),
+        degraded_at_end: Vec::new(),
         zombies_before,
         zombies_after: ZombieCount::default(),
         last_error: None,
@@ -259,6 +294,11 @@ pub async fn run(
                     stats.record(Instant::now(), Sample::Late(rtt_us));
                 }
                 Ok(EventKind::Disconnected { .. }) => report.disconnects += 1,
+                Ok(EventKind::Notice(notice)) => {
+                    if let Some(trouble) = ib_trouble(&notice) {
+                        report.ib_trouble.push(trouble);
+                    }
+                }
                 Ok(EventKind::ConnectFailed { error, .. }) => report.last_error = Some(error.to_string()),
                 Ok(_) => {}
                 Err(tokio::sync::broadcast::error::RecvError::Lagged(missed)) => tracing::warn!(missed, "probe fell behind the events"),
@@ -281,8 +321,27 @@ pub async fn run(
         report.last_error = Some(error.to_string());
     }
     report.state_at_end = text::state(&snapshot.state, now_ms());
+    if let ConnectionState::Degraded { reasons, .. } = &snapshot.state {
+        report.degraded_at_end = reasons.iter().map(ToString::to_string).collect();
+    }
     client.stop().await?;
     report.zombies_after = tokio::task::spawn_blocking(move || zombie::scan(port, None)).await?;
     report.judge();
     Ok(report)
+}
+
+/// A notice that says the gateway cannot serve a trader (lost IB, its server link broken, a
+/// data farm broken), as a sentence; `None` for the others (farm OK, restored, warnings).
+fn ib_trouble(notice: &gatewatch_protocol::notice::Notice) -> Option<String> {
+    use gatewatch_protocol::notice::NoticeCategory;
+    match notice.category {
+        NoticeCategory::ConnectivityLost => Some("its connection to IB lost (1100)".into()),
+        NoticeCategory::ServerLinkBroken => Some("its link to its server broken (2110)".into()),
+        NoticeCategory::FarmBroken => Some(format!(
+            "data farm {} broken ({})",
+            notice.farm.as_deref().unwrap_or("?"),
+            notice.code
+        )),
+        _ => None,
+    }
 }

@@ -18,7 +18,8 @@ pub struct NamedTarget {
 }
 
 /// Reads the settings file at `path`, or the desktop app's (`~/.config/gatewatch/settings.json`
-/// on Linux).
+/// on Linux). Keys it does not know (a misspelt `clientId`) are named in a warning on stderr,
+/// since the defaults stand in for them.
 pub fn read(path: Option<&Path>) -> anyhow::Result<Settings> {
     let store = match path {
         Some(path) => SettingsStore::at(path),
@@ -26,7 +27,15 @@ pub fn read(path: Option<&Path>) -> anyhow::Result<Settings> {
             anyhow::anyhow!("no config directory for this user: use --settings FILE")
         })?,
     };
-    store.read().map_err(anyhow::Error::msg)
+    let parsed = store.read().map_err(anyhow::Error::msg)?;
+    if !parsed.ignored.is_empty() {
+        eprintln!(
+            "gatewatch-cli: warning: {} has settings Gatewatch does not know, ignored (defaults used): {}",
+            store.path().display(),
+            parsed.ignored.join(", ")
+        );
+    }
+    Ok(parsed.settings)
 }
 
 fn target(settings: &Settings, profile: &GatewayProfile) -> NamedTarget {
@@ -82,7 +91,7 @@ mod tests {
             {"id":"paper","name":"Gateway paper","port":4002,"enabled":false,
              "monitoring":{"ping_interval_ms":5000,"ping_timeout_ms":2000}}
         ]}"#;
-        Settings::from_json(text).unwrap().0
+        Settings::from_json(text).unwrap().settings
     }
 
     #[test]

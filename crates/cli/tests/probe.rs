@@ -53,6 +53,36 @@ async fn a_zombie_gateway_fails_the_probe_and_says_why() {
 }
 
 #[tokio::test]
+async fn a_gateway_that_loses_ib_fails_the_probe_though_it_answers_pings() {
+    // 1100 a second in, a broken farm after two: the socket and the pings are fine.
+    let sim = simulator(&["after 1 notice 1100", "after 2 notice 2103 usfarm"]).await;
+    let (passed, report) = probe(&sim, "4s").await;
+    assert!(!passed, "{report:#}");
+    assert_eq!(report["pings_ok"], report["pings_total"], "{report:#}");
+    assert_eq!(
+        report["ib_trouble"],
+        serde_json::json!([
+            "its connection to IB lost (1100)",
+            "data farm usfarm broken (2103)"
+        ])
+    );
+    let failures = report["failures"].to_string();
+    assert!(
+        failures.contains("the gateway reported its connection to IB lost (1100)"),
+        "{failures}"
+    );
+    assert!(
+        failures.contains("degraded when the probe ended"),
+        "{failures}"
+    );
+    assert_eq!(
+        report["gateway"],
+        format!("127.0.0.1:{}, client id 901", sim.addr().port())
+    );
+    sim.shutdown().await;
+}
+
+#[tokio::test]
 async fn a_flapping_gateway_fails_on_its_drops() {
     let sim = simulator(&["every 1.5 drop"]).await;
     let (passed, report) = probe(&sim, "4s").await;

@@ -103,6 +103,40 @@ async fn probe_profile_takes_one_gateway_by_name() {
 }
 
 #[tokio::test]
+async fn a_misspelt_key_is_named_in_a_warning() {
+    let sim = simulator(&[]).await;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("settings.json");
+    let text = format!(
+        r#"{{"profiles":[{{"id":"x","name":"X","port":{},"clientId":77}}]}}"#,
+        sim.addr().port()
+    );
+    std::fs::write(&path, text).unwrap();
+    let output = run(&[
+        "probe",
+        "--profile",
+        "X",
+        "--settings",
+        path.to_str().unwrap(),
+        "--duration",
+        "1s",
+    ])
+    .await;
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains(
+            "settings Gatewatch does not know, ignored (defaults used): profiles[0].clientId"
+        ),
+        "{stderr}"
+    );
+    assert!(
+        output.status.success(),
+        "the probe still runs, with client id 901"
+    );
+    sim.shutdown().await;
+}
+
+#[tokio::test]
 async fn a_wrong_name_or_file_is_refused_with_exit_2_and_says_why() {
     let dir = tempfile::tempdir().unwrap();
     let file = settings(&dir, 4002, 4003);

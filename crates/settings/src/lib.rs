@@ -13,6 +13,7 @@ mod migrate;
 mod store;
 mod validate;
 
+pub use migrate::Parsed;
 pub use store::{LoadProblem, Loaded, SaveError, SettingsStore};
 pub use validate::FieldError;
 
@@ -96,6 +97,8 @@ pub struct NotificationSettings {
     pub ib_link_lost: bool,
     /// Sockets stuck in CLOSE_WAIT.
     pub zombie_sockets: bool,
+    /// Connected, but pings go unanswered in time or are slow.
+    pub slow_or_lost_pings: bool,
     /// A bad state ended.
     pub recovered: bool,
 }
@@ -151,6 +154,7 @@ impl Default for NotificationSettings {
             handshake_stalled: true,
             ib_link_lost: true,
             zombie_sockets: true,
+            slow_or_lost_pings: true,
             recovered: true,
         }
     }
@@ -166,8 +170,8 @@ pub fn preset_name(port: u16) -> Option<&'static str> {
 
 impl Settings {
     /// Reads a settings file's text, in the current format or the one-gateway format of the
-    /// first releases (migrated to one profile; `true` says it was).
-    pub fn from_json(text: &str) -> Result<(Settings, bool), serde_json::Error> {
+    /// first releases (migrated to one profile), naming the keys it ignored.
+    pub fn from_json(text: &str) -> Result<Parsed, serde_json::Error> {
         migrate::from_json(text)
     }
 

@@ -20,6 +20,20 @@ pub struct Loaded {
     pub problem: Option<LoadProblem>,
     /// Where the file of an older format was kept when it was migrated on this load.
     pub migrated_from: Option<PathBuf>,
+    /// Keys of the file that mean nothing to this release (misspelt or retired), by path.
+    pub ignored: Vec<String>,
+}
+
+impl Loaded {
+    /// The defaults, for a file that is missing (no problem) or unusable.
+    fn defaults(problem: Option<LoadProblem>) -> Loaded {
+        Loaded {
+            settings: Settings::default(),
+            problem,
+            migrated_from: None,
+            ignored: Vec::new(),
+        }
+    }
 }
 
 /// Why a settings file was not used.
@@ -73,30 +87,29 @@ impl SettingsStore {
         let text = match std::fs::read_to_string(&self.path) {
             Ok(text) => text,
             Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
-                return Loaded {
-                    settings: Settings::default(),
-                    problem: None,
-                    migrated_from: None,
-                };
+                return Loaded::defaults(None);
             }
             Err(error) => {
                 tracing::warn!(path = %self.path.display(), %error, "settings unreadable");
-                return Loaded {
-                    settings: Settings::default(),
-                    problem: Some(LoadProblem::Unreadable(error.to_string())),
-                    migrated_from: None,
-                };
+                return Loaded::defaults(Some(LoadProblem::Unreadable(error.to_string())));
             }
         };
         let reason = match Settings::from_json(&text) {
-            Ok((settings, migrated)) => match settings.validate() {
-                Ok(()) if migrated => return self.migrated(settings, &text),
+            Ok(parsed) => match parsed.settings.validate() {
                 Ok(()) => {
-                    return Loaded {
-                        settings,
+                    if !parsed.ignored.is_empty() {
+                        tracing::warn!(path = %self.path.display(), ignored = ?parsed.ignored, "settings the app does not know were ignored");
+                    }
+                    let mut loaded = Loaded {
+                        settings: parsed.settings,
                         problem: None,
                         migrated_from: None,
+                        ignored: parsed.ignored,
                     };
+                    if parsed.migrated {
+                        loaded.migrated_from = self.migrate(&loaded.settings, &text);
+                    }
+                    return loaded;
                 }
                 Err(errors) => FieldError::join(&errors),
             },
@@ -110,37 +123,26 @@ impl SettingsStore {
             )),
         };
         tracing::warn!(path = %self.path.display(), %problem, "settings not used");
-        Loaded {
-            settings: Settings::default(),
-            problem: Some(problem),
-            migrated_from: None,
-        }
+        Loaded::defaults(Some(problem))
     }
 
     /// Keeps the older file's text beside the settings file (`settings.json.one-gateway`),
-    /// then writes the migrated settings in its place. Should either step fail, the settings
-    /// are still used and the file is left as it was, to be migrated on a later start.
-    fn migrated(&self, settings: Settings, old_text: &str) -> Loaded {
+    /// then writes the migrated settings in its place; returns where the old file is kept.
+    /// Should either step fail, the settings are still used and the file is left as it was,
+    /// to be migrated on a later start.
+    fn migrate(&self, settings: &Settings, old_text: &str) -> Option<PathBuf> {
         let kept = self.beside("one-gateway");
         let result = std::fs::write(&kept, old_text)
             .map_err(|e| SaveError::Io(e.to_string()))
-            .and_then(|()| self.save(&settings));
+            .and_then(|()| self.save(settings));
         match result {
             Ok(()) => {
                 tracing::info!(kept = %kept.display(), "settings migrated to gateway profiles");
-                Loaded {
-                    settings,
-                    problem: None,
-                    migrated_from: Some(kept),
-                }
+                Some(kept)
             }
             Err(error) => {
                 tracing::warn!(%error, "settings read in the older format, but not migrated");
-                Loaded {
-                    settings,
-                    problem: None,
-                    migrated_from: None,
-                }
+                None
             }
         }
     }
@@ -159,7 +161,7 @@ impl SettingsStore {
     /// Reads the settings and changes nothing on disk (no renaming aside, no migration
     /// written), for readers such as the command line: a missing, unreadable or invalid file
     /// is an error that names the file and what is wrong.
-    pub fn read(&self) -> Result<Settings, String> {
+    pub fn read(&self) -> Result<crate::Parsed, String> {
         let path = self.path.display();
         let text = std::fs::read_to_string(&self.path).map_err(|error| {
             if error.kind() == std::io::ErrorKind::NotFound {
@@ -170,15 +172,15 @@ impl SettingsStore {
                 format!("cannot read {path}: {error}")
             }
         })?;
-        let (settings, _) =
+        let parsed =
             Settings::from_json(&text).map_err(|error| format!("{path} is not valid: {error}"))?;
-        settings.validate().map_err(|errors| {
+        parsed.settings.validate().map_err(|errors| {
             format!(
                 "{path} holds invalid settings: {}",
                 FieldError::join(&errors)
             )
         })?;
-        Ok(settings)
+        Ok(parsed)
     }
 
     fn aside_name(&self) -> PathBuf {

@@ -141,8 +141,7 @@ fn check_across_profiles(errors: &mut Errors, profiles: &[GatewayProfile]) {
                     format!("\"{other_name}\" is already the name of profiles[{earlier}]"),
                 );
             }
-            let same_gateway = profile.host.trim().eq_ignore_ascii_case(other.host.trim())
-                && profile.port == other.port;
+            let same_gateway = same_host(&profile.host, &other.host) && profile.port == other.port;
             if same_gateway {
                 let ids =
                     |p: &GatewayProfile| std::iter::once(p.client_id).chain(p.fallback_client_id);
@@ -164,6 +163,18 @@ fn check_across_profiles(errors: &mut Errors, profiles: &[GatewayProfile]) {
             }
         }
     }
+}
+
+/// Whether two host spellings name the same machine as far as settings can tell: equal
+/// names (case aside), or both this machine's loopback (`localhost`, `127.0.0.1`, `::1`).
+fn same_host(a: &str, b: &str) -> bool {
+    let loopback = |h: &str| {
+        matches!(
+            h.trim().to_ascii_lowercase().as_str(),
+            "localhost" | "127.0.0.1" | "::1" | "[::1]"
+        )
+    };
+    a.trim().eq_ignore_ascii_case(b.trim()) || (loopback(a) && loopback(b))
 }
 
 #[cfg(test)]
@@ -280,6 +291,12 @@ mod tests {
         assert_eq!(fields(&settings), ["profiles[2].fallback_client_id"]);
         // Other ids on the same gateway are fine.
         settings.profiles[2].fallback_client_id = Some(951);
+        settings.validate().unwrap();
+        // `localhost` and `127.0.0.1` are the same gateway.
+        settings.profiles[2].client_id = 901;
+        settings.profiles[2].host = "localhost".into();
+        assert_eq!(fields(&settings), ["profiles[2].client_id"]);
+        settings.profiles[2].host = "10.0.0.5".into();
         settings.validate().unwrap();
     }
 }

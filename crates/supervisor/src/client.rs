@@ -59,8 +59,15 @@ impl BrokerClient {
         let (commands, command_rx) = mpsc::channel(64);
         let (snapshot_tx, snapshot) = watch::channel(Snapshot::default());
         let (events, _) = broadcast::channel(4096);
+        // Every log line of this supervisor and its workers names the gateway, so the log of
+        // an app watching several says which one dropped.
+        let span = tracing::info_span!(
+            "gateway",
+            addr = %format_args!("{}:{}", config.host, config.port),
+            client_id = config.client_id
+        );
         let actor = Actor::new(config, worker_path, command_rx, snapshot_tx, events.clone());
-        tokio::spawn(actor.run());
+        tokio::spawn(tracing::Instrument::instrument(actor.run(), span));
         Ok(BrokerClient {
             commands,
             snapshot,

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { ago, hasLive, moveFocus, p50OneMinuteMs, stateWords } from "./gateways";
+import { ago, hasLive, lostOneMinute, moveFocus, p50OneMinuteMs, stateWords } from "./gateways";
 import type { GatewayView } from "./backend/types";
 
 const view = {
@@ -20,6 +20,7 @@ describe("gateway readers", () => {
     expect(p50OneMinuteMs(view)).toBeCloseTo(0.412);
     expect(p50OneMinuteMs({ ...view, latency: { ...view.latency, windows: [] } })).toBeNull();
     expect(hasLive(view)).toBe(true);
+    expect(lostOneMinute(view)).toEqual({ lost: 0, sent: 60 });
   });
 
   it("say how long ago", () => {

@@ -16,6 +16,12 @@ export function p50OneMinuteMs(g: GatewayView): number | null {
   return p50 === null || p50 === undefined ? null : p50 / 1000;
 }
 
+/** Pings of the last minute that got no answer in time, and those sent; null with none sent. */
+export function lostOneMinute(g: GatewayView): { lost: number; sent: number } | null {
+  const window = g.latency.windows.find(([w]) => w === "one_minute");
+  return window && window[1].sent > 0 ? { lost: window[1].lost, sent: window[1].sent } : null;
+}
+
 /** Whether the gateway is connected (healthy or not). */
 export function isUp(g: GatewayView): boolean {
   return g.state.state === "connected" || g.state.state === "degraded";

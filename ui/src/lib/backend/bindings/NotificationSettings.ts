@@ -29,6 +29,10 @@ ib_link_lost: boolean,
  */
 zombie_sockets: boolean, 
 /**
+ * Connected, but pings go unanswered in time or are slow.
+ */
+slow_or_lost_pings: boolean, 
+/**
  * A bad state ended.
  */
 recovered: boolean, };

@@ -29,4 +29,8 @@ settings_problem: string | null,
 /**
  * Where an older settings file was kept when it was migrated at start.
  */
-settings_migrated_from: string | null, };
+settings_migrated_from: string | null, 
+/**
+ * Keys of the settings file this release does not know (misspelt or retired), ignored.
+ */
+settings_ignored: Array<string>, };
