@@ -4,6 +4,7 @@
 
 use std::collections::VecDeque;
 
+use gatewatch_supervisor::state::DegradedReason;
 use gatewatch_supervisor::{ConnectionState, EventKind, SupervisorEvent};
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
@@ -86,14 +87,9 @@ fn describe(kind: &EventKind) -> Option<(LogKind, String)> {
                 ConnectionState::Connecting {
                     stage: Some(stage), ..
                 } => format!("state: connecting, {stage}"),
-                ConnectionState::Degraded { reasons, .. } => format!(
-                    "state: degraded: {}",
-                    reasons
-                        .iter()
-                        .map(ToString::to_string)
-                        .collect::<Vec<_>>()
-                        .join("; ")
-                ),
+                ConnectionState::Degraded { reasons, .. } => {
+                    format!("state: degraded: {}", DegradedReason::join(reasons))
+                }
                 _ => format!("state: {}", state.name().replace('_', " ")),
             },
         ),

@@ -4,7 +4,7 @@
 
 use gatewatch_protocol::Stage;
 use gatewatch_supervisor::ConnectionState;
-use gatewatch_supervisor::state::EventKind;
+use gatewatch_supervisor::state::{DegradedReason, EventKind};
 use gatewatch_supervisor::stats::WindowStats;
 
 /// A duration in µs as milliseconds with two decimals.
@@ -48,14 +48,9 @@ pub fn state(state: &ConnectionState, now_ms: u64) -> String {
             session.client_id,
             session.accounts.join(", ")
         ),
-        ConnectionState::Degraded { reasons, .. } => format!(
-            "degraded: {}",
-            reasons
-                .iter()
-                .map(ToString::to_string)
-                .collect::<Vec<_>>()
-                .join("; ")
-        ),
+        ConnectionState::Degraded { reasons, .. } => {
+            format!("degraded: {}", DegradedReason::join(reasons))
+        }
         ConnectionState::Reconnecting {
             attempt,
             next_try_ms,

@@ -74,11 +74,10 @@ pub(crate) fn validate(settings: &Settings) -> Result<(), Vec<FieldError>> {
     let mut errors = Errors(Vec::new());
     // The shared monitoring section is checked even when every profile overrides it, since a
     // profile added later inherits it.
-    let shared_check = GatewayProfile {
-        monitoring: None,
-        ..GatewayProfile::default()
-    };
-    for problem in settings.supervisor_config(&shared_check).problems() {
+    for problem in settings
+        .supervisor_config(&GatewayProfile::default())
+        .problems()
+    {
         if let Some(Home::Monitoring(field)) = home(&problem.field) {
             errors.add(format!("monitoring.{field}"), problem.problem);
         }

@@ -117,6 +117,17 @@ pub enum ConnectionState {
     },
 }
 
+impl DegradedReason {
+    /// Several reasons as one phrase, most serious first: `pings unanswered …; slow (…)`.
+    pub fn join(reasons: &[DegradedReason]) -> String {
+        reasons
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join("; ")
+    }
+}
+
 /// For people: what is wrong, e.g. `slow (median round trip 412.00 ms over the last minute)`.
 impl std::fmt::Display for DegradedReason {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {

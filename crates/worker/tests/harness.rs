@@ -141,13 +141,11 @@ impl Worker {
         client_id: i32,
         timeouts: gatewatch_protocol::Timeouts,
     ) -> Result<Reply, WorkerError> {
-        let command = ToWorker::Connect {
-            host: "127.0.0.1".into(),
-            port: sim.addr().port(),
-            client_id,
-            timeouts,
-        };
-        self.request(command, 15.0).await
+        self.request(
+            connect_command(sim.addr().port(), client_id, timeouts),
+            15.0,
+        )
+        .await
     }
 
     /// Closes stdin, as an app that goes away does.
@@ -190,4 +188,18 @@ fn seconds_until(deadline: Instant) -> f64 {
         .saturating_duration_since(Instant::now())
         .as_secs_f64()
         .max(0.001)
+}
+
+/// The connect request for a gateway on 127.0.0.1:`port`.
+pub fn connect_command(
+    port: u16,
+    client_id: i32,
+    timeouts: gatewatch_protocol::Timeouts,
+) -> ToWorker {
+    ToWorker::Connect {
+        host: "127.0.0.1".into(),
+        port,
+        client_id,
+        timeouts,
+    }
 }

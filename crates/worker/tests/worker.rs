@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use gatewatch_protocol::notice::NoticeCategory;
 use gatewatch_protocol::*;
-use harness::{Worker, simulator, within};
+use harness::{Worker, connect_command, simulator, within};
 
 const ENCODINGS: [(i32, Encoding); 3] = [
     (213, Encoding::Protobuf),
@@ -528,12 +528,7 @@ async fn a_port_that_answers_http_is_named_as_such() {
         }
     });
     let mut worker = Worker::spawn().await;
-    let command = ToWorker::Connect {
-        host: "127.0.0.1".into(),
-        port,
-        client_id: 1,
-        timeouts: Timeouts::default(),
-    };
+    let command = connect_command(port, 1, Timeouts::default());
     let error = worker.request(command, 5.0).await.unwrap_err();
     assert_eq!(error.stage, Some(Stage::VersionExchange));
     assert!(
@@ -862,12 +857,7 @@ async fn a_killed_worker_leaves_a_wedged_gateway_nothing_to_hold() {
     let mut connecting = Worker::spawn().await;
     sim.apply(cmd("zombie on"));
     connecting
-        .send(ToWorker::Connect {
-            host: "127.0.0.1".into(),
-            port: sim.addr().port(),
-            client_id: 2,
-            timeouts: Timeouts::default(),
-        })
+        .send(connect_command(sim.addr().port(), 2, Timeouts::default()))
         .await;
     tokio::time::sleep(Duration::from_millis(300)).await;
     for worker in [&mut connected, &mut connecting] {
@@ -893,12 +883,7 @@ async fn a_version_outside_the_offered_range_is_refused_at_the_version_exchange(
         }
     });
     let mut worker = Worker::spawn().await;
-    let command = ToWorker::Connect {
-        host: "127.0.0.1".into(),
-        port,
-        client_id: 1,
-        timeouts: Timeouts::default(),
-    };
+    let command = connect_command(port, 1, Timeouts::default());
     let error = worker.request(command, 5.0).await.unwrap_err();
     assert_eq!(
         (error.code, error.stage),
@@ -915,12 +900,7 @@ async fn a_version_outside_the_offered_range_is_refused_at_the_version_exchange(
 #[tokio::test]
 async fn a_connect_with_a_negative_client_id_or_a_zero_timeout_is_a_bad_request() {
     let mut worker = Worker::spawn().await;
-    let connect = |client_id, timeouts| ToWorker::Connect {
-        host: "127.0.0.1".into(),
-        port: 4002,
-        client_id,
-        timeouts,
-    };
+    let connect = |client_id, timeouts| connect_command(4002, client_id, timeouts);
     let negative = worker
         .request(connect(-5, Timeouts::default()), 5.0)
         .await
