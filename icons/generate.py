@@ -14,6 +14,7 @@ COLOURS = {
     "tray-connecting": (59, 125, 216),
     "tray-disconnected": (208, 52, 44),
     "tray-paused": (136, 136, 136),
+    "tray-expected": (128, 90, 200),
     "icon": (46, 158, 68),
 }
 

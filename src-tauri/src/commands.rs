@@ -1,7 +1,7 @@
 //! The commands the UI calls: each one line over `App`. A command about one gateway takes
 //! its profile id as `gateway`.
 
-use gatewatch_app::{App, AppError, Applied, LatencySeries, UiSnapshot};
+use gatewatch_app::{App, AppError, Applied, IbcLever, LatencySeries, UiSnapshot};
 use gatewatch_settings::Settings;
 use tauri::State;
 
@@ -33,6 +33,16 @@ pub async fn connect(app: State<'_, App>, gateway: String) -> Result<(), AppErro
 #[tauri::command]
 pub async fn disconnect(app: State<'_, App>, gateway: String) -> Result<(), AppError> {
     app.disconnect(&gateway).await
+}
+
+/// Pulls an IBC lever (the window has asked the user to confirm).
+#[tauri::command]
+pub async fn pull_ibc_lever(
+    app: State<'_, App>,
+    gateway: String,
+    lever: IbcLever,
+) -> Result<String, AppError> {
+    app.pull_ibc_lever(&gateway, lever).await
 }
 
 #[tauri::command]

@@ -82,6 +82,7 @@ pub fn with_commands<R: tauri::Runtime>(builder: tauri::Builder<R>) -> tauri::Bu
         commands::disconnect,
         commands::get_settings,
         commands::save_settings,
+        commands::pull_ibc_lever,
     ])
 }
 
@@ -179,5 +180,17 @@ async fn forward(handle: tauri::AppHandle, app: App) {
         }
         let watched: Vec<&str> = snapshot.gateways.iter().map(|g| g.id.as_str()).collect();
         alerts.retain(&watched);
+        let now_ms = gatewatch_supervisor::state::now_ms();
+        if let Some((expiry, due)) = app.relogin_due(now_ms)
+            && let Some(alert) = alerts.relogin_reminder(
+                now_ms,
+                &expiry,
+                &settings.calendar.relogin_reminders_mins,
+                &due,
+                &settings.notifications,
+            )
+        {
+            tauri::async_runtime::spawn(notify::show(alert));
+        }
     }
 }

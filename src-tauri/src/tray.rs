@@ -20,6 +20,7 @@ fn image(kind: TrayIcon) -> Image<'static> {
         TrayIcon::Connecting => include_bytes!("../../icons/tray-connecting.png"),
         TrayIcon::Disconnected => include_bytes!("../../icons/tray-disconnected.png"),
         TrayIcon::Paused => include_bytes!("../../icons/tray-paused.png"),
+        TrayIcon::Expected => include_bytes!("../../icons/tray-expected.png"),
     };
     Image::from_bytes(bytes).expect("the tray icons are valid PNGs")
 }

@@ -18,6 +18,8 @@ let browser;
 let live;
 let paper;
 let settingsFile;
+// No server region and no daily restart: what a test sees cannot depend on the hour it runs at.
+const NO_CALENDAR = { region: null, daily: { action: "none" } };
 
 function freePort() {
   return new Promise((done) => {
@@ -71,8 +73,8 @@ before(async () => {
     settings,
     JSON.stringify({
       profiles: [
-        { id: "live", name: "TWS live", port: live.api, client_id: 901 },
-        { id: "paper", name: "Gateway paper", port: paper.api, client_id: 901 },
+        { id: "live", name: "TWS live", port: live.api, client_id: 901, schedule: NO_CALENDAR },
+        { id: "paper", name: "Gateway paper", port: paper.api, client_id: 901, schedule: NO_CALENDAR },
       ],
       notifications: { hold_secs: 1 },
     }),
@@ -240,6 +242,83 @@ test("a flapping link does not notify per flap", async () => {
   await browser.waitUntil(bothConnected, { timeout: 20000 });
   await new Promise((r) => setTimeout(r, 1500));
   assert.deepEqual(notifications().slice(before), [], "no notification for drops shorter than the hold time");
+});
+
+/**
+ * Sets the paper gateway's daily restart `afterSecs` from now (UTC, to the second) through
+ * the settings form, with a compressed calendar (a restart takes 5 s, 2 s of margin, 5 s of
+ * grace: overdue 12 s after the restart time), and restarts its simulator for `downSecs`
+ * at that moment, as the gateway's own restart would. Resolves to the restart's epoch ms.
+ */
+async function plannedRestart(afterSecs, downSecs) {
+  await browser.$("[data-testid=nav-settings]").click();
+  const time = await browser.$("input[name='profiles[1].schedule.daily.time']");
+  await time.waitForExist({ timeout: 10000 });
+  const at = (Math.floor(Date.now() / 1000) + afterSecs) * 1000;
+  await browser.$("select[name='profiles[1].schedule.daily.action']").selectByAttribute("value", "restart");
+  await time.setValue(new Date(at).toISOString().slice(11, 19));
+  await browser.$("input[name='profiles[1].schedule.daily.time_zone']").setValue("UTC");
+  await browser.$("input[name='calendar.margin_secs']").setValue("2");
+  await browser.$("input[name='calendar.restart_takes_secs']").setValue("5");
+  await browser.$("input[name='calendar.grace_secs']").setValue("5");
+  await browser.$("[data-testid=save-settings]").click();
+  await browser.$("[data-testid=saved]").waitForExist({ timeout: 5000, timeoutMsg: "the schedule was not saved" });
+  assert.ok(Date.now() < at - 2000, "the schedule was saved before its time");
+  setTimeout(() => simulator(paper, `restart ${downSecs}`), at - Date.now());
+  await toOverview();
+  return at;
+}
+
+/** No daily restart for the paper gateway again. */
+async function noPlannedRestart() {
+  await browser.$("[data-testid=nav-settings]").click();
+  const action = await browser.$("select[name='profiles[1].schedule.daily.action']");
+  await action.waitForExist({ timeout: 10000 });
+  await action.selectByAttribute("value", "none");
+  await browser.$("[data-testid=save-settings]").click();
+  await browser.$("[data-testid=saved]").waitForExist({ timeout: 5000 });
+  await toOverview();
+}
+
+/** Every state paper's card shows until `until()` holds, in order, without repeats. */
+async function paperStatesUntil(until, timeout) {
+  const seen = [];
+  await browser.waitUntil(
+    async () => {
+      const state = await cardState("paper");
+      if (seen.at(-1) !== state) seen.push(state);
+      return until(seen);
+    },
+    { timeout, interval: 100, timeoutMsg: `paper's card showed ${seen.join(" → ")}` },
+  );
+  return seen;
+}
+
+test("a planned restart on schedule shows as expected on its card, with no notification", async () => {
+  await settled();
+  await plannedRestart(10, 2);
+  const before = notifications().length;
+  const seen = await paperStatesUntil((s) => s.includes("scheduled_restart") && s.at(-1) === "connected", 40000);
+  assert.ok(!seen.includes("overdue") && !seen.includes("circuit_open") && !seen.includes("reconnecting"), seen.join(" → "));
+  assert.equal(await cardState("live"), "connected");
+  await settled();
+  // On a Sunday after 01:00 ET this is the week's first restart, and its return is news.
+  const said = notifications().slice(before).map((n) => n.summary).filter((s) => !s.endsWith("is back after the weekly re-login"));
+  assert.deepEqual(said, [], "no notification for a planned restart");
+  await noPlannedRestart();
+});
+
+test("a gateway that stays down past its restart window gives exactly one overdue notification", async () => {
+  await settled();
+  await plannedRestart(10, 22);
+  const before = notifications().length;
+  const seen = await paperStatesUntil((s) => s.includes("overdue") && s.at(-1) === "connected", 60000);
+  assert.ok(seen.indexOf("scheduled_restart") < seen.indexOf("overdue"), seen.join(" → "));
+  await settled();
+  const said = notifications().slice(before);
+  assert.deepEqual(said.map((n) => n.summary), ["Gateway paper did not come back", "Gateway paper is back"]);
+  assert.match(said[0].body, /did not come back after its (nightly|weekly re-login) restart/);
+  await noPlannedRestart();
 });
 
 test("the tray shows the worst state across gateways, naming the gateway that is down", async () => {

@@ -15,10 +15,12 @@ vi.mock("uplot", () => ({
 
 import App from "./App.svelte";
 
-const notifications = { enabled: true, hold_secs: 5, disconnected: true, handshake_stalled: true, ib_link_lost: true, zombie_sockets: true, slow_or_lost_pings: true, recovered: true };
+const notifications = { enabled: true, hold_secs: 5, disconnected: true, handshake_stalled: true, ib_link_lost: true, zombie_sockets: true, slow_or_lost_pings: true, recovered: true, overdue: true, relogin_reminders: true };
+const calendar = { margin_secs: 120, restart_takes_secs: 180, grace_secs: 180, relogin_reminders_mins: [420, 60], server_windows: [] };
+const schedule = { region: "north_america", daily: { action: "restart", time: "23:45", time_zone: null }, ibc: { manages_login: false, command_server: null } };
 const monitoring = { ping_interval_ms: 1000, ping_timeout_ms: 800, timeouts: { tcp_connect_ms: 1000, version_exchange_ms: 3000, start_api_ms: 5000, first_ping_ms: 3000, request_ms: 10000 } };
 const profile = (id: string, name: string, port: number) => ({
-  id, name, host: "127.0.0.1", port, client_id: 901, fallback_client_id: 902, enabled: true, monitoring: null, notifications: null,
+  id, name, host: "127.0.0.1", port, client_id: 901, fallback_client_id: 902, enabled: true, monitoring: null, notifications: null, schedule,
 });
 let settings: any;
 
@@ -31,6 +33,8 @@ const base = {
   zombies: { ours: 0, gateway: 0, other_clients: 0 },
   last_error: null,
   since_ms: Date.now() - 125_000,
+  upcoming: [],
+  ibc_levers: false,
 };
 
 const live = {
@@ -41,6 +45,10 @@ const live = {
   accounts: [{ id: "U1234567", paper: false }],
   last_problem: null,
   status_line: "TWS live: connected 0.42 ms",
+  ibc_levers: true,
+  upcoming: [
+    { kind: "daily_restart", label: "nightly restart", starts_ms: Date.now() + (3 * 60 + 12) * 60_000 + 30_000, ends_ms: null, expected_from_ms: 0, expected_until_ms: 0, overdue_at_ms: null, needs_2fa: false, ibc_login: false, local: "Mon 23:45 EST" },
+  ],
   positions: [
     {
       account: "U1234567",
@@ -79,11 +87,13 @@ let target: HTMLElement;
 let app: ReturnType<typeof mount>;
 let saved: any[] = [];
 let reconnected: string[] = [];
+let levers: any[] = [];
 
 beforeEach(() => {
   saved = [];
   reconnected = [];
-  settings = { profiles: [profile("live", "TWS live", 7496), profile("paper", "Gateway paper", 4002)], monitoring, notifications, start_minimized: false };
+  levers = [];
+  settings = { profiles: [profile("live", "TWS live", 7496), profile("paper", "Gateway paper", 4002)], monitoring, notifications, start_minimized: false, calendar };
   mockIPC(
     (cmd, args: any) => {
       switch (cmd) {
@@ -96,6 +106,9 @@ beforeEach(() => {
         case "reconnect_now":
           reconnected.push(args.gateway);
           return null;
+        case "pull_ibc_lever":
+          levers.push(args);
+          return "OK Restart in progress";
         case "save_settings": {
           const next = args.settings;
           const bad = next.profiles.findIndex((p: any) => p.port === 0);
@@ -161,6 +174,26 @@ describe("overview", () => {
     await vi.waitFor(() => expect(cards().length).toBe(2));
     await tick();
     expect(document.activeElement).toBe(cards()[1]);
+  });
+
+  it("shows what comes next on the card and pulls an IBC lever only once confirmed", async () => {
+    await vi.waitFor(() => expect(cards().length).toBe(2));
+    expect(cards()[0].querySelector("[data-testid=card-next]")?.textContent).toBe("next: nightly restart Mon 23:45 EST (in 3 h 12 min)");
+    cards()[0].click();
+    await vi.waitFor(() => expect(target.querySelector("[data-testid=ibc-levers]")).not.toBeNull());
+    expect(target.querySelector("[data-testid=upcoming]")?.textContent).toContain("nightly restart Mon 23:45 EST");
+    target.querySelector<HTMLButtonElement>("[data-testid=ibc-soft_restart]")!.click();
+    await vi.waitFor(() => expect(target.querySelector("[data-testid=ibc-confirm]")?.textContent).toContain("RESTART"));
+    expect(levers).toEqual([]);
+    target.querySelector<HTMLButtonElement>("[data-testid=ibc-confirm-no]")!.click();
+    await tick();
+    expect(target.querySelector("[data-testid=ibc-confirm]")).toBeNull();
+    expect(levers).toEqual([]);
+    target.querySelector<HTMLButtonElement>("[data-testid=ibc-soft_restart]")!.click();
+    await tick();
+    target.querySelector<HTMLButtonElement>("[data-testid=ibc-confirm-yes]")!.click();
+    await vi.waitFor(() => expect(target.querySelector("[data-testid=ibc-result]")?.textContent).toBe("IBC answered: OK Restart in progress"));
+    expect(levers).toEqual([{ gateway: "live", lever: "soft_restart" }]);
   });
 
   it("names the gateway on every log line and filters by gateway", async () => {

@@ -35,6 +35,13 @@ pub enum Condition {
     ZombieSockets,
     /// Connected, but pings go unanswered in time or the last minute's median is slow.
     NotAnswering,
+    /// Not back after a planned restart or a server reset, past its window and grace time.
+    /// Announced at once: the grace was the hold.
+    Overdue,
+    /// Back after the restart that needed the weekly 2FA login (announced as a recovery).
+    ReloginDone,
+    /// The weekly re-login is coming (a fleet-wide reminder).
+    ReloginDue,
 }
 
 impl Condition {
@@ -45,6 +52,16 @@ impl Condition {
             Condition::IbLinkLost => settings.ib_link_lost,
             Condition::ZombieSockets => settings.zombie_sockets,
             Condition::NotAnswering => settings.slow_or_lost_pings,
+            Condition::Overdue | Condition::ReloginDone => settings.overdue,
+            Condition::ReloginDue => settings.relogin_reminders,
+        }
+    }
+
+    /// How long it must hold before it is announced.
+    fn hold(self, settings: &NotificationSettings) -> Duration {
+        match self {
+            Condition::Overdue => Duration::ZERO,
+            _ => Duration::from_secs(settings.hold_secs),
         }
     }
 
@@ -56,6 +73,9 @@ impl Condition {
             Condition::IbLinkLost => format!("{gateway} lost its link to IB (1100)"),
             Condition::ZombieSockets => format!("{gateway}: sockets stuck in CLOSE_WAIT"),
             Condition::NotAnswering => format!("{gateway} is not answering in time"),
+            Condition::Overdue => format!("{gateway} did not come back"),
+            Condition::ReloginDone => format!("{gateway} is back after the weekly re-login"),
+            Condition::ReloginDue => "Weekly re-login (2FA) coming".into(),
         }
     }
 
@@ -67,6 +87,8 @@ impl Condition {
             Condition::IbLinkLost => format!("{gateway}: link to IB restored"),
             Condition::ZombieSockets => format!("{gateway}: no more sockets in CLOSE_WAIT"),
             Condition::NotAnswering => format!("{gateway} answers in time again"),
+            Condition::Overdue => format!("{gateway} is back"),
+            Condition::ReloginDone | Condition::ReloginDue => self.title(gateway),
         }
     }
 }
@@ -103,6 +125,8 @@ pub struct AlertPolicy {
     settings: NotificationSettings,
     active: BTreeMap<Condition, Tracked>,
     paused: bool,
+    /// Down for the restart that needs the weekly 2FA login, since then: its end is news.
+    relogin_since: Option<Instant>,
 }
 
 impl AlertPolicy {
@@ -115,6 +139,7 @@ impl AlertPolicy {
             settings,
             active: BTreeMap::new(),
             paused: false,
+            relogin_since: None,
         }
     }
 
@@ -127,6 +152,7 @@ impl AlertPolicy {
     /// Takes in a snapshot; returns the alerts due now (starts and ends once held).
     pub fn observe(&mut self, snapshot: &Snapshot, now: Instant) -> Vec<Alert> {
         self.paused = matches!(snapshot.state, ConnectionState::Paused { .. });
+        let relogin_done = self.relogin(snapshot, now);
         let current = conditions(snapshot);
         let reconnecting = matches!(
             snapshot.state,
@@ -153,12 +179,45 @@ impl AlertPolicy {
             });
             tracked.detail = detail;
         }
-        self.tick(now)
+        let mut alerts = self.tick(now);
+        alerts.extend(relogin_done);
+        alerts
+    }
+
+    /// The end of the weekly re-login restart, once the gateway is connected again (an
+    /// overdue one ends as the overdue condition's recovery instead).
+    fn relogin(&mut self, snapshot: &Snapshot, now: Instant) -> Option<Alert> {
+        match &snapshot.state {
+            ConnectionState::ScheduledRestart { outage, .. } if outage.needs_2fa => {
+                self.relogin_since.get_or_insert(now);
+                None
+            }
+            ConnectionState::Connected(_) | ConnectionState::Degraded { .. } => {
+                let since = self.relogin_since.take()?;
+                let condition = Condition::ReloginDone;
+                self.speaks(condition).then(|| Alert {
+                    gateway: self.gateway.clone(),
+                    condition,
+                    recovered: true,
+                    title: condition.title(&self.name),
+                    body: format!(
+                        "Logged in again after the Sunday token expiry, {} after its restart.",
+                        describe(now.saturating_duration_since(since))
+                    ),
+                })
+            }
+            ConnectionState::Overdue { .. } | ConnectionState::Stopped => {
+                self.relogin_since = None;
+                None
+            }
+            _ => None,
+        }
     }
 
     /// The starts and ends that have now held long enough; call it every second or so.
     pub fn tick(&mut self, now: Instant) -> Vec<Alert> {
         let hold = Duration::from_secs(self.settings.hold_secs);
+        let settings = &self.settings;
         let mut alerts = Vec::new();
         let ended: Vec<Condition> = self
             .active
@@ -193,7 +252,9 @@ impl AlertPolicy {
             .collect();
         for condition in speaking {
             let tracked = self.active.get_mut(&condition).expect("listed above");
-            if !tracked.announced && now.saturating_duration_since(tracked.since) >= hold {
+            if !tracked.announced
+                && now.saturating_duration_since(tracked.since) >= condition.hold(settings)
+            {
                 tracked.announced = true;
                 alerts.push(Alert {
                     gateway: self.gateway.clone(),
@@ -217,6 +278,26 @@ impl AlertPolicy {
 #[derive(Debug, Clone, Default)]
 pub struct FleetAlerts {
     policies: BTreeMap<String, AlertPolicy>,
+    /// The weekly reminders given: (expiry, minutes ahead).
+    reminded: std::collections::BTreeSet<(u64, u32)>,
+}
+
+/// A gateway that restarts by itself and so needs a 2FA approval after the weekly expiry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReloginDue {
+    /// Its name.
+    pub name: String,
+    /// When its re-login restart is, in its own zone ("Sun 23:45 EST").
+    pub restart_local: String,
+}
+
+/// The weekly expiry the reminders are about.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WeeklyExpiry {
+    /// When, epoch ms.
+    pub at_ms: u64,
+    /// When, in IB's zone ("Sun 01:00 ET").
+    pub local: String,
 }
 
 impl FleetAlerts {
@@ -236,6 +317,55 @@ impl FleetAlerts {
             .or_insert_with(|| AlertPolicy::new(id, name, settings.clone()));
         policy.set_settings(name, settings.clone());
         policy.observe(snapshot, now)
+    }
+
+    /// The reminder due at `now_ms` before the weekly expiry, naming every gateway that will
+    /// need a 2FA approval: one per lead time in `leads_mins`; a lead time already passed
+    /// when Gatewatch starts is folded into one reminder, never repeated.
+    pub fn relogin_reminder(
+        &mut self,
+        now_ms: u64,
+        expiry: &WeeklyExpiry,
+        leads_mins: &[u32],
+        gateways: &[ReloginDue],
+        settings: &NotificationSettings,
+    ) -> Option<Alert> {
+        if gateways.is_empty() || now_ms >= expiry.at_ms {
+            return None;
+        }
+        let mut due = false;
+        for lead in leads_mins {
+            let at = expiry.at_ms.saturating_sub(u64::from(*lead) * 60_000);
+            if now_ms >= at && self.reminded.insert((expiry.at_ms, *lead)) {
+                due = true;
+            }
+        }
+        if !due || !settings.enabled || !settings.relogin_reminders {
+            return None;
+        }
+        let names: Vec<String> = gateways
+            .iter()
+            .map(|g| format!("{} (restart {})", g.name, g.restart_local))
+            .collect();
+        let left = Duration::from_millis(expiry.at_ms - now_ms);
+        let condition = Condition::ReloginDue;
+        Some(Alert {
+            gateway: String::new(),
+            condition,
+            recovered: false,
+            title: condition.title(""),
+            body: format!(
+                "IB expires the gateways' logins {} (in {}). {} will need a 2FA approval on your phone after {}.",
+                expiry.local,
+                describe(left),
+                join_names(&names),
+                if gateways.len() == 1 {
+                    "its restart"
+                } else {
+                    "their restarts"
+                }
+            ),
+        })
     }
 
     /// Forgets the gateways not in `watched` (removed or disabled): nothing more is said of
@@ -281,6 +411,16 @@ pub fn conditions(snapshot: &Snapshot) -> BTreeMap<Condition, String> {
                 .unwrap_or_else(|| "The connection dropped.".into());
             found.insert(Condition::Disconnected, why);
         }
+        // Expected: no alarm of any kind until it is overdue.
+        ConnectionState::ScheduledRestart { .. } | ConnectionState::ServerReset { .. } => {
+            return found;
+        }
+        ConnectionState::Overdue { outage, .. } => {
+            let mut advice = outage.overdue_advice();
+            advice[..1].make_ascii_uppercase();
+            found.insert(Condition::Overdue, format!("{advice}."));
+            return found;
+        }
         ConnectionState::Degraded { reasons, .. } => {
             if reasons.contains(&DegradedReason::IbLinkLost) {
                 found.insert(
@@ -322,6 +462,15 @@ pub fn conditions(snapshot: &Snapshot) -> BTreeMap<Condition, String> {
         found.insert(Condition::ZombieSockets, advice);
     }
     found
+}
+
+/// "a", "a and b", "a, b and c".
+fn join_names(names: &[String]) -> String {
+    match names {
+        [] => String::new(),
+        [one] => one.clone(),
+        [init @ .., last] => format!("{} and {last}", init.join(", ")),
+    }
 }
 
 fn describe(duration: Duration) -> String {
@@ -674,5 +823,175 @@ mod tests {
             conditions(&snapshot).keys().copied().collect::<Vec<_>>(),
             [Condition::IbLinkLost]
         );
+    }
+
+    fn occurrence(needs_2fa: bool) -> gatewatch_calendar::Occurrence {
+        gatewatch_calendar::Occurrence {
+            kind: gatewatch_calendar::OccurrenceKind::DailyRestart,
+            label: if needs_2fa {
+                "weekly re-login restart"
+            } else {
+                "nightly restart"
+            }
+            .into(),
+            starts_ms: 1_000,
+            ends_ms: Some(181_000),
+            expected_from_ms: 0,
+            expected_until_ms: 301_000,
+            overdue_at_ms: Some(481_000),
+            needs_2fa,
+            ibc_login: true,
+            local: "Sun 23:45 EST".into(),
+        }
+    }
+
+    fn expected(needs_2fa: bool) -> Snapshot {
+        Snapshot {
+            state: ConnectionState::ScheduledRestart {
+                outage: occurrence(needs_2fa),
+                connection: Box::new(reconnecting().state),
+            },
+            last_error: Some(WorkerError::at(
+                Stage::VersionExchange,
+                ErrorCode::HandshakeTimeout,
+                "no version reply",
+            )),
+            ..Snapshot::default()
+        }
+    }
+
+    fn overdue(needs_2fa: bool) -> Snapshot {
+        let mut snapshot = expected(needs_2fa);
+        if let ConnectionState::ScheduledRestart { outage, connection } = snapshot.state {
+            snapshot.state = ConnectionState::Overdue { outage, connection };
+        }
+        snapshot
+    }
+
+    #[test]
+    fn a_planned_restart_says_nothing_coming_and_going() {
+        let (mut p, t0) = (policy(), Instant::now());
+        p.observe(&connected(), t0);
+        for s in 0..200 {
+            let at = t0 + Duration::from_secs(s);
+            assert!(p.observe(&expected(false), at).is_empty(), "at {s} s");
+            assert!(p.tick(at).is_empty());
+        }
+        assert!(
+            p.observe(&connected(), t0 + Duration::from_secs(200))
+                .is_empty()
+        );
+        assert!(p.tick(t0 + Duration::from_secs(300)).is_empty());
+    }
+
+    #[test]
+    fn overdue_is_said_at_once_and_once_then_its_end() {
+        let (mut p, t0) = (policy(), Instant::now());
+        p.observe(&expected(false), t0);
+        let alerts = p.observe(&overdue(false), t0 + Duration::from_secs(480));
+        assert_eq!(alerts.len(), 1, "{alerts:?}");
+        assert_eq!(alerts[0].title, "Gateway paper did not come back");
+        assert!(
+            alerts[0]
+                .body
+                .starts_with("The gateway did not come back after its nightly restart"),
+            "{}",
+            alerts[0].body
+        );
+        for s in 481..1_000 {
+            assert!(
+                p.observe(&overdue(false), t0 + Duration::from_secs(s))
+                    .is_empty(),
+                "never one per retry"
+            );
+        }
+        p.observe(&connected(), t0 + Duration::from_secs(1_000));
+        let back = p.tick(t0 + Duration::from_secs(1_005));
+        assert_eq!(back.len(), 1);
+        assert_eq!(back[0].title, "Gateway paper is back");
+    }
+
+    #[test]
+    fn the_weekly_relogin_is_announced_when_back_or_as_overdue_with_the_phone() {
+        let (mut p, t0) = (policy(), Instant::now());
+        p.observe(&expected(true), t0);
+        let back = p.observe(&connected(), t0 + Duration::from_secs(150));
+        assert_eq!(back.len(), 1);
+        assert_eq!(
+            back[0].title,
+            "Gateway paper is back after the weekly re-login"
+        );
+        assert!(back[0].body.contains("2 min"), "{}", back[0].body);
+        assert!(
+            p.observe(&connected(), t0 + Duration::from_secs(160))
+                .is_empty()
+        );
+        let (mut p, t0) = (policy(), Instant::now());
+        p.observe(&expected(true), t0);
+        let late = p.observe(&overdue(true), t0 + Duration::from_secs(480));
+        assert!(
+            late[0]
+                .body
+                .contains("2FA approval is probably waiting on your phone"),
+            "{late:?}"
+        );
+        p.observe(&connected(), t0 + Duration::from_secs(600));
+        let back: Vec<String> = p
+            .tick(t0 + Duration::from_secs(606))
+            .into_iter()
+            .map(|a| a.title)
+            .collect();
+        assert_eq!(back, ["Gateway paper is back"], "one recovery, not two");
+    }
+
+    #[test]
+    fn the_sunday_reminder_names_each_gateway_once_per_lead_time() {
+        let mut fleet = FleetAlerts::default();
+        let hour = 3_600_000;
+        let expiry = WeeklyExpiry {
+            at_ms: 100 * hour,
+            local: "Sun 01:00 ET".into(),
+        };
+        let gateways = [
+            ReloginDue {
+                name: "TWS live".into(),
+                restart_local: "Sun 23:45 EST".into(),
+            },
+            ReloginDue {
+                name: "Gateway paper".into(),
+                restart_local: "Sun 23:45 CET".into(),
+            },
+        ];
+        let settings = NotificationSettings::default();
+        let mut remind =
+            |at_ms| fleet.relogin_reminder(at_ms, &expiry, &[420, 60], &gateways, &settings);
+        assert!(remind(92 * hour).is_none(), "8 h ahead: not yet");
+        let evening = remind(93 * hour).expect("7 h ahead");
+        assert_eq!(evening.title, "Weekly re-login (2FA) coming");
+        assert!(
+            evening.body.contains(
+                "TWS live (restart Sun 23:45 EST) and Gateway paper (restart Sun 23:45 CET)"
+            ),
+            "{}",
+            evening.body
+        );
+        assert!(
+            evening.body.contains("Sun 01:00 ET (in 7 h 0 min)"),
+            "{}",
+            evening.body
+        );
+        assert!(remind(93 * hour + 1).is_none(), "once");
+        assert!(remind(99 * hour - 1).is_none());
+        assert!(remind(99 * hour).is_some(), "one hour before");
+        assert!(remind(99 * hour + 1000).is_none());
+        assert!(remind(100 * hour + 1).is_none(), "past the expiry");
+        // Started late on Saturday: the two passed leads give one reminder.
+        let mut fleet = FleetAlerts::default();
+        let reminders: Vec<Alert> = (0..10)
+            .filter_map(|n| {
+                fleet.relogin_reminder(99 * hour + n, &expiry, &[420, 60], &gateways, &settings)
+            })
+            .collect();
+        assert_eq!(reminders.len(), 1);
     }
 }

@@ -119,6 +119,7 @@ async fn app_for(dir: &tempfile::TempDir, sims: &[SimProcess]) -> App {
                 id: format!("g{i}"),
                 name: format!("Gateway {i}"),
                 port: sim.port,
+                schedule: gatewatch_supervisor::calendar::GatewaySchedule::none(),
                 ..GatewayProfile::default()
             })
             .collect(),

@@ -5,21 +5,25 @@
 //! `src-tauri` stays a thin layer of one-line commands over [`App`], so all of this is tested
 //! headless against simulators and the real worker.
 
+mod calendar;
 mod demo;
 mod fleet;
+mod ibc;
 mod latency;
 mod log;
 mod records;
+pub mod sleep;
 pub mod tray;
 
 pub use fleet::Applied;
+pub use ibc::IbcLever;
 pub use latency::{LatencyHistory, LatencySeries};
 pub use log::{EventLog, LogEntry, LogKind};
 pub use records::GatewayEvent;
 
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use gatewatch_settings::{FieldError, Settings, SettingsStore};
 use gatewatch_supervisor::{BrokerClient, ClientError, ConnectionState, Snapshot};
@@ -27,8 +31,12 @@ use serde::{Deserialize, Serialize};
 use tokio::sync::broadcast;
 use ts_rs::TS;
 
+use gatewatch_supervisor::calendar::Occurrence;
+
+use crate::calendar::Calendars;
 use crate::fleet::{Fleet, Wanted};
 use crate::records::Records;
+use crate::sleep::SleepWatch;
 
 /// Where the app's rolling log files go: the platform data directory's `logs` folder
 /// (`~/.local/share/gatewatch/logs` on Linux). The worker's logs land there too, relayed
@@ -119,6 +127,10 @@ pub struct GatewayView {
     pub last_problem: Option<LogEntry>,
     /// Its tray line ("TWS live: connected 0.42 ms").
     pub status_line: String,
+    /// What comes next in its calendar, soonest first (restart, server reset, re-login).
+    pub upcoming: Vec<Occurrence>,
+    /// IBC's command server is set for it: the window offers its levers.
+    pub ibc_levers: bool,
 }
 
 /// What the UI renders.
@@ -161,6 +173,8 @@ struct Inner {
     applying: tokio::sync::Mutex<()>,
     records: Arc<Mutex<Records>>,
     events: broadcast::Sender<GatewayEvent>,
+    calendars: Mutex<Calendars>,
+    sleep: Mutex<SleepWatch>,
 }
 
 impl App {
@@ -177,6 +191,7 @@ impl App {
         let demo = if options.demo {
             let gateways = demo::start().await?;
             settings.profiles = gateways.iter().map(|g| g.profile.clone()).collect();
+            settings.calendar = demo::calendar_settings();
             gateways
         } else {
             Vec::new()
@@ -195,11 +210,14 @@ impl App {
             applying: tokio::sync::Mutex::new(()),
             records: Arc::new(Mutex::new(Records::default())),
             events,
+            calendars: Mutex::new(Calendars::default()),
+            sleep: Mutex::new(SleepWatch::default()),
         };
         let app = App {
             inner: Arc::new(inner),
         };
         app.apply().await?;
+        tokio::spawn(watch_for_sleep(Arc::downgrade(&app.inner)));
         Ok(app)
     }
 
@@ -223,6 +241,8 @@ impl App {
     /// Brings the supervisors in line with the settings, touching only what changed.
     async fn apply(&self) -> Result<Applied, AppError> {
         let _one_at_a_time = self.inner.applying.lock().await;
+        *self.inner.calendars.lock().expect("calendars poisoned") =
+            Calendars::from_settings(&self.settings());
         fleet::apply(
             &self.inner.fleet,
             &self.wanted(),
@@ -293,6 +313,8 @@ impl App {
                 .map(|m| (m.id.clone(), m.name.clone(), m.client.snapshot()))
                 .collect()
         };
+        let settings = self.settings();
+        let mut calendars = self.inner.calendars.lock().expect("calendars poisoned");
         let records = self.inner.records.lock().expect("records poisoned");
         let gateways: Vec<GatewayView> = members
             .into_iter()
@@ -303,6 +325,10 @@ impl App {
                     accounts: badges(&snapshot),
                     since_ms: record.since_ms,
                     last_problem: record.last_problem,
+                    upcoming: calendars.upcoming(&id, now),
+                    ibc_levers: settings
+                        .profile(&id)
+                        .is_some_and(|p| p.schedule.ibc.command_server.is_some()),
                     id,
                     name,
                     snapshot,
@@ -372,6 +398,81 @@ impl App {
         Ok(())
     }
 
+    /// The next weekly expiry and the gateways that will need a 2FA approval after it, for
+    /// the Sunday reminders.
+    pub fn relogin_due(
+        &self,
+        now_ms: u64,
+    ) -> Option<(
+        gatewatch_alerts::WeeklyExpiry,
+        Vec<gatewatch_alerts::ReloginDue>,
+    )> {
+        self.inner
+            .calendars
+            .lock()
+            .expect("calendars poisoned")
+            .relogin_due(now_ms)
+    }
+
+    /// Pulls an IBC lever of gateway `gateway` (the window asks for confirmation first);
+    /// returns IBC's answer. Logged either way.
+    pub async fn pull_ibc_lever(&self, gateway: &str, lever: IbcLever) -> Result<String, AppError> {
+        self.client(gateway)?;
+        let profile = self.settings().profile(gateway).cloned();
+        let server = profile
+            .as_ref()
+            .and_then(|p| p.schedule.ibc.command_server.clone())
+            .ok_or_else(|| {
+                AppError::new(
+                    "no_ibc",
+                    format!("no IBC command server is set for gateway `{gateway}`"),
+                )
+            })?;
+        let result = ibc::pull(&server, lever).await;
+        let text = match &result {
+            Ok(answer) => format!("IBC {}: asked by you; IBC answered {answer}", lever.label()),
+            Err(e) => format!("IBC {}: asked by you; {}", lever.label(), e.message),
+        };
+        self.inner
+            .records
+            .lock()
+            .expect("records poisoned")
+            .log
+            .note(gateway, gatewatch_supervisor::state::now_ms(), text);
+        result
+    }
+
+    /// Looks at the clocks (the app does every 2 s): after a sleep, every gateway is
+    /// re-checked at once and the log says when the computer slept, so the gap is not read
+    /// as an outage of the gateways. Returns the log entry when it slept.
+    pub async fn observe_clocks(&self, mono: Instant, wall_ms: u64) -> Option<LogEntry> {
+        let asleep = self
+            .inner
+            .sleep
+            .lock()
+            .expect("sleep watch poisoned")
+            .observe(mono, wall_ms)?;
+        let clock = gatewatch_supervisor::calendar::local_hhmm;
+        let text = format!(
+            "this computer was asleep {}–{} ({}): every gateway re-checked now",
+            clock(asleep.from_ms),
+            clock(asleep.to_ms),
+            tray::span(asleep.to_ms - asleep.from_ms)
+        );
+        tracing::info!(from_ms = asleep.from_ms, to_ms = asleep.to_ms, "{text}");
+        let entry = self
+            .inner
+            .records
+            .lock()
+            .expect("records poisoned")
+            .log
+            .note("", asleep.to_ms, text);
+        for client in self.clients() {
+            let _ = client.recheck().await;
+        }
+        Some(entry)
+    }
+
     /// Stops everything: every supervisor (and its worker), then the demo simulators.
     pub async fn shutdown(&self) {
         let members = {
@@ -382,6 +483,20 @@ impl App {
         for gateway in &self.inner.demo {
             gateway.simulator.shutdown().await;
         }
+    }
+}
+
+/// Looks at the clocks every 2 s for as long as the app runs.
+async fn watch_for_sleep(inner: std::sync::Weak<Inner>) {
+    let mut every = tokio::time::interval(Duration::from_secs(2));
+    loop {
+        every.tick().await;
+        let Some(inner) = inner.upgrade() else {
+            return;
+        };
+        App { inner }
+            .observe_clocks(Instant::now(), gatewatch_supervisor::state::now_ms())
+            .await;
     }
 }
 

@@ -26,6 +26,9 @@ pub enum LogKind {
     Restart,
     /// CLOSE_WAIT sockets were found.
     Zombie,
+    /// About this computer or the user's actions, not one gateway's state (it slept; an
+    /// IBC lever was pulled).
+    Note,
 }
 
 /// One line of the log.
@@ -64,6 +67,21 @@ impl EventLog {
         self.entries.back()
     }
 
+    /// Records a line of the app's own (`gateway` empty when it concerns every gateway).
+    pub fn note(&mut self, gateway: &str, at_ms: u64, text: String) -> LogEntry {
+        if self.entries.len() == LOG_CAPACITY {
+            self.entries.pop_front();
+        }
+        let entry = LogEntry {
+            gateway: gateway.to_owned(),
+            at_ms,
+            kind: LogKind::Note,
+            text,
+        };
+        self.entries.push_back(entry.clone());
+        entry
+    }
+
     /// The newest `limit` entries of the given kinds (all kinds when empty), oldest first.
     pub fn recent(&self, limit: usize, kinds: &[LogKind]) -> Vec<LogEntry> {
         let mut picked: Vec<LogEntry> = self
@@ -90,6 +108,13 @@ fn describe(kind: &EventKind) -> Option<(LogKind, String)> {
                 ConnectionState::Degraded { reasons, .. } => {
                     format!("state: degraded: {}", DegradedReason::join(reasons))
                 }
+                ConnectionState::ScheduledRestart { .. }
+                | ConnectionState::ServerReset { .. }
+                | ConnectionState::Overdue { .. } => format!(
+                    "state: {}: {}",
+                    state.name().replace('_', " "),
+                    state.outage_phrase().unwrap_or_default()
+                ),
                 _ => format!("state: {}", state.name().replace('_', " ")),
             },
         ),

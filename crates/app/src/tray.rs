@@ -5,7 +5,7 @@
 use gatewatch_supervisor::{ConnectionState, Snapshot};
 use serde::{Deserialize, Serialize};
 
-/// The five tray icons, one per kind of state, from the best to the worst.
+/// The six tray icons, one per kind of state, from the best to the worst.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum TrayIcon {
@@ -13,6 +13,8 @@ pub enum TrayIcon {
     Connected,
     /// Alerts paused.
     Paused,
+    /// Down or cut off as the calendar expects (a planned restart, a server reset).
+    Expected,
     /// Connected with a problem.
     Degraded,
     /// Connecting or waiting to reconnect.
@@ -31,6 +33,10 @@ pub fn icon(state: &ConnectionState) -> TrayIcon {
         }
         ConnectionState::Stopped | ConnectionState::CircuitOpen { .. } => TrayIcon::Disconnected,
         ConnectionState::Paused { .. } => TrayIcon::Paused,
+        ConnectionState::ScheduledRestart { .. } | ConnectionState::ServerReset { .. } => {
+            TrayIcon::Expected
+        }
+        ConnectionState::Overdue { .. } => TrayIcon::Disconnected,
     }
 }
 
@@ -99,6 +105,12 @@ pub fn gateway_line(name: &str, snapshot: &Snapshot, since_ms: u64, now_ms: u64)
             )
         }
         ConnectionState::Paused { .. } => "alerts paused".into(),
+        ConnectionState::ScheduledRestart { .. } | ConnectionState::ServerReset { .. } => {
+            snapshot.state.outage_phrase().unwrap_or_default()
+        }
+        ConnectionState::Overdue { outage, .. } => {
+            format!("down {how_long}, not back after its {}", outage.label)
+        }
         ConnectionState::Stopped => "not watched (disconnected by you)".into(),
     };
     format!("{name}: {state}")

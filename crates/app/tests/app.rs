@@ -9,6 +9,7 @@ use gatewatch_app::{App, AppOptions, GatewayView, LogKind, UiSnapshot};
 use gatewatch_settings::{GatewayProfile, Settings};
 use gatewatch_sim::{SimConfig, Simulator};
 use gatewatch_supervisor::ConnectionState;
+use gatewatch_supervisor::calendar::GatewaySchedule;
 
 fn worker() -> PathBuf {
     let path = gatewatch_supervisor::config::sibling_binary("gatewatch-worker").unwrap();
@@ -77,6 +78,8 @@ fn profile(id: &str, name: &str, sim: &Simulator) -> GatewayProfile {
         id: id.into(),
         name: name.into(),
         port: sim.addr().port(),
+        // Nothing expected: what a test sees cannot depend on the hour it runs at.
+        schedule: GatewaySchedule::none(),
         ..GatewayProfile::default()
     }
 }
@@ -90,6 +93,11 @@ async fn app_with(dir: &tempfile::TempDir, profiles: Vec<GatewayProfile>) -> App
     };
     settings.monitoring.ping_interval_ms = 200;
     settings.monitoring.ping_timeout_ms = 150;
+    app_with_settings(dir, settings).await
+}
+
+/// An app with exactly these settings, from a file in `dir`.
+async fn app_with_settings(dir: &tempfile::TempDir, settings: Settings) -> App {
     let path = dir.path().join("settings.json");
     std::fs::write(&path, serde_json::to_string(&settings).unwrap()).unwrap();
     App::start(AppOptions {
@@ -486,4 +494,266 @@ async fn a_corrupt_settings_file_is_reported_and_defaults_are_used() {
         Settings::default().notifications
     );
     app.shutdown().await;
+}
+
+/// A daily restart `after_secs` from now on the UTC clock, and no server region.
+fn restart_in(after_secs: u64) -> GatewaySchedule {
+    let secs = (gatewatch_supervisor::state::now_ms() / 1000 + after_secs) % 86_400;
+    GatewaySchedule {
+        daily: gatewatch_supervisor::calendar::DailyRestart {
+            action: gatewatch_supervisor::calendar::DailyAction::Restart,
+            time: format!("{:02}:{:02}:{:02}", secs / 3600, secs / 60 % 60, secs % 60),
+            time_zone: Some("UTC".into()),
+        },
+        ..GatewaySchedule::none()
+    }
+}
+
+/// Restarts `sim` for `down_secs` when the wall clock reaches the next whole second
+/// `after_secs` from `start_ms` (as the gateway's own restart timer would).
+fn restart_on_schedule(sim: &Simulator, start_ms: u64, after_secs: u64, down_secs: u64) {
+    let at_ms = (start_ms / 1000 + after_secs) * 1000;
+    let sim = sim.clone();
+    tokio::spawn(async move {
+        let wait = at_ms.saturating_sub(gatewatch_supervisor::state::now_ms());
+        tokio::time::sleep(Duration::from_millis(wait)).await;
+        sim.execute(&format!("restart {down_secs}")).unwrap();
+    });
+}
+
+#[tokio::test]
+async fn a_planned_restart_is_expected_and_a_gateway_that_stays_down_is_overdue_once() {
+    let (on_time, late) = (simulator().await, simulator().await);
+    let start_ms = gatewatch_supervisor::state::now_ms();
+    let mut settings = Settings {
+        profiles: vec![
+            GatewayProfile {
+                schedule: restart_in(3),
+                ..profile("on-time", "On time", &on_time)
+            },
+            GatewayProfile {
+                schedule: restart_in(3),
+                ..profile("late", "Late", &late)
+            },
+        ],
+        ..Settings::default()
+    };
+    // A restart takes 3 s, 1 s of margin, 2 s of grace: overdue 6 s after the restart time.
+    settings.calendar.margin_secs = 1;
+    settings.calendar.restart_takes_secs = 3;
+    settings.calendar.grace_secs = 2;
+    settings.monitoring.ping_interval_ms = 200;
+    settings.monitoring.ping_timeout_ms = 150;
+    settings.notifications.hold_secs = 1;
+    let dir = tempfile::tempdir().unwrap();
+    let app = app_with_settings(&dir, settings.clone()).await;
+    until(&app, 15, "both connected", all_connected).await;
+    restart_on_schedule(&on_time, start_ms, 3, 2);
+    restart_on_schedule(&late, start_ms, 3, 12);
+
+    // The alert policy the desktop shell runs, fed as the shell feeds it.
+    let mut alerts = gatewatch_alerts::FleetAlerts::default();
+    let mut said = Vec::new();
+    let mut states: Vec<(String, &'static str)> = Vec::new();
+    // On a Sunday after 01:00 ET this restart is the week's first: the re-login one.
+    let mut relogin = false;
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while std::time::Instant::now() < deadline {
+        let snapshot = app.snapshot();
+        for g in &snapshot.gateways {
+            let name = g.snapshot.state.name();
+            relogin |= g.snapshot.state.outage().is_some_and(|(o, _)| o.needs_2fa);
+            if states
+                .iter()
+                .rev()
+                .find(|(id, _)| *id == g.id)
+                .map(|(_, s)| *s)
+                != Some(name)
+            {
+                states.push((g.id.clone(), name));
+            }
+            said.extend(alerts.observe(
+                &g.id,
+                &g.name,
+                &settings.notifications,
+                &g.snapshot,
+                std::time::Instant::now(),
+            ));
+        }
+        let late_back = states.iter().any(|(id, s)| id == "late" && *s == "overdue")
+            && snapshot.gateways.iter().all(is_connected);
+        if late_back
+            && said
+                .iter()
+                .any(|a| a.recovered && a.condition == gatewatch_alerts::Condition::Overdue)
+        {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let of = |id: &str| -> Vec<&str> {
+        states
+            .iter()
+            .filter(|(g, _)| g == id)
+            .map(|(_, s)| *s)
+            .collect()
+    };
+    assert!(
+        of("on-time").contains(&"scheduled_restart"),
+        "the on-time restart is expected: {:?}",
+        of("on-time")
+    );
+    assert!(!of("on-time").contains(&"overdue"), "{:?}", of("on-time"));
+    assert_eq!(of("on-time").last(), Some(&"connected"));
+    let late_states = of("late");
+    let expected_at = late_states.iter().position(|s| *s == "scheduled_restart");
+    let overdue_at = late_states.iter().position(|s| *s == "overdue");
+    assert!(
+        matches!((expected_at, overdue_at), (Some(e), Some(o)) if e < o),
+        "expected, then overdue: {late_states:?}"
+    );
+    let titles: Vec<String> = said.iter().map(|a| a.title.clone()).collect();
+    let mut expected = vec!["Late did not come back", "Late is back"];
+    if relogin {
+        expected.insert(0, "On time is back after the weekly re-login");
+    }
+    assert_eq!(
+        titles, expected,
+        "one overdue alert and its end, no alarm for the on-time restart: {said:?}"
+    );
+    let overdue = &said[usize::from(relogin)];
+    let restart = if relogin {
+        "weekly re-login restart"
+    } else {
+        "nightly restart"
+    };
+    assert!(
+        overdue
+            .body
+            .contains(&format!("did not come back after its {restart}")),
+        "{}",
+        overdue.body
+    );
+    app.shutdown().await;
+    on_time.shutdown().await;
+    late.shutdown().await;
+}
+
+#[tokio::test]
+async fn after_a_sleep_every_gateway_is_rechecked_at_once_and_the_gap_is_logged() {
+    let sim = simulator().await;
+    let mut settings = Settings {
+        profiles: vec![profile("paper", "Gateway paper", &sim)],
+        ..Settings::default()
+    };
+    // A ping every 30 s: a ping within a second or two of the wake-up is the re-check.
+    settings.monitoring.ping_interval_ms = 30_000;
+    let dir = tempfile::tempdir().unwrap();
+    let app = app_with_settings(&dir, settings).await;
+    until(&app, 15, "connected", all_connected).await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let mut events = app.subscribe();
+    let now = gatewatch_supervisor::state::now_ms();
+    assert!(
+        app.observe_clocks(std::time::Instant::now(), now)
+            .await
+            .is_none()
+    );
+    let eight_hours = 8 * 3_600_000;
+    let entry = app
+        .observe_clocks(std::time::Instant::now(), now + eight_hours)
+        .await
+        .expect("a wall clock eight hours ahead of the monotonic one is sleep");
+    assert_eq!(entry.kind, LogKind::Note);
+    assert!(
+        entry.text.starts_with("this computer was asleep ") && entry.text.contains("(8 h 00 min)"),
+        "{}",
+        entry.text
+    );
+    let pinged = tokio::time::timeout(Duration::from_secs(3), async {
+        loop {
+            if let Ok(event) = events.recv().await
+                && matches!(
+                    event.event.kind,
+                    gatewatch_supervisor::EventKind::Ping { .. }
+                )
+            {
+                return;
+            }
+        }
+    })
+    .await;
+    assert!(
+        pinged.is_ok(),
+        "the gateway was re-checked at once, not 30 s later"
+    );
+    let logged = app.snapshot().recent_events;
+    assert_eq!(
+        logged
+            .iter()
+            .filter(|e| e.text.starts_with("this computer was asleep"))
+            .count(),
+        1
+    );
+    assert_eq!(
+        logged.last().map(|e| e.gateway.as_str()),
+        Some(""),
+        "{logged:?}"
+    );
+    app.shutdown().await;
+    sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn ibc_levers_reach_ibc_only_where_it_is_set_and_say_what_it_answered() {
+    let sim = simulator().await;
+    let ibc = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let ibc_port = ibc.local_addr().unwrap().port();
+    tokio::spawn(gatewatch_sim::ibc::serve(ibc, sim.clone()));
+    let other = simulator().await;
+    let mut with_ibc = profile("paper", "Gateway paper", &sim);
+    with_ibc.schedule.ibc.command_server = Some(gatewatch_supervisor::calendar::HostPort {
+        host: "127.0.0.1".into(),
+        port: ibc_port,
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let app = app_with(&dir, vec![with_ibc, profile("live", "TWS live", &other)]).await;
+    let snapshot = until(&app, 15, "connected", all_connected).await;
+    assert!(gateway(&snapshot, "paper").ibc_levers);
+    assert!(!gateway(&snapshot, "live").ibc_levers);
+
+    let answer = app
+        .pull_ibc_lever("paper", gatewatch_app::IbcLever::ReconnectData)
+        .await
+        .unwrap();
+    assert_eq!(answer, "OK");
+    let answer = app
+        .pull_ibc_lever("paper", gatewatch_app::IbcLever::SoftRestart)
+        .await
+        .unwrap();
+    assert_eq!(answer, "OK Restart in progress");
+    assert_eq!(sim.ibc_commands(), ["RECONNECTDATA", "EXIT", "RESTART"]);
+    // The soft restart drops the gateway's clients for a few seconds; it comes back.
+    until(&app, 5, "dropped by the soft restart", |s| {
+        !is_connected(gateway(s, "paper"))
+    })
+    .await;
+    until(&app, 20, "back after the soft restart", all_connected).await;
+
+    let refused = app
+        .pull_ibc_lever("live", gatewatch_app::IbcLever::SoftRestart)
+        .await
+        .unwrap_err();
+    assert_eq!(refused.code, "no_ibc");
+    let log = app.snapshot().recent_events;
+    assert!(
+        log.iter().any(|e| e.gateway == "paper"
+            && e.text.contains(
+                "IBC soft restart (no 2FA): asked by you; IBC answered OK Restart in progress"
+            )),
+        "{log:?}"
+    );
+    app.shutdown().await;
+    sim.shutdown().await;
+    other.shutdown().await;
 }

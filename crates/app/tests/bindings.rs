@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use gatewatch_app::{AppError, Applied, GatewayEvent, LatencySeries, UiSnapshot};
+use gatewatch_app::{AppError, Applied, GatewayEvent, IbcLever, LatencySeries, UiSnapshot};
 use gatewatch_settings::Settings;
 use gatewatch_supervisor::SupervisorEvent;
 use ts_rs::{Config, TS};
@@ -44,6 +44,7 @@ fn typescript_bindings_match_the_rust_types() {
     SupervisorEvent::export_all(&cfg).unwrap();
     GatewayEvent::export_all(&cfg).unwrap();
     Applied::export_all(&cfg).unwrap();
+    IbcLever::export_all(&cfg).unwrap();
     let fresh = read_dir(generated.path());
     if std::env::var_os("GATEWATCH_BLESS").is_some() {
         let _ = std::fs::remove_dir_all(checked_in());

@@ -62,15 +62,39 @@ pub struct ProbeReport {
     pub state_at_end: String,
     /// What fell short, as sentences; empty when the probe passed.
     pub failures: Vec<String>,
+    /// The outage the gateway's calendar expected during the probe (a planned restart, a
+    /// server reset), as a sentence; shortfalls inside it do not fail the probe.
+    pub expected_outage: Option<String>,
+    /// The gateway stayed down past an expected outage's window and grace time.
+    pub overdue: bool,
+    /// `pass`, `expected` (fell short inside an outage the calendar expects) or `fail`.
+    pub result: &'static str,
 }
 
 impl ProbeReport {
-    /// Whether everything held.
+    /// Whether everything held, or fell short only inside an outage the calendar expects.
     pub fn passed(&self) -> bool {
-        self.failures.is_empty()
+        self.result != "fail"
     }
 
     fn judge(&mut self) {
+        self.find_failures();
+        if self.overdue {
+            self.failures.push(format!(
+                "overdue: {}",
+                self.expected_outage
+                    .as_deref()
+                    .unwrap_or("not back after an expected outage")
+            ));
+        }
+        self.result = match (self.failures.is_empty(), &self.expected_outage) {
+            (true, _) => "pass",
+            (false, Some(_)) if !self.interrupted && !self.overdue => "expected",
+            (false, _) => "fail",
+        };
+    }
+
+    fn find_failures(&mut self) {
         let mut fail = |text: String| self.failures.push(text);
         if self.interrupted {
             fail(format!(
@@ -196,10 +220,19 @@ impl ProbeReport {
         if let Some(error) = &self.last_error {
             lines.push(format!("last error   {error}"));
         }
-        lines.push(if self.passed() {
-            "result       PASS".into()
-        } else {
-            format!("result       FAIL: {}", self.failures.join("; "))
+        if let Some(outage) = &self.expected_outage {
+            lines.push(format!("calendar     {outage}"));
+        }
+        lines.push(match self.result {
+            "pass" => "result       PASS".into(),
+            "expected" => format!(
+                "result       EXPECTED (inside {}, not a failure): {}",
+                self.expected_outage
+                    .as_deref()
+                    .unwrap_or("an expected outage"),
+                self.failures.join("; ")
+            ),
+            _ => format!("result       FAIL: {}", self.failures.join("; ")),
         });
         lines.join("\n") + "\n"
     }
@@ -262,6 +295,9 @@ pub async fn run(
         last_error: None,
         state_at_end: String::new(),
         failures: Vec::new(),
+        expected_outage: None,
+        overdue: false,
+        result: "fail",
     };
     let mut stats = LatencyStats::default();
     let (fetched_tx, mut fetched) = tokio::sync::mpsc::unbounded_channel();
@@ -283,6 +319,11 @@ pub async fn run(
                     report.connect_ms = Some(started.elapsed().as_secs_f64() * 1000.0);
                     report.server_version = Some(session.server_version);
                     fetcher = Some(tokio::spawn(fetch_periodically(client.clone(), fetched_tx.clone())));
+                }
+                Ok(EventKind::StateChanged { state }) if state.outage().is_some() => {
+                    if report.expected_outage.is_none() {
+                        report.expected_outage = state.outage_phrase();
+                    }
                 }
                 Ok(EventKind::Ping { rtt_us, late: false }) => {
                     report.pings_total += 1;
@@ -323,6 +364,10 @@ pub async fn run(
     report.state_at_end = text::state(&snapshot.state, now_ms());
     if let ConnectionState::Degraded { reasons, .. } = &snapshot.state {
         report.degraded_at_end = reasons.iter().map(ToString::to_string).collect();
+    }
+    report.overdue = matches!(snapshot.state, ConnectionState::Overdue { .. });
+    if snapshot.state.outage().is_some() {
+        report.expected_outage = snapshot.state.outage_phrase();
     }
     client.stop().await?;
     report.zombies_after = tokio::task::spawn_blocking(move || zombie::scan(port, None)).await?;

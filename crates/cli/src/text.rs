@@ -84,6 +84,18 @@ pub fn state(state: &ConnectionState, now_ms: u64) -> String {
         ConnectionState::Paused { until_ms: None } => {
             "paused until resumed: no retries, no alerts".into()
         }
+        ConnectionState::ScheduledRestart { connection, .. }
+        | ConnectionState::ServerReset { connection, .. } => format!(
+            "{} ({}); meanwhile {}",
+            state.name().replace('_', " "),
+            state.outage_phrase().unwrap_or_default(),
+            self::state(connection, now_ms)
+        ),
+        ConnectionState::Overdue { connection, .. } => format!(
+            "overdue: {}; meanwhile {}",
+            state.outage_phrase().unwrap_or_default(),
+            self::state(connection, now_ms)
+        ),
     }
 }
 
@@ -141,6 +153,37 @@ pub fn latency(label: &str, window: &WindowStats) -> String {
     line
 }
 
+/// What comes next in a gateway's calendar, one item per kind, soonest first:
+/// `nightly restart Mon 23:45 EST (in 3 h 12 min); North America server reset 00:15–01:45 ET
+/// (in 4 h 2 min); weekly re-login (2FA) Sun 01:00 ET (in 2 d 3 h)`.
+pub fn upcoming(list: &[gatewatch_supervisor::calendar::Occurrence], now_ms: u64) -> String {
+    if list.is_empty() {
+        return "nothing scheduled".into();
+    }
+    list.iter()
+        .map(|o| {
+            let when = if o.starts_ms <= now_ms {
+                "now".to_owned()
+            } else {
+                format!("in {}", countdown(o.starts_ms - now_ms))
+            };
+            format!("{} {} ({when})", o.label, o.local)
+        })
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+/// `45 s`, `12 min`, `3 h 12 min`, `2 d 3 h`.
+fn countdown(ms: u64) -> String {
+    let mins = ms / 60_000;
+    match ms / 1000 {
+        s if s < 60 => format!("{s} s"),
+        _ if mins < 60 => format!("{mins} min"),
+        _ if mins < 24 * 60 => format!("{} h {} min", mins / 60, mins % 60),
+        _ => format!("{} d {} h", mins / (24 * 60), mins / 60 % 24),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -196,5 +239,43 @@ mod tests {
                 "{text}"
             );
         }
+    }
+
+    #[test]
+    fn the_calendar_and_expected_states_read_as_sentences() {
+        let restart = gatewatch_supervisor::calendar::Occurrence {
+            kind: gatewatch_supervisor::calendar::OccurrenceKind::DailyRestart,
+            label: "nightly restart".into(),
+            starts_ms: 1_000 + (3 * 60 + 12) * 60_000,
+            ends_ms: Some(1_000 + (3 * 60 + 15) * 60_000),
+            expected_from_ms: 0,
+            expected_until_ms: 0,
+            overdue_at_ms: None,
+            needs_2fa: false,
+            ibc_login: false,
+            local: "Mon 23:45 EST".into(),
+        };
+        let reset = gatewatch_supervisor::calendar::Occurrence {
+            kind: gatewatch_supervisor::calendar::OccurrenceKind::ServerReset,
+            label: "North America server reset".into(),
+            starts_ms: 1_000 + 2 * 86_400_000 + 3 * 3_600_000,
+            local: "00:15–01:45 ET".into(),
+            ..restart.clone()
+        };
+        assert_eq!(
+            upcoming(&[restart.clone(), reset.clone()], 1_000),
+            "nightly restart Mon 23:45 EST (in 3 h 12 min); North America server reset 00:15–01:45 ET (in 2 d 3 h)"
+        );
+        let state = ConnectionState::ServerReset {
+            outage: reset,
+            connection: Box::new(ConnectionState::Reconnecting {
+                attempt: 2,
+                next_try_ms: 1_500,
+            }),
+        };
+        assert_eq!(
+            self::state(&state, 1_000),
+            "server reset (North America server reset 00:15–01:45 ET, expected); meanwhile reconnecting: attempt 2 in 0.5 s"
+        );
     }
 }

@@ -17,6 +17,28 @@ pub async fn run(
     json: bool,
     stop: impl std::future::Future<Output = ()>,
 ) -> anyhow::Result<()> {
+    if let Some(Ok(schedule)) = config.calendar.as_ref().map(|c| c.compile()) {
+        let line = format!(
+            "calendar: {}",
+            text::upcoming(&schedule.upcoming(now_ms()), now_ms())
+        );
+        let said = if json {
+            crate::say(
+                &serde_json::json!({
+                    "at_ms": now_ms(),
+                    "kind": "calendar",
+                    "upcoming": schedule.upcoming(now_ms()),
+                    "text": line,
+                })
+                .to_string(),
+            )
+        } else {
+            crate::say(&line)
+        };
+        if !said {
+            return Ok(());
+        }
+    }
     let client = BrokerClient::new(config)?;
     let mut events = client.subscribe();
     client.start().await?;

@@ -7,14 +7,19 @@ use std::time::Duration;
 
 use common::{cli, simulator};
 
+/// No server region and no daily restart: what these tests see cannot depend on the hour.
+fn no_calendar() -> serde_json::Value {
+    serde_json::json!({"region": null, "daily": {"action": "none"}})
+}
+
 /// A settings file with three profiles: two enabled, on `healthy` and `zombie`, and a
 /// disabled one on a port nothing listens on.
 fn settings(dir: &tempfile::TempDir, healthy: u16, zombie: u16) -> std::path::PathBuf {
     let path = dir.path().join("settings.json");
     let text = serde_json::json!({
         "profiles": [
-            {"id": "live", "name": "TWS live", "port": healthy, "client_id": 901},
-            {"id": "paper", "name": "Gateway paper", "port": zombie, "client_id": 901},
+            {"id": "live", "name": "TWS live", "port": healthy, "client_id": 901, "schedule": no_calendar()},
+            {"id": "paper", "name": "Gateway paper", "port": zombie, "client_id": 901, "schedule": no_calendar()},
             {"id": "old", "name": "Old VPS", "port": 1, "enabled": false},
         ]
     });
@@ -175,4 +180,62 @@ async fn a_wrong_name_or_file_is_refused_with_exit_2_and_says_why() {
     }
     let unchanged = std::fs::read_to_string(file).unwrap();
     assert!(unchanged.contains("Old VPS"), "the file is only read");
+}
+
+/// A settings file with one profile on `port` whose daily restart (UTC) began a second ago
+/// and takes a minute: the whole probe runs inside the window.
+fn inside_a_restart(dir: &tempfile::TempDir, port: u16) -> std::path::PathBuf {
+    let secs = (std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+        + 86_400
+        - 1)
+        % 86_400;
+    let time = format!("{:02}:{:02}:{:02}", secs / 3600, secs / 60 % 60, secs % 60);
+    let path = dir.path().join("settings.json");
+    let text = serde_json::json!({
+        "profiles": [{
+            "id": "paper", "name": "Gateway paper", "port": port,
+            "schedule": {"region": null, "daily": {"action": "restart", "time": time, "time_zone": "UTC"}},
+        }],
+        "calendar": {"margin_secs": 5, "restart_takes_secs": 60, "grace_secs": 60},
+    });
+    std::fs::write(&path, text.to_string()).unwrap();
+    path
+}
+
+#[tokio::test]
+async fn a_probe_inside_a_planned_restart_says_so_rather_than_failing_and_watch_shows_it() {
+    let down = simulator(&["refuse closed"]).await;
+    let dir = tempfile::tempdir().unwrap();
+    let file = inside_a_restart(&dir, down.addr().port());
+    let file = file.to_str().unwrap();
+
+    let probe = [
+        "probe",
+        "--profile",
+        "Gateway paper",
+        "--settings",
+        file,
+        "--duration",
+        "2s",
+    ];
+    let output = run(&probe).await;
+    let text = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(output.status.code(), Some(0), "{text}");
+    assert!(
+        text.contains("result       EXPECTED (inside ") && text.contains("restart, back by "),
+        "{text}"
+    );
+    assert!(
+        text.contains("never connected"),
+        "the shortfall is still told: {text}"
+    );
+
+    let output = run(&[&probe[..], &["--json"]].concat()).await;
+    let report: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(report["result"], "expected");
+    assert_eq!(report["overdue"], false);
+    down.shutdown().await;
 }

@@ -17,8 +17,9 @@ pub use migrate::Parsed;
 pub use store::{LoadProblem, Loaded, SaveError, SettingsStore};
 pub use validate::FieldError;
 
+use gatewatch_calendar::{CalendarSettings, GatewaySchedule};
 use gatewatch_protocol::Timeouts;
-use gatewatch_supervisor::SupervisorConfig;
+use gatewatch_supervisor::{CalendarConfig, SupervisorConfig};
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
@@ -42,6 +43,9 @@ pub struct Settings {
     pub notifications: NotificationSettings,
     /// Start hidden in the tray.
     pub start_minimized: bool,
+    /// Margins, grace time, Sunday reminders and server-window overrides of the IB
+    /// calendar, for every gateway.
+    pub calendar: CalendarSettings,
 }
 
 /// One gateway: where it is, who the monitor is to it, and what differs from the defaults.
@@ -67,6 +71,8 @@ pub struct GatewayProfile {
     pub monitoring: Option<MonitoringSettings>,
     /// This gateway's own notification settings, instead of the shared ones.
     pub notifications: Option<NotificationSettings>,
+    /// Its place in IB's calendar: server region, daily restart or log off, IBC.
+    pub schedule: GatewaySchedule,
 }
 
 /// Ping and connect timing.
@@ -99,6 +105,11 @@ pub struct NotificationSettings {
     pub zombie_sockets: bool,
     /// Connected, but pings go unanswered in time or are slow.
     pub slow_or_lost_pings: bool,
+    /// A gateway not back after a planned restart or a server reset (overdue), and back
+    /// after the weekly re-login.
+    pub overdue: bool,
+    /// Reminders before the weekly re-login (2FA) on Sunday.
+    pub relogin_reminders: bool,
     /// A bad state ended.
     pub recovered: bool,
 }
@@ -113,6 +124,7 @@ impl Default for Settings {
             monitoring: MonitoringSettings::default(),
             notifications: NotificationSettings::default(),
             start_minimized: false,
+            calendar: CalendarSettings::default(),
         }
     }
 }
@@ -130,6 +142,7 @@ impl Default for GatewayProfile {
             enabled: true,
             monitoring: None,
             notifications: None,
+            schedule: GatewaySchedule::default(),
         }
     }
 }
@@ -155,6 +168,8 @@ impl Default for NotificationSettings {
             ib_link_lost: true,
             zombie_sockets: true,
             slow_or_lost_pings: true,
+            overdue: true,
+            relogin_reminders: true,
             recovered: true,
         }
     }
@@ -220,6 +235,10 @@ impl Settings {
             ping_interval_ms: monitoring.ping_interval_ms,
             ping_timeout_ms: monitoring.ping_timeout_ms,
             timeouts: monitoring.timeouts,
+            calendar: Some(CalendarConfig {
+                schedule: profile.schedule.clone(),
+                settings: self.calendar.clone(),
+            }),
             ..SupervisorConfig::default()
         }
     }
@@ -275,7 +294,10 @@ mod tests {
         let settings = Settings::default();
         settings.validate().unwrap();
         assert_eq!(
-            settings.supervisor_config(&settings.profiles[0]),
+            SupervisorConfig {
+                calendar: None,
+                ..settings.supervisor_config(&settings.profiles[0])
+            },
             SupervisorConfig::default()
         );
         assert_eq!(settings.profiles[0].name, "IB Gateway paper");

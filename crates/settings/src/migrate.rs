@@ -149,6 +149,7 @@ mod tests {
                 enabled: true,
                 monitoring: None,
                 notifications: None,
+                schedule: Default::default(),
             }]
         );
         assert_eq!(settings.monitoring.ping_interval_ms, 2000);

@@ -83,6 +83,7 @@ pub(crate) fn validate(settings: &Settings) -> Result<(), Vec<FieldError>> {
         }
     }
     check_notifications(&mut errors, "notifications", &settings.notifications);
+    check_calendar(&mut errors, &settings.calendar);
     for (index, profile) in settings.profiles.iter().enumerate() {
         let at = format!("profiles[{index}]");
         check_profile(&mut errors, settings, &at, profile);
@@ -100,6 +101,15 @@ fn check_profile(errors: &mut Errors, settings: &Settings, at: &str, profile: &G
         errors.add(format!("{at}.name"), "must not be empty");
     }
     for problem in settings.supervisor_config(profile).problems() {
+        if let Some(field) = problem.field.strip_prefix("calendar.") {
+            // The shared overrides are named where they are set; the profile's own fields
+            // under its schedule.
+            match field.starts_with("server_windows") {
+                true => errors.add(format!("calendar.{field}"), problem.problem),
+                false => errors.add(format!("{at}.schedule.{field}"), problem.problem),
+            }
+            continue;
+        }
         match home(&problem.field) {
             Some(Home::Profile(field)) => errors.add(format!("{at}.{field}"), problem.problem),
             Some(Home::Monitoring(field)) if profile.monitoring.is_some() => {
@@ -111,6 +121,47 @@ fn check_profile(errors: &mut Errors, settings: &Settings, at: &str, profile: &G
     }
     if let Some(notifications) = &profile.notifications {
         check_notifications(errors, &format!("{at}.notifications"), notifications);
+    }
+    if let Some(server) = &profile.schedule.ibc.command_server {
+        if server.host.trim().is_empty() {
+            errors.add(
+                format!("{at}.schedule.ibc.command_server.host"),
+                "must not be empty",
+            );
+        }
+        if server.port == 0 {
+            errors.add(
+                format!("{at}.schedule.ibc.command_server.port"),
+                "must be between 1 and 65535",
+            );
+        }
+    }
+}
+
+fn check_calendar(errors: &mut Errors, calendar: &gatewatch_calendar::CalendarSettings) {
+    let hours = |n: u32| n * 3_600;
+    for (field, value, max) in [
+        ("margin_secs", calendar.margin_secs, hours(2)),
+        ("grace_secs", calendar.grace_secs, hours(6)),
+        ("restart_takes_secs", calendar.restart_takes_secs, hours(1)),
+    ] {
+        if value > max {
+            errors.add(
+                format!("calendar.{field}"),
+                format!("must be at most {max} seconds"),
+            );
+        }
+    }
+    if calendar.restart_takes_secs == 0 {
+        errors.add("calendar.restart_takes_secs".into(), "must be above zero");
+    }
+    for (i, minutes) in calendar.relogin_reminders_mins.iter().enumerate() {
+        if *minutes == 0 || *minutes > 7 * 24 * 60 {
+            errors.add(
+                format!("calendar.relogin_reminders_mins[{i}]"),
+                "must be between 1 minute and a week (10080)",
+            );
+        }
     }
 }
 
@@ -234,6 +285,27 @@ mod tests {
                 "profiles[0].name",
                 "profiles[1].host",
                 "profiles[1].port",
+            ]
+        );
+    }
+
+    #[test]
+    fn calendar_fields_are_named_where_they_are_set() {
+        let mut settings = two();
+        settings.profiles[0].schedule.daily.time = "24:10".into();
+        settings.profiles[1].schedule.daily.time_zone = Some("Europe/Atlantis".into());
+        settings.profiles[1].schedule.ibc.command_server = Some(gatewatch_calendar::HostPort {
+            host: "127.0.0.1".into(),
+            port: 0,
+        });
+        settings.calendar.relogin_reminders_mins = vec![60, 0];
+        assert_eq!(
+            fields(&settings),
+            [
+                "calendar.relogin_reminders_mins[1]",
+                "profiles[0].schedule.daily.time",
+                "profiles[1].schedule.daily.time_zone",
+                "profiles[1].schedule.ibc.command_server.port",
             ]
         );
     }

@@ -24,19 +24,46 @@ pub const MAX_LINE: usize = 4096;
 
 /// Serves control connections until the simulator shuts down.
 pub async fn serve(listener: TcpListener, simulator: Simulator) {
+    accept_each(listener, simulator, "control", serve_one).await;
+}
+
+/// Accepts connections on a side port (`what`: control, IBC) until the simulator shuts
+/// down, serving each on a task of its own.
+pub(crate) async fn accept_each<F, Fut>(
+    listener: TcpListener,
+    simulator: Simulator,
+    what: &str,
+    serve_one: F,
+) where
+    F: Fn(TcpStream, Simulator) -> Fut,
+    Fut: std::future::Future<Output = ()> + Send + 'static,
+{
     let shutdown = simulator.shutdown_token();
     loop {
         tokio::select! {
             _ = shutdown.cancelled() => return,
             accepted = listener.accept() => match accepted {
                 Ok((stream, peer)) => {
-                    tracing::debug!(%peer, "control connection");
+                    tracing::debug!(%peer, what, "connection");
                     tokio::spawn(serve_one(stream, simulator.clone()));
                 }
-                Err(error) => tracing::warn!(%error, "control accept failed"),
+                Err(error) => tracing::warn!(%error, what, "accept failed"),
             },
         }
     }
+}
+
+/// Reads the next line into `line` (cleared first), at most [`MAX_LINE`] + 1 bytes: a line
+/// longer than [`MAX_LINE`] comes back cut, for the caller to refuse. `Ok(0)` at the end.
+pub(crate) async fn read_line(
+    reader: &mut (impl tokio::io::AsyncBufRead + Unpin),
+    line: &mut Vec<u8>,
+) -> std::io::Result<usize> {
+    line.clear();
+    reader
+        .take(MAX_LINE as u64 + 1)
+        .read_until(b'\n', line)
+        .await
 }
 
 async fn serve_one(stream: TcpStream, simulator: Simulator) {
@@ -44,11 +71,7 @@ async fn serve_one(stream: TcpStream, simulator: Simulator) {
     let mut reader = BufReader::new(reader);
     let mut line = Vec::new();
     loop {
-        line.clear();
-        let read = (&mut reader)
-            .take(MAX_LINE as u64 + 1)
-            .read_until(b'\n', &mut line)
-            .await;
+        let read = read_line(&mut reader, &mut line).await;
         let reply = match read {
             Ok(0) | Err(_) => return,
             Ok(_) if line.len() > MAX_LINE => {

@@ -20,6 +20,7 @@ pub mod capture;
 pub mod clock;
 pub mod command;
 pub mod control;
+pub mod ibc;
 pub mod market;
 pub mod notice;
 mod outbox;

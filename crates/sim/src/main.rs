@@ -30,6 +30,11 @@ struct Args {
     /// Control port for switching faults at run time (off unless given; 0 picks a free one).
     #[arg(long)]
     control_port: Option<u16>,
+    /// Play IBC's command server on this port (off unless given; 0 picks a free one; IBC's
+    /// convention is 7462): RECONNECTDATA re-announces the data farms, RESTART is a soft
+    /// restart (the API port refuses for a few seconds, the session is kept).
+    #[arg(long)]
+    ibc_port: Option<u16>,
     /// Highest server version to offer: 213 serves protobuf clients, 178 or 200 forces classic
     /// text, 201-212 plays a gateway that mixes the encodings per message family.
     #[arg(long, default_value_t = 213, value_parser = clap::value_parser!(i32).range(100..=213))]
@@ -219,6 +224,13 @@ async fn main() -> anyhow::Result<()> {
             .with_context(|| format!("cannot listen for control on {}:{port}", args.bind))?;
         ready.push_str(&format!(" control={}", listener.local_addr()?));
         tokio::spawn(control::serve(listener, simulator.clone()));
+    }
+    if let Some(port) = args.ibc_port {
+        let listener = tokio::net::TcpListener::bind(SocketAddr::new(args.bind, port))
+            .await
+            .with_context(|| format!("cannot listen for IBC commands on {}:{port}", args.bind))?;
+        ready.push_str(&format!(" ibc={}", listener.local_addr()?));
+        tokio::spawn(gatewatch_sim::ibc::serve(listener, simulator.clone()));
     }
     println!("{ready}");
     std::io::stdout().flush()?;

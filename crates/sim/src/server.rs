@@ -117,6 +117,8 @@ pub(crate) struct Shared {
     pub(crate) parked: AtomicUsize,
     next_connection: AtomicU64,
     timers: Mutex<Vec<JoinHandle<()>>>,
+    /// What the IBC command-server stand-in received.
+    ibc_commands: Mutex<Vec<String>>,
 }
 
 /// Proof that a connection is counted; uncounts it when dropped.
@@ -218,6 +220,7 @@ impl Simulator {
             parked: AtomicUsize::new(0),
             next_connection: AtomicU64::new(1),
             timers: Mutex::new(Vec::new()),
+            ibc_commands: Mutex::new(Vec::new()),
         });
         let simulator = Simulator {
             shared: Arc::clone(&shared),
@@ -232,6 +235,23 @@ impl Simulator {
         let task = tokio::spawn(accept_loop(Arc::clone(&shared), listener));
         *simulator.task.lock().expect("task slot poisoned") = Some(task);
         Ok(simulator)
+    }
+
+    /// The IBC commands received by the command-server stand-in, in order.
+    pub fn ibc_commands(&self) -> Vec<String> {
+        self.shared
+            .ibc_commands
+            .lock()
+            .expect("ibc commands poisoned")
+            .clone()
+    }
+
+    pub(crate) fn record_ibc_command(&self, command: &str) {
+        self.shared
+            .ibc_commands
+            .lock()
+            .expect("ibc commands poisoned")
+            .push(command.to_owned());
     }
 
     /// The API address clients connect to.

@@ -16,6 +16,7 @@ use gatewatch_protocol::{
 use tokio::sync::{broadcast, mpsc, oneshot, watch};
 
 use crate::config::SupervisorConfig;
+use crate::expect::Expectation;
 use crate::machine::{Effect, Input, Machine};
 use crate::state::{
     ConnectionState, EventKind, Snapshot, SupervisorEvent, WorkerInfo, epoch_ms, now_ms,
@@ -31,6 +32,8 @@ pub(crate) enum Command {
     ReconnectNow,
     Pause(Option<Duration>),
     Resume,
+    /// Check the gateway now (after the computer slept): ping, or retry, without waiting.
+    Recheck,
     Fetch(DataRequest, oneshot::Sender<Result<Reply, ClientError>>),
     /// A ping for the handle's caller, not recorded in the statistics.
     Ping(oneshot::Sender<Result<Reply, ClientError>>),
@@ -70,6 +73,8 @@ pub(crate) struct Actor {
     pending: HashMap<u64, Pending>,
     next_request_id: u64,
     machine: Machine,
+    /// The calendar's view of the machine's state (expected outages, overdue ones).
+    expectation: Expectation,
     published: ConnectionState,
     /// Supervisor pings that timed out, newest last: a late reply counts only for these.
     timed_out_pings: VecDeque<u64>,
@@ -101,8 +106,19 @@ impl Actor {
         let (output_tx, output) = mpsc::unbounded_channel();
         let (scans_tx, scans) = mpsc::unbounded_channel();
         let seed = u64::from(std::process::id()) ^ now_ms();
+        let schedule = config
+            .calendar
+            .as_ref()
+            .and_then(|calendar| match calendar.compile() {
+                Ok(schedule) => Some(schedule),
+                Err(e) => {
+                    tracing::warn!(%e, "calendar unusable: no outage is expected");
+                    None
+                }
+            });
         Self {
             machine: Machine::new(config.clone(), seed),
+            expectation: Expectation::new(schedule),
             next_zombie_scan: Instant::now() + ms(config.zombie_scan_interval_ms),
             config,
             worker_path,
@@ -268,6 +284,7 @@ impl Actor {
                 self.feed(Input::Pause(duration)).await;
             }
             Command::Resume => self.feed(Input::Resume).await,
+            Command::Recheck => self.feed(Input::Recheck).await,
             Command::Fetch(what, reply) => {
                 if !self.machine.is_up() {
                     let _ = reply.send(Err(ClientError::NotConnected));
@@ -586,8 +603,13 @@ impl Actor {
             .map(|sent| sent + ms(self.config.heartbeat_timeout_ms));
         let scan = self.worker.is_some().then_some(self.next_zombie_scan);
         let deadlines = self.pending.values().map(|p| p.deadline).min();
+        let expected_change = self
+            .expectation
+            .deadline_ms()
+            .map(|at_ms| Instant::now() + ms(at_ms.saturating_sub(now_ms())));
         [
             self.machine.next_deadline(),
+            expected_change,
             self.next_heartbeat,
             heartbeat_deadline,
             self.next_refresh,
@@ -741,7 +763,9 @@ impl Actor {
                 epoch_ms(wall - (now - at))
             }
         };
-        let state = self.machine.state(now, to_epoch);
+        let state = self
+            .expectation
+            .publish(self.machine.state(now, to_epoch), epoch_ms(wall));
         let changed = !state.same_as(&self.published);
         if changed {
             self.published = state.clone();

@@ -109,6 +109,12 @@ impl BrokerClient {
         self.send(Command::Resume).await
     }
 
+    /// Checks the gateway now rather than at the next ping or retry (after the computer
+    /// slept: the connection may be dead, the gateway may have missed its restart).
+    pub async fn recheck(&self) -> Result<(), ClientError> {
+        self.send(Command::Recheck).await
+    }
+
     async fn fetch(&self, what: DataRequest) -> Result<Reply, ClientError> {
         let (reply, answer) = oneshot::channel();
         self.send(Command::Fetch(what, reply)).await?;

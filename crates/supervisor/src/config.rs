@@ -2,6 +2,7 @@
 
 use std::path::PathBuf;
 
+use gatewatch_calendar::{CalendarData, CalendarSettings, GatewaySchedule, Schedule};
 use gatewatch_protocol::Timeouts;
 use serde::{Deserialize, Serialize};
 
@@ -53,6 +54,25 @@ pub struct SupervisorConfig {
     pub stop_grace_ms: u64,
     /// Consecutive unreadable lines from the worker before it counts as faulty.
     pub garbage_limit: u32,
+    /// The gateway's calendar (restarts, server resets); `None`: no outage is expected.
+    pub calendar: Option<CalendarConfig>,
+}
+
+/// One gateway's calendar settings and the shared margins.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct CalendarConfig {
+    /// Region, daily restart, IBC.
+    pub schedule: GatewaySchedule,
+    /// Margins, grace, reminders, server-window overrides.
+    pub settings: CalendarSettings,
+}
+
+impl CalendarConfig {
+    /// The compiled schedule, with the shipped calendar data.
+    pub fn compile(&self) -> Result<Schedule, gatewatch_calendar::CalendarError> {
+        Schedule::compile(&self.schedule, &self.settings, &CalendarData::shipped())
+    }
 }
 
 impl Default for SupervisorConfig {
@@ -78,6 +98,7 @@ impl Default for SupervisorConfig {
             worker_path: None,
             stop_grace_ms: 2_000,
             garbage_limit: 20,
+            calendar: None,
         }
     }
 }
@@ -151,6 +172,12 @@ impl SupervisorConfig {
             ("worker_retry", &self.worker_retry),
         ] {
             retry_problems(prefix, retry, &mut check);
+        }
+        if let Some(Err(e)) = self.calendar.as_ref().map(CalendarConfig::compile) {
+            problems.push(ConfigError {
+                field: format!("calendar.{}", e.field),
+                problem: e.problem,
+            });
         }
         problems
     }

@@ -12,6 +12,7 @@
 mod actor;
 mod client;
 pub mod config;
+pub mod expect;
 pub mod machine;
 pub mod retry;
 pub mod state;
@@ -20,5 +21,6 @@ mod worker;
 pub mod zombie;
 
 pub use client::{BrokerClient, ClientError, DataRequest};
-pub use config::{ConfigError, SupervisorConfig};
+pub use config::{CalendarConfig, ConfigError, SupervisorConfig};
+pub use gatewatch_calendar as calendar;
 pub use state::{ConnectionState, DegradedReason, EventKind, Snapshot, SupervisorEvent};

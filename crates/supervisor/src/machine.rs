@@ -32,6 +32,9 @@ pub enum Input {
     Pause(Option<Duration>),
     /// End a pause.
     Resume,
+    /// Check the gateway now: the next ping, retry or probe is due at once (backoff and
+    /// breaker are kept; a ping already in flight is waited for).
+    Recheck,
     /// A worker process is running and has greeted.
     WorkerStarted,
     /// A worker process could not be started.
@@ -284,6 +287,7 @@ impl Machine {
                 }
             }
             Input::Resume => self.resume(now),
+            Input::Recheck => self.recheck(now),
             Input::WorkerStarted => {
                 if matches!(self.worker, Worker::Spawning) {
                     self.worker = Worker::Up { since: now };
@@ -478,6 +482,17 @@ impl Machine {
             _ => {}
         }
         self.lost_link(now);
+    }
+
+    fn recheck(&mut self, now: Instant) {
+        match &mut self.link {
+            Link::Up { .. } => {
+                self.pinging.next_at = Some(now);
+            }
+            Link::Waiting { at, .. } => *at = now,
+            Link::Probing { next_probe, .. } => *next_probe = now,
+            Link::Connecting { .. } | Link::Idle => {}
+        }
     }
 
     fn resume(&mut self, now: Instant) {

@@ -3,6 +3,7 @@
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use gatewatch_calendar::Occurrence;
 use gatewatch_protocol::notice::Notice;
 use gatewatch_protocol::{DisconnectCause, Encoding, Position, Stage, SummaryRow, WorkerError};
 use serde::{Deserialize, Serialize};
@@ -110,6 +111,30 @@ pub enum ConnectionState {
         /// The earliest next full connect, epoch ms (it also waits for a probe answered).
         next_full_try_ms: u64,
     },
+    /// The gateway is down or cut off from IB during its own planned restart (or auto log
+    /// off), as the calendar expects: no alarm until it is overdue.
+    ScheduledRestart {
+        /// The restart, and when the gateway should be back.
+        outage: Occurrence,
+        /// What the connection is doing meanwhile (reconnecting, probing, 1100 …).
+        connection: Box<ConnectionState>,
+    },
+    /// The gateway lost its link to IB, or dropped, inside a server reset window or the
+    /// weekend maintenance: expected, no alarm until it is overdue.
+    ServerReset {
+        /// The window.
+        outage: Occurrence,
+        /// What the connection is doing meanwhile.
+        connection: Box<ConnectionState>,
+    },
+    /// An expected outage that lasted past its window and grace time: the gateway did not
+    /// come back (after the Sunday expiry, a 2FA approval is probably waiting).
+    Overdue {
+        /// The window it did not come back from.
+        outage: Occurrence,
+        /// What the connection is doing meanwhile.
+        connection: Box<ConnectionState>,
+    },
     /// Retries and alerts are paused by the user.
     Paused {
         /// When the pause ends by itself, epoch ms; `None` until resumed.
@@ -161,7 +186,36 @@ impl ConnectionState {
             ConnectionState::Degraded { .. } => "degraded",
             ConnectionState::Reconnecting { .. } => "reconnecting",
             ConnectionState::CircuitOpen { .. } => "circuit_open",
+            ConnectionState::ScheduledRestart { .. } => "scheduled_restart",
+            ConnectionState::ServerReset { .. } => "server_reset",
+            ConnectionState::Overdue { .. } => "overdue",
             ConnectionState::Paused { .. } => "paused",
+        }
+    }
+
+    /// The expected or overdue outage in words: "nightly restart, back by 23:48",
+    /// "North America server reset 00:15–01:45 ET, expected", or for an overdue one what
+    /// probably happened and what to do.
+    pub fn outage_phrase(&self) -> Option<String> {
+        Some(match self {
+            ConnectionState::ScheduledRestart { outage, .. } => {
+                format!("{}, {}", outage.label, outage.back_by())
+            }
+            ConnectionState::ServerReset { outage, .. } => {
+                format!("{} {}, expected", outage.label, outage.local)
+            }
+            ConnectionState::Overdue { outage, .. } => outage.overdue_advice(),
+            _ => return None,
+        })
+    }
+
+    /// The expected outage this state is about, with what the connection does meanwhile.
+    pub fn outage(&self) -> Option<(&Occurrence, &ConnectionState)> {
+        match self {
+            ConnectionState::ScheduledRestart { outage, connection }
+            | ConnectionState::ServerReset { outage, connection }
+            | ConnectionState::Overdue { outage, connection } => Some((outage, connection)),
+            _ => None,
         }
     }
 
@@ -199,6 +253,11 @@ impl ConnectionState {
                 ConnectionState::CircuitOpen { answering: x, .. },
                 ConnectionState::CircuitOpen { answering: y, .. },
             ) => x == y,
+            // Retries under an expected outage are not news; the outage is.
+            (a, b) if a.outage().is_some() => {
+                discriminant(a) == discriminant(b)
+                    && a.outage().map(|(o, _)| o) == b.outage().map(|(o, _)| o)
+            }
             _ => self == other,
         }
     }

@@ -37,6 +37,11 @@ export function newProfile(existing: GatewayProfile[]): GatewayProfile {
     enabled: true,
     monitoring: null,
     notifications: null,
+    schedule: {
+      region: "north_america",
+      daily: { action: "restart", time: "23:45", time_zone: null },
+      ibc: { manages_login: false, command_server: null },
+    },
   };
 }
 

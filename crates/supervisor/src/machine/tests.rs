@@ -691,3 +691,22 @@ fn stop_stops_the_worker_and_nothing_more_happens() {
     assert_eq!(world.name(), "stopped");
     assert_eq!(world.machine.next_deadline(), None);
 }
+
+#[test]
+fn a_recheck_pings_or_retries_at_once() {
+    // Connected: the next ping would be due at 1.008 s; a recheck at 0.5 s sends one then.
+    let mut world = started(|_| HEALTHY);
+    world.run_until(secs(0.5));
+    world.feed(Input::Recheck);
+    let pings = world.times(|e| matches!(e, Effect::Ping));
+    assert_eq!(pings, [Duration::from_millis(8), secs(0.5)]);
+    // Down and backing off: the retry due later goes at once, and the failure count stays.
+    let mut world = started(|_| Gateway::Down);
+    world.run_until(secs(0.6));
+    let before = world.connects().len();
+    assert_eq!(world.name(), "reconnecting");
+    world.feed(Input::Recheck);
+    world.run_until(secs(0.61));
+    assert_eq!(world.connects().len(), before + 1, "{:?}", world.connects());
+    assert_eq!(*world.connects().last().unwrap(), secs(0.6));
+}

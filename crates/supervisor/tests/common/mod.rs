@@ -93,6 +93,7 @@ pub fn fast_config(sim: &Simulator) -> SupervisorConfig {
         worker_path: Some(binary("gatewatch-worker")),
         stop_grace_ms: 1_000,
         garbage_limit: 20,
+        calendar: None,
     }
 }
 

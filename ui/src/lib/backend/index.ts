@@ -2,9 +2,9 @@
 // one gateway take its profile id.
 import { invoke } from "@tauri-apps/api/core";
 import { listen, type UnlistenFn } from "@tauri-apps/api/event";
-import type { Applied, LatencySeries, Settings, UiSnapshot } from "./types";
+import type { Applied, IbcLever, LatencySeries, Settings, UiSnapshot } from "./types";
 
-export type { AppError, Applied, GatewayView, LatencySeries, LogEntry, Settings, UiSnapshot } from "./types";
+export type { AppError, Applied, GatewayView, IbcLever, LatencySeries, LogEntry, Occurrence, Settings, UiSnapshot } from "./types";
 
 export const getSnapshot = () => invoke<UiSnapshot>("get_snapshot");
 export const reconnectNow = (gateway: string) => invoke<void>("reconnect_now", { gateway });
@@ -22,3 +22,6 @@ export const saveSettings = (settings: Settings) => invoke<Applied>("save_settin
 export const getLatency = (gateway: string, windowSecs: number) => invoke<LatencySeries>("get_latency", { gateway, windowSecs });
 
 export const openLogFolder = () => invoke<void>("open_log_folder");
+
+/** Pulls an IBC lever of a gateway (the caller has asked the user to confirm). */
+export const pullIbcLever = (gateway: string, lever: IbcLever) => invoke<string>("pull_ibc_lever", { gateway, lever });

@@ -3,6 +3,7 @@ import type { AccountBadge } from "./AccountBadge";
 import type { ConnectionState } from "./ConnectionState";
 import type { LatencySnapshot } from "./LatencySnapshot";
 import type { LogEntry } from "./LogEntry";
+import type { Occurrence } from "./Occurrence";
 import type { Position } from "./Position";
 import type { SummaryRow } from "./SummaryRow";
 import type { WorkerError } from "./WorkerError";
@@ -37,6 +38,14 @@ last_problem: LogEntry | null,
  * Its tray line ("TWS live: connected 0.42 ms").
  */
 status_line: string, 
+/**
+ * What comes next in its calendar, soonest first (restart, server reset, re-login).
+ */
+upcoming: Array<Occurrence>, 
+/**
+ * IBC's command server is set for it: the window offers its levers.
+ */
+ibc_levers: boolean, 
 /**
  * The connection.
  */

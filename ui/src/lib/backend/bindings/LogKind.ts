@@ -3,4 +3,4 @@
 /**
  * What an entry is about, for the UI's filter.
  */
-export type LogKind = "state" | "notice" | "failure" | "restart" | "zombie";
+export type LogKind = "state" | "notice" | "failure" | "restart" | "zombie" | "note";

@@ -33,6 +33,15 @@ zombie_sockets: boolean,
  */
 slow_or_lost_pings: boolean, 
 /**
+ * A gateway not back after a planned restart or a server reset (overdue), and back
+ * after the weekly re-login.
+ */
+overdue: boolean, 
+/**
+ * Reminders before the weekly re-login (2FA) on Sunday.
+ */
+relogin_reminders: boolean, 
+/**
  * A bad state ended.
  */
 recovered: boolean, };

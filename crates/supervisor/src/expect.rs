@@ -1,0 +1,287 @@
+//! Whether a bad spell is one the calendar expects: a planned restart or a server reset turns
+//! the machine's state into [`ConnectionState::ScheduledRestart`] or
+//! [`ConnectionState::ServerReset`], and one that outlasts its window and grace time into
+//! [`ConnectionState::Overdue`].
+//!
+//! A spell is judged when it begins: a gateway that went down at 23:30 is not excused by the
+//! 23:45 restart window it runs into, and one that went down at 23:45 stays excused after a
+//! retry or two. A connection only degraded (slow, a farm broken) that then drops inside a
+//! window starts a spell of its own, as the drop is what the window explains. Pure: the wall
+//! clock comes in as an argument, so tests control it.
+
+use gatewatch_calendar::{OccurrenceKind, Schedule};
+
+use crate::state::ConnectionState;
+
+#[derive(Debug, Clone)]
+struct Spell {
+    /// The link went down (not only degraded) during the spell.
+    down: bool,
+    /// The outage the calendar expected when the spell began.
+    outage: Option<gatewatch_calendar::Occurrence>,
+}
+
+/// The calendar's view of the current bad spell.
+#[derive(Debug, Clone, Default)]
+pub struct Expectation {
+    schedule: Option<Schedule>,
+    spell: Option<Spell>,
+}
+
+impl Expectation {
+    /// No schedule: nothing is ever expected.
+    pub fn new(schedule: Option<Schedule>) -> Self {
+        Self {
+            schedule,
+            spell: None,
+        }
+    }
+
+    /// The state to publish for the machine's `state` at wall time `now_ms`.
+    pub fn publish(&mut self, state: ConnectionState, now_ms: u64) -> ConnectionState {
+        let Some(schedule) = &self.schedule else {
+            return state;
+        };
+        let down = match state {
+            ConnectionState::Connected(_)
+            | ConnectionState::Stopped
+            | ConnectionState::Paused { .. } => {
+                self.spell = None;
+                return state;
+            }
+            ConnectionState::Degraded { .. } => false,
+            _ => true,
+        };
+        let begins = match &self.spell {
+            None => true,
+            Some(spell) => spell.outage.is_none() && down && !spell.down,
+        };
+        if begins {
+            self.spell = Some(Spell {
+                down,
+                outage: schedule.outage_at(now_ms),
+            });
+        }
+        let Some(spell) = &mut self.spell else {
+            return state;
+        };
+        spell.down |= down;
+        let Some(outage) = spell.outage.clone() else {
+            return state;
+        };
+        let connection = Box::new(state);
+        if outage.overdue_at_ms.is_some_and(|at| now_ms >= at) {
+            return ConnectionState::Overdue { outage, connection };
+        }
+        match outage.kind {
+            OccurrenceKind::DailyRestart | OccurrenceKind::AutoLogOff => {
+                ConnectionState::ScheduledRestart { outage, connection }
+            }
+            _ => ConnectionState::ServerReset { outage, connection },
+        }
+    }
+
+    /// When the published state next changes by the clock alone (an expected spell becoming
+    /// overdue), epoch ms.
+    pub fn deadline_ms(&self) -> Option<u64> {
+        self.spell
+            .as_ref()
+            .and_then(|spell| spell.outage.as_ref())
+            .and_then(|outage| outage.overdue_at_ms)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use gatewatch_calendar::{
+        CalendarData, CalendarSettings, DailyAction, DailyRestart, GatewaySchedule, Region,
+    };
+    use gatewatch_protocol::Encoding;
+    use jiff::Timestamp;
+
+    use super::*;
+    use crate::state::{DegradedReason, SessionInfo};
+
+    fn at(utc: &str) -> u64 {
+        utc.parse::<Timestamp>().unwrap().as_millisecond() as u64
+    }
+
+    /// North America servers; the gateway restarts at 23:45 New York time; margin 2 min,
+    /// a restart takes 3 min, grace 3 min.
+    fn expectation() -> Expectation {
+        let schedule = Schedule::compile(
+            &GatewaySchedule {
+                region: Some(Region::NorthAmerica),
+                daily: DailyRestart {
+                    action: DailyAction::Restart,
+                    time: "23:45".into(),
+                    time_zone: Some("America/New_York".into()),
+                },
+                ..GatewaySchedule::default()
+            },
+            &CalendarSettings::default(),
+            &CalendarData::shipped(),
+        )
+        .unwrap();
+        Expectation::new(Some(schedule))
+    }
+
+    fn session() -> SessionInfo {
+        SessionInfo {
+            server_version: 213,
+            encoding: Encoding::Protobuf,
+            accounts: vec!["DU1".into()],
+            client_id: 901,
+            since_ms: 0,
+        }
+    }
+
+    fn connected() -> ConnectionState {
+        ConnectionState::Connected(session())
+    }
+
+    fn reconnecting(attempt: u32) -> ConnectionState {
+        ConnectionState::Reconnecting {
+            attempt,
+            next_try_ms: 0,
+        }
+    }
+
+    fn degraded(reason: DegradedReason) -> ConnectionState {
+        ConnectionState::Degraded {
+            session: session(),
+            reasons: vec![reason],
+        }
+    }
+
+    // Tue 17 Nov 2026, EST: 23:45 ET is 04:45 UTC on the 18th.
+
+    #[test]
+    fn a_drop_in_the_restart_window_is_expected_and_ends_when_the_gateway_is_back() {
+        let mut e = expectation();
+        assert_eq!(
+            e.publish(connected(), at("2026-11-18T04:40:00Z")).name(),
+            "connected"
+        );
+        let state = e.publish(reconnecting(1), at("2026-11-18T04:45:10Z"));
+        assert_eq!(state.name(), "scheduled_restart");
+        let (outage, underneath) = state.outage().unwrap();
+        assert_eq!(outage.label, "nightly restart");
+        assert_eq!(outage.ends_ms, Some(at("2026-11-18T04:48:00Z")));
+        assert_eq!(underneath, &reconnecting(1));
+        // Retries do not change the state people see.
+        let later = e.publish(reconnecting(4), at("2026-11-18T04:47:00Z"));
+        assert!(later.same_as(&state), "a retry is not news");
+        assert_eq!(
+            e.publish(connected(), at("2026-11-18T04:47:30Z")).name(),
+            "connected"
+        );
+        assert_eq!(e.deadline_ms(), None);
+    }
+
+    #[test]
+    fn not_back_by_the_end_and_grace_is_overdue_once() {
+        let mut e = expectation();
+        e.publish(reconnecting(1), at("2026-11-18T04:45:10Z"));
+        // Window 04:43–04:50 with the margins; overdue from 04:53.
+        assert_eq!(e.deadline_ms(), Some(at("2026-11-18T04:53:00Z")));
+        let grace = e.publish(reconnecting(9), at("2026-11-18T04:52:59Z"));
+        assert_eq!(grace.name(), "scheduled_restart", "still within the grace");
+        let overdue = e.publish(reconnecting(10), at("2026-11-18T04:53:00Z"));
+        assert_eq!(overdue.name(), "overdue");
+        assert!(
+            overdue
+                .outage()
+                .unwrap()
+                .0
+                .overdue_advice()
+                .contains("did not come back after its nightly restart"),
+        );
+        let still = e.publish(reconnecting(30), at("2026-11-18T05:30:00Z"));
+        assert!(
+            still.same_as(&overdue),
+            "one overdue state, not one per retry"
+        );
+        // Even inside the server reset that follows: the spell began long before.
+        assert_eq!(
+            e.publish(reconnecting(31), at("2026-11-18T05:20:00Z"))
+                .name(),
+            "overdue"
+        );
+    }
+
+    #[test]
+    fn the_sunday_restart_overdue_points_at_the_phone() {
+        let mut e = expectation();
+        // Sun 22 Nov 2026 23:45 EST = 04:45 UTC Monday: the first restart after the expiry.
+        e.publish(reconnecting(1), at("2026-11-23T04:45:30Z"));
+        let overdue = e.publish(reconnecting(9), at("2026-11-23T04:54:00Z"));
+        let (outage, _) = overdue.outage().unwrap();
+        assert!(outage.needs_2fa);
+        assert!(
+            outage
+                .overdue_advice()
+                .contains("2FA approval is probably waiting on your phone"),
+            "{}",
+            outage.overdue_advice()
+        );
+    }
+
+    #[test]
+    fn an_ib_link_lost_in_the_reset_window_is_expected_and_at_two_pm_it_is_not() {
+        let mut e = expectation();
+        // 00:20 ET (EST) = 05:20 UTC on a Wednesday.
+        let reset = e.publish(
+            degraded(DegradedReason::IbLinkLost),
+            at("2026-11-18T05:20:00Z"),
+        );
+        assert_eq!(reset.name(), "server_reset");
+        assert_eq!(reset.outage().unwrap().0.local, "00:15–01:45 ET");
+        assert_eq!(
+            e.publish(connected(), at("2026-11-18T05:25:00Z")).name(),
+            "connected"
+        );
+        // 14:00 ET = 19:00 UTC.
+        let afternoon = e.publish(
+            degraded(DegradedReason::IbLinkLost),
+            at("2026-11-18T19:00:00Z"),
+        );
+        assert_eq!(afternoon, degraded(DegradedReason::IbLinkLost));
+    }
+
+    #[test]
+    fn a_spell_that_began_outside_a_window_is_not_excused_by_one() {
+        let mut e = expectation();
+        assert_eq!(
+            e.publish(reconnecting(1), at("2026-11-18T04:30:00Z"))
+                .name(),
+            "reconnecting"
+        );
+        assert_eq!(
+            e.publish(reconnecting(5), at("2026-11-18T04:46:00Z"))
+                .name(),
+            "reconnecting",
+            "down since 23:30 ET: the 23:45 restart does not explain it"
+        );
+        // A slow gateway that drops inside the window: the drop is the restart.
+        let mut e = expectation();
+        e.publish(
+            degraded(DegradedReason::SlowPings { p50_us: 600_000 }),
+            at("2026-11-18T04:30:00Z"),
+        );
+        assert_eq!(
+            e.publish(reconnecting(1), at("2026-11-18T04:45:05Z"))
+                .name(),
+            "scheduled_restart"
+        );
+    }
+
+    #[test]
+    fn without_a_schedule_nothing_is_expected() {
+        let mut e = Expectation::new(None);
+        assert_eq!(
+            e.publish(reconnecting(1), at("2026-11-18T04:45:10Z")),
+            reconnecting(1)
+        );
+    }
+}
