@@ -64,7 +64,7 @@ const paper = {
   name: "Gateway paper",
   state: { state: "circuit_open", failures: 5, since_ms: 0, probe_every_ms: 2000, answering: false, next_full_try_ms: 0 },
   accounts: [{ id: "DU1234567", paper: true }],
-  last_problem: { gateway: "paper", at_ms: 0, kind: "failure", text: "connect attempt 5 failed: refused" },
+  last_problem: { gateway: "paper", at_ms: 0, kind: "failure", text: "connect attempt 5 failed: refused", expected: false },
   status_line: "Gateway paper: down 2 min, checking every 2 s",
   last_error: { code: "gateway_unreachable", message: "TCP connect: refused", stage: "tcp_connect" },
   latency: { last_rtt_us: 420, last_ping_ms: 0, windows: [["one_minute", { sent: 40, lost: 20, late: 0, p50_us: 260, p95_us: 900, p99_us: 950, max_us: 1000 }]] },
@@ -73,8 +73,8 @@ const paper = {
 const snapshot = {
   gateways: [live, paper],
   recent_events: [
-    { gateway: "live", at_ms: 1, kind: "state", text: "state: connected" },
-    { gateway: "paper", at_ms: 2, kind: "failure", text: "connect attempt 5 failed: refused" },
+    { gateway: "live", at_ms: 1, kind: "state", text: "state: connected", expected: false },
+    { gateway: "paper", at_ms: 2, kind: "failure", text: "connect attempt 5 failed: refused", expected: false },
   ],
   status_line: "Gateway paper: down 2 min, checking every 2 s",
   demo: false,

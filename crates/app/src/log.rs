@@ -42,6 +42,10 @@ pub struct LogEntry {
     pub kind: LogKind,
     /// The line.
     pub text: String,
+    /// A failure during an outage the calendar expects (a planned restart, a server reset):
+    /// shown, but not as an alarm.
+    #[serde(default)]
+    pub expected: bool,
 }
 
 /// The bounded log.
@@ -54,7 +58,22 @@ impl EventLog {
     /// Records an event of gateway `gateway`, if it is one the log shows (pings and
     /// refreshes are not); returns the entry made.
     pub fn record(&mut self, gateway: &str, event: &SupervisorEvent) -> Option<&LogEntry> {
-        let (kind, text) = describe(&event.kind)?;
+        self.record_during(gateway, event, None)
+    }
+
+    /// As [`EventLog::record`], while the gateway is in the expected outage called
+    /// `expected` ("nightly restart"), if it is: its failures are marked as expected.
+    pub fn record_during(
+        &mut self,
+        gateway: &str,
+        event: &SupervisorEvent,
+        expected: Option<&str>,
+    ) -> Option<&LogEntry> {
+        let (kind, mut text) = describe(&event.kind)?;
+        let expected = expected.filter(|_| kind == LogKind::Failure);
+        if let Some(outage) = expected {
+            text.push_str(&format!(" (expected during the {outage})"));
+        }
         if self.entries.len() == LOG_CAPACITY {
             self.entries.pop_front();
         }
@@ -63,6 +82,7 @@ impl EventLog {
             at_ms: event.at_ms,
             kind,
             text,
+            expected: expected.is_some(),
         });
         self.entries.back()
     }
@@ -77,6 +97,7 @@ impl EventLog {
             at_ms,
             kind: LogKind::Note,
             text,
+            expected: false,
         };
         self.entries.push_back(entry.clone());
         entry

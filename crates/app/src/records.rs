@@ -32,8 +32,10 @@ pub struct GatewayRecord {
     /// Whether that condition is "connected".
     up: bool,
     /// The newest problem: a failed connect, a drop, a client id in use, or the reasons it
-    /// became degraded.
+    /// became degraded (not the failures of an expected outage).
     pub last_problem: Option<LogEntry>,
+    /// The expected outage it is in ("nightly restart"), while it is in one.
+    expected: Option<String>,
 }
 
 /// Everything remembered, behind one lock.
@@ -69,6 +71,11 @@ impl Records {
                 record.up = up;
                 record.since_ms = event.at_ms;
             }
+            record.expected = match state {
+                ConnectionState::ScheduledRestart { outage, .. }
+                | ConnectionState::ServerReset { outage, .. } => Some(outage.label.clone()),
+                _ => None,
+            };
         }
         let degraded = matches!(
             &event.kind,
@@ -76,7 +83,10 @@ impl Records {
                 state: ConnectionState::Degraded { .. }
             }
         );
-        if let Some(entry) = self.log.record(gateway, event)
+        if let Some(entry) = self
+            .log
+            .record_during(gateway, event, record.expected.as_deref())
+            && !entry.expected
             && (entry.kind == LogKind::Failure || degraded)
         {
             record.last_problem = Some(entry.clone());
@@ -210,6 +220,65 @@ mod tests {
                 .unwrap()
                 .text,
             "state: degraded: pings unanswered in time (4 in a row)"
+        );
+    }
+
+    #[test]
+    fn failures_during_an_expected_outage_are_marked_and_are_not_the_last_problem() {
+        let mut records = Records::default();
+        let outage = gatewatch_supervisor::calendar::Occurrence {
+            kind: gatewatch_supervisor::calendar::OccurrenceKind::DailyRestart,
+            label: "nightly restart".into(),
+            starts_ms: 0,
+            ends_ms: Some(180_000),
+            expected_from_ms: 0,
+            expected_until_ms: 0,
+            overdue_at_ms: None,
+            needs_2fa: false,
+            ibc_login: false,
+            local: "Mon 23:45 EST".into(),
+        };
+        let failed = EventKind::ConnectFailed {
+            attempt: 2,
+            error: gatewatch_protocol::WorkerError::new(
+                gatewatch_protocol::ErrorCode::GatewayUnreachable,
+                "refused",
+            ),
+        };
+        let reconnecting = Box::new(ConnectionState::Reconnecting {
+            attempt: 2,
+            next_try_ms: 0,
+        });
+        records.record(
+            "paper",
+            &at(
+                1_000,
+                state(ConnectionState::ScheduledRestart {
+                    outage,
+                    connection: reconnecting.clone(),
+                }),
+            ),
+        );
+        records.record("paper", &at(2_000, failed.clone()));
+        let entry = records.log.recent(1, &[]).remove(0);
+        assert!(entry.expected);
+        assert_eq!(
+            entry.text,
+            "connect attempt 2 failed: refused (expected during the nightly restart)"
+        );
+        assert!(records.gateways["paper"].last_problem.is_none());
+        // The same failure when nothing is expected is an alarm, and the last problem.
+        records.record("paper", &at(3_000, state(*reconnecting)));
+        records.record("paper", &at(4_000, failed));
+        let entry = records.log.recent(1, &[]).remove(0);
+        assert!(!entry.expected);
+        assert_eq!(
+            records.gateways["paper"]
+                .last_problem
+                .as_ref()
+                .unwrap()
+                .text,
+            "connect attempt 2 failed: refused"
         );
     }
 

@@ -603,10 +603,11 @@ impl Actor {
             .map(|sent| sent + ms(self.config.heartbeat_timeout_ms));
         let scan = self.worker.is_some().then_some(self.next_zombie_scan);
         let deadlines = self.pending.values().map(|p| p.deadline).min();
+        let wall_now = now_ms();
         let expected_change = self
             .expectation
-            .deadline_ms()
-            .map(|at_ms| Instant::now() + ms(at_ms.saturating_sub(now_ms())));
+            .deadline_ms(wall_now)
+            .map(|at_ms| Instant::now() + ms(at_ms.saturating_sub(wall_now)));
         [
             self.machine.next_deadline(),
             expected_change,

@@ -81,13 +81,15 @@ impl Expectation {
         }
     }
 
-    /// When the published state next changes by the clock alone (an expected spell becoming
-    /// overdue), epoch ms.
-    pub fn deadline_ms(&self) -> Option<u64> {
+    /// When, after `now_ms`, the published state next changes by the clock alone (an
+    /// expected spell becoming overdue), epoch ms; `None` when nothing is pending (a deadline
+    /// already passed is not one, or the actor would wake up in a loop).
+    pub fn deadline_ms(&self, now_ms: u64) -> Option<u64> {
         self.spell
             .as_ref()
             .and_then(|spell| spell.outage.as_ref())
             .and_then(|outage| outage.overdue_at_ms)
+            .filter(|at| *at > now_ms)
     }
 }
 
@@ -176,7 +178,7 @@ mod tests {
             e.publish(connected(), at("2026-11-18T04:47:30Z")).name(),
             "connected"
         );
-        assert_eq!(e.deadline_ms(), None);
+        assert_eq!(e.deadline_ms(at("2026-11-18T04:47:30Z")), None);
     }
 
     #[test]
@@ -184,7 +186,10 @@ mod tests {
         let mut e = expectation();
         e.publish(reconnecting(1), at("2026-11-18T04:45:10Z"));
         // Window 04:43–04:50 with the margins; overdue from 04:53.
-        assert_eq!(e.deadline_ms(), Some(at("2026-11-18T04:53:00Z")));
+        assert_eq!(
+            e.deadline_ms(at("2026-11-18T04:45:10Z")),
+            Some(at("2026-11-18T04:53:00Z"))
+        );
         let grace = e.publish(reconnecting(9), at("2026-11-18T04:52:59Z"));
         assert_eq!(grace.name(), "scheduled_restart", "still within the grace");
         let overdue = e.publish(reconnecting(10), at("2026-11-18T04:53:00Z"));

@@ -20,4 +20,9 @@ kind: LogKind,
 /**
  * The line.
  */
-text: string, };
+text: string, 
+/**
+ * A failure during an outage the calendar expects (a planned restart, a server reset):
+ * shown, but not as an alarm.
+ */
+expected: boolean, };
