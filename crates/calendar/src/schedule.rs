@@ -475,12 +475,21 @@ pub fn local_hhmm(at_ms: u64) -> String {
 }
 
 impl Occurrence {
-    /// When it should be over, for people: "back by 23:48" (this computer's clock), or
-    /// "until someone starts it again" for an auto log off.
+    /// When it should be over, for people, on this computer's clock with its zone: "back by
+    /// 23:48 CET" (seconds only when the time has them: "back by 11:42:27 UTC"), or "down
+    /// until someone starts it again" for an auto log off.
     pub fn back_by(&self) -> String {
         match self.ends_ms {
             Some(end) if self.kind != OccurrenceKind::WeeklyExpiry => {
-                format!("back by {}", local_hhmm(end))
+                let at = Timestamp::from_millisecond(end as i64)
+                    .unwrap_or(Timestamp::UNIX_EPOCH)
+                    .to_zoned_datetime(TimeZone::system());
+                let format = if at.second() == 0 {
+                    "%H:%M %Z"
+                } else {
+                    "%H:%M:%S %Z"
+                };
+                format!("back by {}", at.strftime(format))
             }
             _ => "down until someone starts it again".into(),
         }

@@ -424,3 +424,41 @@ fn every_instant_is_in_exactly_the_windows_the_wall_clock_says() {
         "{inside} of {checked} inside, {ambiguous} ambiguous"
     );
 }
+
+#[test]
+fn back_by_is_on_this_computers_clock_with_its_zone_and_seconds_only_when_set() {
+    let ny = schedule(
+        None,
+        DailyRestart {
+            action: DailyAction::Restart,
+            time: "17:30:18".into(),
+            time_zone: Some("Asia/Kolkata".into()),
+        },
+        &no_margin(),
+    );
+    let o = ny.outage_at(at("2026-11-18T12:00:30Z")).unwrap();
+    assert_eq!(o.local, "Wed 17:30 IST");
+    let text = o.back_by();
+    // 17:30:18 IST + 3 min = 12:03:18 UTC, shown in this computer's zone.
+    let local = Timestamp::from_millisecond(o.ends_ms.unwrap() as i64)
+        .unwrap()
+        .to_zoned_datetime(TimeZone::system());
+    assert_eq!(text, format!("back by {}", local.strftime("%H:%M:%S %Z")));
+    let whole = schedule(
+        None,
+        DailyRestart {
+            action: DailyAction::Restart,
+            time: "23:45".into(),
+            time_zone: Some("UTC".into()),
+        },
+        &no_margin(),
+    );
+    let text = whole
+        .outage_at(at("2026-11-18T23:46:00Z"))
+        .unwrap()
+        .back_by();
+    assert!(
+        text.starts_with("back by ") && text.matches(':').count() == 1,
+        "{text}"
+    );
+}

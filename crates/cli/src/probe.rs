@@ -63,10 +63,14 @@ pub struct ProbeReport {
     /// What fell short, as sentences; empty when the probe passed.
     pub failures: Vec<String>,
     /// The outage the gateway's calendar expected during the probe (a planned restart, a
-    /// server reset), as a sentence; shortfalls inside it do not fail the probe.
+    /// server reset): shortfalls inside it do not fail the probe.
     pub expected_outage: Option<String>,
-    /// The gateway stayed down past an expected outage's window and grace time.
-    pub overdue: bool,
+    /// Shortfalls seen outside an expected outage (drops, lost pings, failed connects and
+    /// fetches, IB trouble); any one of them fails the probe, window or not.
+    pub unexpected_trouble: u32,
+    /// What probably happened, when the gateway stayed down past an expected outage's window
+    /// and grace time during the probe (even if it came back later): that fails it.
+    pub overdue: Option<String>,
     /// `pass`, `expected` (fell short inside an outage the calendar expects) or `fail`.
     pub result: &'static str,
 }
@@ -79,18 +83,17 @@ impl ProbeReport {
 
     fn judge(&mut self) {
         self.find_failures();
-        if self.overdue {
-            self.failures.push(format!(
-                "overdue: {}",
-                self.expected_outage
-                    .as_deref()
-                    .unwrap_or("not back after an expected outage")
-            ));
+        if let Some(advice) = &self.overdue {
+            self.failures.push(format!("overdue: {advice}"));
         }
-        self.result = match (self.failures.is_empty(), &self.expected_outage) {
+        let excused = self.expected_outage.is_some()
+            && self.unexpected_trouble == 0
+            && self.overdue.is_none()
+            && !self.interrupted;
+        self.result = match (self.failures.is_empty(), excused) {
             (true, _) => "pass",
-            (false, Some(_)) if !self.interrupted && !self.overdue => "expected",
-            (false, _) => "fail",
+            (false, true) => "expected",
+            (false, false) => "fail",
         };
     }
 
@@ -221,12 +224,14 @@ impl ProbeReport {
             lines.push(format!("last error   {error}"));
         }
         if let Some(outage) = &self.expected_outage {
-            lines.push(format!("calendar     {outage}"));
+            lines.push(format!(
+                "calendar     the gateway was expected to be down during {outage}"
+            ));
         }
         lines.push(match self.result {
             "pass" => "result       PASS".into(),
             "expected" => format!(
-                "result       EXPECTED (inside {}, not a failure): {}",
+                "result       EXPECTED (all of it inside {}, not a failure): {}",
                 self.expected_outage
                     .as_deref()
                     .unwrap_or("an expected outage"),
@@ -296,11 +301,13 @@ pub async fn run(
         state_at_end: String::new(),
         failures: Vec::new(),
         expected_outage: None,
-        overdue: false,
+        unexpected_trouble: 0,
+        overdue: None,
         result: "fail",
     };
     let mut stats = LatencyStats::default();
-    let (fetched_tx, mut fetched) = tokio::sync::mpsc::unbounded_channel();
+    let mut excuses = Excuses::default();
+    let (fetched_tx, mut fetched) = tokio::sync::mpsc::unbounded_channel::<bool>();
     let mut fetcher: Option<tokio::task::JoinHandle<()>> = None;
     tokio::pin!(stop);
     loop {
@@ -313,35 +320,57 @@ pub async fn run(
             Some(ok) = fetched.recv() => {
                 report.fetches_total += 1;
                 report.fetches_ok += u32::from(ok);
+                if !ok {
+                    excuses.trouble();
+                }
             }
             event = events.recv() => match event.map(|e| e.kind) {
-                Ok(EventKind::StateChanged { state: ConnectionState::Connected(session) }) if report.connect_ms.is_none() => {
-                    report.connect_ms = Some(started.elapsed().as_secs_f64() * 1000.0);
-                    report.server_version = Some(session.server_version);
-                    fetcher = Some(tokio::spawn(fetch_periodically(client.clone(), fetched_tx.clone())));
-                }
-                Ok(EventKind::StateChanged { state }) if state.outage().is_some() => {
-                    if report.expected_outage.is_none() {
-                        report.expected_outage = state.outage_phrase();
+                Ok(kind) => {
+                    match &kind {
+                        EventKind::StateChanged { state } => {
+                            excuses.state(state);
+                            if let Some((outage, _)) = state.outage()
+                                && report.expected_outage.is_none()
+                            {
+                                report.expected_outage = Some(format!("the {} ({})", outage.label, outage.local));
+                            }
+                            if let ConnectionState::Overdue { outage, .. } = state {
+                                report.overdue = Some(outage.overdue_advice());
+                            }
+                        }
+                        EventKind::Ping { rtt_us: None, .. }
+                        | EventKind::Ping { late: true, .. }
+                        | EventKind::Disconnected { .. }
+                        | EventKind::ConnectFailed { .. }
+                        | EventKind::WorkerRestarted { .. } => excuses.trouble(),
+                        EventKind::Notice(notice) if ib_trouble(notice).is_some() => excuses.trouble(),
+                        _ => {}
+                    }
+                    match kind {
+                        EventKind::StateChanged { state: ConnectionState::Connected(session) } if report.connect_ms.is_none() => {
+                            report.connect_ms = Some(started.elapsed().as_secs_f64() * 1000.0);
+                            report.server_version = Some(session.server_version);
+                            fetcher = Some(tokio::spawn(fetch_periodically(client.clone(), fetched_tx.clone())));
+                        }
+                        EventKind::Ping { rtt_us, late: false } => {
+                            report.pings_total += 1;
+                            report.pings_ok += u32::from(rtt_us.is_some());
+                            stats.record(Instant::now(), Sample::ping(rtt_us));
+                        }
+                        EventKind::Ping { rtt_us: Some(rtt_us), late: true } => {
+                            report.late_replies += 1;
+                            stats.record(Instant::now(), Sample::Late(rtt_us));
+                        }
+                        EventKind::Disconnected { .. } => report.disconnects += 1,
+                        EventKind::Notice(notice) => {
+                            if let Some(trouble) = ib_trouble(&notice) {
+                                report.ib_trouble.push(trouble);
+                            }
+                        }
+                        EventKind::ConnectFailed { error, .. } => report.last_error = Some(error.to_string()),
+                        _ => {}
                     }
                 }
-                Ok(EventKind::Ping { rtt_us, late: false }) => {
-                    report.pings_total += 1;
-                    report.pings_ok += u32::from(rtt_us.is_some());
-                    stats.record(Instant::now(), Sample::ping(rtt_us));
-                }
-                Ok(EventKind::Ping { rtt_us: Some(rtt_us), late: true }) => {
-                    report.late_replies += 1;
-                    stats.record(Instant::now(), Sample::Late(rtt_us));
-                }
-                Ok(EventKind::Disconnected { .. }) => report.disconnects += 1,
-                Ok(EventKind::Notice(notice)) => {
-                    if let Some(trouble) = ib_trouble(&notice) {
-                        report.ib_trouble.push(trouble);
-                    }
-                }
-                Ok(EventKind::ConnectFailed { error, .. }) => report.last_error = Some(error.to_string()),
-                Ok(_) => {}
                 Err(tokio::sync::broadcast::error::RecvError::Lagged(missed)) => tracing::warn!(missed, "probe fell behind the events"),
                 Err(tokio::sync::broadcast::error::RecvError::Closed) => break,
             },
@@ -365,14 +394,49 @@ pub async fn run(
     if let ConnectionState::Degraded { reasons, .. } = &snapshot.state {
         report.degraded_at_end = reasons.iter().map(ToString::to_string).collect();
     }
-    report.overdue = matches!(snapshot.state, ConnectionState::Overdue { .. });
-    if snapshot.state.outage().is_some() {
-        report.expected_outage = snapshot.state.outage_phrase();
+    if let ConnectionState::Overdue { outage, .. } = &snapshot.state {
+        report.overdue = Some(outage.overdue_advice());
     }
+    report.unexpected_trouble = excuses.unexpected();
     client.stop().await?;
     report.zombies_after = tokio::task::spawn_blocking(move || zombie::scan(port, None)).await?;
     report.judge();
     Ok(report)
+}
+
+/// Which shortfalls an expected outage excuses. A shortfall seen while the state is expected
+/// (`scheduled_restart`, `server_reset`) is excused; one seen otherwise waits for the next
+/// state, since the event that begins a spell (the drop, the lost ping, the 1100) comes
+/// before the state that says whether the calendar expected it; anything left waiting at
+/// the end, or followed by a state that is not expected, counts.
+#[derive(Debug, Default)]
+struct Excuses {
+    expected_now: bool,
+    waiting: u32,
+    unexpected: u32,
+}
+
+impl Excuses {
+    fn trouble(&mut self) {
+        if !self.expected_now {
+            self.waiting += 1;
+        }
+    }
+
+    fn state(&mut self, state: &ConnectionState) {
+        self.expected_now = matches!(
+            state,
+            ConnectionState::ScheduledRestart { .. } | ConnectionState::ServerReset { .. }
+        );
+        if !self.expected_now {
+            self.unexpected += self.waiting;
+        }
+        self.waiting = 0;
+    }
+
+    fn unexpected(&self) -> u32 {
+        self.unexpected + self.waiting
+    }
 }
 
 /// A notice that says the gateway cannot serve a trader (lost IB, its server link broken, a
@@ -388,5 +452,71 @@ fn ib_trouble(notice: &gatewatch_protocol::notice::Notice) -> Option<String> {
             notice.code
         )),
         _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn state(name: &str) -> ConnectionState {
+        let reconnecting = ConnectionState::Reconnecting {
+            attempt: 1,
+            next_try_ms: 0,
+        };
+        let outage = gatewatch_supervisor::calendar::Occurrence {
+            kind: gatewatch_supervisor::calendar::OccurrenceKind::DailyRestart,
+            label: "nightly restart".into(),
+            starts_ms: 0,
+            ends_ms: Some(1),
+            expected_from_ms: 0,
+            expected_until_ms: 1,
+            overdue_at_ms: Some(2),
+            needs_2fa: false,
+            ibc_login: false,
+            local: "Sun 23:45 EST".into(),
+        };
+        match name {
+            "expected" => ConnectionState::ScheduledRestart {
+                outage,
+                connection: Box::new(reconnecting),
+            },
+            "overdue" => ConnectionState::Overdue {
+                outage,
+                connection: Box::new(reconnecting),
+            },
+            "reconnecting" => reconnecting,
+            _ => ConnectionState::Stopped,
+        }
+    }
+
+    #[test]
+    fn only_shortfalls_inside_an_expected_outage_are_excused() {
+        // The drop that begins a planned restart comes before the state that says so.
+        let mut e = Excuses::default();
+        e.trouble();
+        e.state(&state("expected"));
+        e.trouble();
+        e.trouble();
+        e.state(&state("stopped"));
+        assert_eq!(e.unexpected(), 0);
+        // A drop before the window: its own state is not expected.
+        let mut e = Excuses::default();
+        e.trouble();
+        e.state(&state("reconnecting"));
+        e.state(&state("expected"));
+        assert_eq!(e.unexpected(), 1);
+        // A drop after the window, with nothing after it.
+        let mut e = Excuses::default();
+        e.state(&state("expected"));
+        e.state(&state("stopped"));
+        e.trouble();
+        assert_eq!(e.unexpected(), 1);
+        // Retries while overdue are not excused.
+        let mut e = Excuses::default();
+        e.state(&state("overdue"));
+        e.trouble();
+        e.state(&state("stopped"));
+        assert_eq!(e.unexpected(), 1);
     }
 }

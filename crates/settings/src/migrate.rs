@@ -41,7 +41,17 @@ pub(crate) fn from_json(text: &str) -> Result<Parsed, serde_json::Error> {
         profiles.iter_mut().for_each(fallback_next_to_client_id);
     }
     let mut ignored = Vec::new();
-    let settings = serde_ignored::deserialize(value, |path| ignored.push(path_name(&path)))?;
+    // A value of the wrong type is named by its path (`profiles[0].port: invalid value …`).
+    let mut note = |path: serde_ignored::Path<'_>| ignored.push(path_name(&path));
+    let settings =
+        serde_path_to_error::deserialize(serde_ignored::Deserializer::new(value, &mut note))
+            .map_err(|e| {
+                <serde_json::Error as serde::de::Error>::custom(format!(
+                    "{}: {}",
+                    e.path(),
+                    e.inner()
+                ))
+            })?;
     Ok(Parsed {
         settings,
         migrated,
@@ -239,5 +249,25 @@ mod tests {
     #[test]
     fn a_gateway_that_is_not_an_object_is_refused_by_serde() {
         assert!(from_json(r#"{"gateway": 5}"#).is_err());
+    }
+
+    #[test]
+    fn a_value_of_the_wrong_type_is_named_by_its_path() {
+        let text = r#"{"profiles":[{"id":"a","name":"A","port":4002},
+            {"id":"b","name":"B","port":4001,"schedule":{"ibc":{"command_server":{"host":"h","port":70000}}}}]}"#;
+        let error = Settings::from_json(text).unwrap_err().to_string();
+        assert!(
+            error.starts_with(
+                "profiles[1].schedule.ibc.command_server.port: invalid value: integer `70000`"
+            ),
+            "{error}"
+        );
+        let error = Settings::from_json(r#"{"profiles":[{"schedule":{"region":"mars"}}]}"#)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            error.starts_with("profiles[0].schedule.region: unknown variant `mars`"),
+            "{error}"
+        );
     }
 }
