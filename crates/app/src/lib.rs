@@ -417,7 +417,7 @@ impl App {
     /// Pulls an IBC lever of gateway `gateway` (the window asks for confirmation first);
     /// returns IBC's answer. Logged either way.
     pub async fn pull_ibc_lever(&self, gateway: &str, lever: IbcLever) -> Result<String, AppError> {
-        self.client(gateway)?;
+        let client = self.client(gateway)?;
         let profile = self.settings().profile(gateway).cloned();
         let server = profile
             .as_ref()
@@ -428,6 +428,10 @@ impl App {
                     format!("no IBC command server is set for gateway `{gateway}`"),
                 )
             })?;
+        if lever == IbcLever::SoftRestart {
+            // Announced before it is asked for, so the drop cannot come first.
+            client.expect_restart().await?;
+        }
         let result = ibc::pull(&server, lever).await;
         let text = match &result {
             Ok(answer) => format!("IBC {}: asked by you; IBC answered {answer}", lever.label()),

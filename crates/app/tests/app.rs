@@ -733,11 +733,18 @@ async fn ibc_levers_reach_ibc_only_where_it_is_set_and_say_what_it_answered() {
         .unwrap();
     assert_eq!(answer, "OK Restart in progress");
     assert_eq!(sim.ibc_commands(), ["RECONNECTDATA", "EXIT", "RESTART"]);
-    // The soft restart drops the gateway's clients for a few seconds; it comes back.
-    until(&app, 5, "dropped by the soft restart", |s| {
+    // The soft restart drops the gateway's clients for a few seconds: expected, since the
+    // user asked for it; it comes back.
+    let down = until(&app, 5, "dropped by the soft restart", |s| {
         !is_connected(gateway(s, "paper"))
     })
     .await;
+    let state = &gateway(&down, "paper").snapshot.state;
+    assert_eq!(state.name(), "scheduled_restart", "{state:?}");
+    assert_eq!(
+        state.outage().unwrap().0.label,
+        "soft restart you asked for"
+    );
     until(&app, 20, "back after the soft restart", all_connected).await;
 
     let refused = app

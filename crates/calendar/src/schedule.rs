@@ -45,6 +45,8 @@ pub enum OccurrenceKind {
     WeekendMaintenance,
     /// IB invalidates the gateway's tokens: the next restart needs a 2FA approval.
     WeeklyExpiry,
+    /// A soft restart the user asked IBC for.
+    RequestedRestart,
 }
 
 /// One occurrence of a calendar event, as instants (epoch ms).
@@ -78,8 +80,30 @@ impl Occurrence {
     pub fn is_gateways_own(&self) -> bool {
         matches!(
             self.kind,
-            OccurrenceKind::DailyRestart | OccurrenceKind::AutoLogOff
+            OccurrenceKind::DailyRestart
+                | OccurrenceKind::AutoLogOff
+                | OccurrenceKind::RequestedRestart
         )
+    }
+
+    /// The soft restart the user just asked IBC for, at `now_ms`: IB Gateway restarts within
+    /// two minutes of the request (IBC sets its auto-restart a minute or two ahead), then takes
+    /// `settings.restart_takes_secs`; margin and grace as for a planned restart.
+    pub fn requested_restart(now_ms: u64, settings: &CalendarSettings) -> Occurrence {
+        let end = now_ms + 120_000 + u64::from(settings.restart_takes_secs) * 1000;
+        let margin = u64::from(settings.margin_secs) * 1000;
+        Occurrence {
+            kind: OccurrenceKind::RequestedRestart,
+            label: "soft restart you asked for".into(),
+            starts_ms: now_ms,
+            ends_ms: Some(end),
+            expected_from_ms: now_ms,
+            expected_until_ms: end + margin,
+            overdue_at_ms: Some(end + margin + u64::from(settings.grace_secs) * 1000),
+            needs_2fa: false,
+            ibc_login: false,
+            local: format!("asked at {}", local_hhmm(now_ms)),
+        }
     }
 }
 
@@ -508,6 +532,10 @@ impl Occurrence {
             ),
             OccurrenceKind::DailyRestart | OccurrenceKind::AutoLogOff => format!(
                 "the gateway did not come back after its {}: check that it is running and logged in",
+                self.label
+            ),
+            OccurrenceKind::RequestedRestart => format!(
+                "the gateway did not come back after the {}: check that it is running and logged in",
                 self.label
             ),
             OccurrenceKind::ServerReset

@@ -34,6 +34,8 @@ pub(crate) enum Command {
     Resume,
     /// Check the gateway now (after the computer slept): ping, or retry, without waiting.
     Recheck,
+    /// The user asked IBC for a soft restart: the drop that follows is expected.
+    ExpectRestart,
     Fetch(DataRequest, oneshot::Sender<Result<Reply, ClientError>>),
     /// A ping for the handle's caller, not recorded in the statistics.
     Ping(oneshot::Sender<Result<Reply, ClientError>>),
@@ -285,6 +287,19 @@ impl Actor {
             }
             Command::Resume => self.feed(Input::Resume).await,
             Command::Recheck => self.feed(Input::Recheck).await,
+            Command::ExpectRestart => {
+                let settings = self
+                    .config
+                    .calendar
+                    .as_ref()
+                    .map(|c| c.settings.clone())
+                    .unwrap_or_default();
+                self.expectation
+                    .announce(gatewatch_calendar::Occurrence::requested_restart(
+                        now_ms(),
+                        &settings,
+                    ));
+            }
             Command::Fetch(what, reply) => {
                 if !self.machine.is_up() {
                     let _ = reply.send(Err(ClientError::NotConnected));

@@ -115,6 +115,12 @@ impl BrokerClient {
         self.send(Command::Recheck).await
     }
 
+    /// The user asked IBC for a soft restart of this gateway: the drop that follows within
+    /// the next minutes is expected (and overdue if the gateway does not come back).
+    pub async fn expect_restart(&self) -> Result<(), ClientError> {
+        self.send(Command::ExpectRestart).await
+    }
+
     async fn fetch(&self, what: DataRequest) -> Result<Reply, ClientError> {
         let (reply, answer) = oneshot::channel();
         self.send(Command::Fetch(what, reply)).await?;

@@ -9,7 +9,7 @@
 //! window starts a spell of its own, as the drop is what the window explains. Pure: the wall
 //! clock comes in as an argument, so tests control it.
 
-use gatewatch_calendar::{OccurrenceKind, Schedule};
+use gatewatch_calendar::{Occurrence, OccurrenceKind, Schedule};
 
 use crate::state::ConnectionState;
 
@@ -18,13 +18,15 @@ struct Spell {
     /// The link went down (not only degraded) during the spell.
     down: bool,
     /// The outage the calendar expected when the spell began.
-    outage: Option<gatewatch_calendar::Occurrence>,
+    outage: Option<Occurrence>,
 }
 
 /// The calendar's view of the current bad spell.
 #[derive(Debug, Clone, Default)]
 pub struct Expectation {
     schedule: Option<Schedule>,
+    /// An outage announced from outside the calendar (a soft restart the user asked for).
+    announced: Option<Occurrence>,
     spell: Option<Spell>,
 }
 
@@ -33,15 +35,38 @@ impl Expectation {
     pub fn new(schedule: Option<Schedule>) -> Self {
         Self {
             schedule,
+            announced: None,
             spell: None,
         }
     }
 
+    /// Expects `outage` (a soft restart the user just asked for) as the calendar's own: a
+    /// spell that begins inside it is expected, and overdue after it.
+    pub fn announce(&mut self, outage: Occurrence) {
+        self.announced = Some(outage);
+    }
+
+    /// The outage expected at `now_ms`: an announced one first, then the calendar's.
+    fn outage_at(&mut self, now_ms: u64) -> Option<Occurrence> {
+        if self
+            .announced
+            .as_ref()
+            .is_some_and(|o| now_ms >= o.expected_until_ms)
+        {
+            self.announced = None;
+        }
+        let announced = self
+            .announced
+            .clone()
+            .filter(|o| o.expected_from_ms <= now_ms);
+        announced.or_else(|| self.schedule.as_ref()?.outage_at(now_ms))
+    }
+
     /// The state to publish for the machine's `state` at wall time `now_ms`.
     pub fn publish(&mut self, state: ConnectionState, now_ms: u64) -> ConnectionState {
-        let Some(schedule) = &self.schedule else {
+        if self.schedule.is_none() && self.announced.is_none() && self.spell.is_none() {
             return state;
-        };
+        }
         let down = match state {
             ConnectionState::Connected(_)
             | ConnectionState::Stopped
@@ -57,10 +82,8 @@ impl Expectation {
             Some(spell) => spell.outage.is_none() && down && !spell.down,
         };
         if begins {
-            self.spell = Some(Spell {
-                down,
-                outage: schedule.outage_at(now_ms),
-            });
+            let outage = self.outage_at(now_ms);
+            self.spell = Some(Spell { down, outage });
         }
         let Some(spell) = &mut self.spell else {
             return state;
@@ -74,7 +97,9 @@ impl Expectation {
             return ConnectionState::Overdue { outage, connection };
         }
         match outage.kind {
-            OccurrenceKind::DailyRestart | OccurrenceKind::AutoLogOff => {
+            OccurrenceKind::DailyRestart
+            | OccurrenceKind::AutoLogOff
+            | OccurrenceKind::RequestedRestart => {
                 ConnectionState::ScheduledRestart { outage, connection }
             }
             _ => ConnectionState::ServerReset { outage, connection },
@@ -278,6 +303,32 @@ mod tests {
             e.publish(reconnecting(1), at("2026-11-18T04:45:05Z"))
                 .name(),
             "scheduled_restart"
+        );
+    }
+
+    #[test]
+    fn a_soft_restart_the_user_asked_for_is_expected_without_any_schedule() {
+        let mut e = Expectation::new(None);
+        let asked = at("2026-11-18T15:00:00Z");
+        let settings = CalendarSettings::default();
+        e.announce(Occurrence::requested_restart(asked, &settings));
+        assert_eq!(e.publish(connected(), asked).name(), "connected");
+        // IBC restarts the gateway a minute or two later.
+        let state = e.publish(reconnecting(1), at("2026-11-18T15:01:40Z"));
+        assert_eq!(state.name(), "scheduled_restart");
+        assert_eq!(
+            state.outage().unwrap().0.label,
+            "soft restart you asked for"
+        );
+        assert_eq!(
+            e.publish(connected(), at("2026-11-18T15:03:00Z")).name(),
+            "connected"
+        );
+        // Long after it, a drop is a drop again.
+        assert_eq!(
+            e.publish(reconnecting(1), at("2026-11-18T16:00:00Z"))
+                .name(),
+            "reconnecting"
         );
     }
 

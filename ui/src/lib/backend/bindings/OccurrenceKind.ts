@@ -3,4 +3,4 @@
 /**
  * What an occurrence in the calendar is.
  */
-export type OccurrenceKind = "daily_restart" | "auto_log_off" | "server_reset" | "weekend_maintenance" | "weekly_expiry";
+export type OccurrenceKind = "daily_restart" | "auto_log_off" | "server_reset" | "weekend_maintenance" | "weekly_expiry" | "requested_restart";
