@@ -415,8 +415,8 @@ pub fn conditions(snapshot: &Snapshot) -> BTreeMap<Condition, String> {
         ConnectionState::ScheduledRestart { .. } | ConnectionState::ServerReset { .. } => {
             return found;
         }
-        ConnectionState::Overdue { outage, .. } => {
-            let mut advice = outage.overdue_advice();
+        ConnectionState::Overdue { .. } => {
+            let mut advice = snapshot.state.outage_phrase().unwrap_or_default();
             advice[..1].make_ascii_uppercase();
             found.insert(Condition::Overdue, format!("{advice}."));
             return found;

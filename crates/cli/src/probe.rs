@@ -47,6 +47,8 @@ pub struct ProbeReport {
     pub restarts: u64,
     /// Times the connection dropped.
     pub disconnects: u32,
+    /// Connect attempts that failed (refused, timed out, client id in use …).
+    pub connect_failures: u32,
     /// IB-side trouble the gateway announced during the probe (1100 lost IB, 2110 server
     /// link broken, a data farm broken), as sentences, in order.
     pub ib_trouble: Vec<String>,
@@ -124,6 +126,16 @@ impl ProbeReport {
             fail(format!(
                 "data fetches {}/{}",
                 self.fetches_ok, self.fetches_total
+            ));
+        }
+        if self.connect_failures > 0 && self.connect_ms.is_some() {
+            fail(format!(
+                "{} connect attempt(s) failed{}",
+                self.connect_failures,
+                self.last_error
+                    .as_ref()
+                    .map(|e| format!(" (the last: {e})"))
+                    .unwrap_or_default()
             ));
         }
         if self.restarts > 0 {
@@ -293,6 +305,7 @@ pub async fn run(
         fetches_total: 0,
         restarts: 0,
         disconnects: 0,
+        connect_failures: 0,
         ib_trouble: Vec::new(),
         degraded_at_end: Vec::new(),
         zombies_before,
@@ -334,8 +347,8 @@ pub async fn run(
                             {
                                 report.expected_outage = Some(format!("the {} ({})", outage.label, outage.local));
                             }
-                            if let ConnectionState::Overdue { outage, .. } = state {
-                                report.overdue = Some(outage.overdue_advice());
+                            if let ConnectionState::Overdue { .. } = state {
+                                report.overdue = state.outage_phrase();
                             }
                         }
                         EventKind::Ping { rtt_us: None, .. }
@@ -367,7 +380,10 @@ pub async fn run(
                                 report.ib_trouble.push(trouble);
                             }
                         }
-                        EventKind::ConnectFailed { error, .. } => report.last_error = Some(error.to_string()),
+                        EventKind::ConnectFailed { error, .. } => {
+                            report.connect_failures += 1;
+                            report.last_error = Some(error.to_string());
+                        }
                         _ => {}
                     }
                 }
@@ -394,8 +410,8 @@ pub async fn run(
     if let ConnectionState::Degraded { reasons, .. } = &snapshot.state {
         report.degraded_at_end = reasons.iter().map(ToString::to_string).collect();
     }
-    if let ConnectionState::Overdue { outage, .. } = &snapshot.state {
-        report.overdue = Some(outage.overdue_advice());
+    if let ConnectionState::Overdue { .. } = &snapshot.state {
+        report.overdue = snapshot.state.outage_phrase();
     }
     report.unexpected_trouble = excuses.unexpected();
     client.stop().await?;

@@ -53,6 +53,27 @@ async fn a_zombie_gateway_fails_the_probe_and_says_why() {
 }
 
 #[tokio::test]
+async fn a_gateway_down_when_the_probe_starts_fails_it_though_it_comes_back() {
+    let sim = simulator(&["refuse closed", "after 2 refuse off"]).await;
+    let (passed, report) = probe(&sim, "5s").await;
+    assert!(!passed, "{report:#}");
+    assert!(
+        report["connect_ms"].as_f64().unwrap() >= 1_500.0,
+        "{report:#}"
+    );
+    assert!(
+        report["connect_failures"].as_u64().unwrap() >= 1,
+        "{report:#}"
+    );
+    let failures = report["failures"].to_string();
+    assert!(
+        failures.contains("connect attempt(s) failed (the last: ") && failures.contains("refused"),
+        "{failures}"
+    );
+    sim.shutdown().await;
+}
+
+#[tokio::test]
 async fn a_gateway_that_loses_ib_fails_the_probe_though_it_answers_pings() {
     // 1100 a second in, a broken farm after two: the socket and the pings are fine.
     let sim = simulator(&["after 1 notice 1100", "after 2 notice 2103 usfarm"]).await;

@@ -77,9 +77,18 @@ impl Expectation {
             ConnectionState::Degraded { .. } => false,
             _ => true,
         };
+        // A spell only degraded that then goes down starts again, judged now: unexpected
+        // degradation that drops inside a window is the window's; an expected one (1100 in
+        // the reset) that drops after its window is a new problem.
         let begins = match &self.spell {
             None => true,
-            Some(spell) => spell.outage.is_none() && down && !spell.down,
+            Some(spell) => {
+                down && !spell.down
+                    && spell
+                        .outage
+                        .as_ref()
+                        .is_none_or(|o| now_ms >= o.expected_until_ms)
+            }
         };
         if begins {
             let outage = self.outage_at(now_ms);
@@ -277,6 +286,53 @@ mod tests {
             at("2026-11-18T19:00:00Z"),
         );
         assert_eq!(afternoon, degraded(DegradedReason::IbLinkLost));
+    }
+
+    #[test]
+    fn an_expected_ib_link_loss_that_drops_after_its_window_is_a_new_problem() {
+        let mut e = expectation();
+        // 1100 at 00:20 ET (05:20 UTC), inside the reset; still lost at 01:50 ET, and then the
+        // connection drops: the window (with its 2 min margin) ended at 01:47.
+        let lost = degraded(DegradedReason::IbLinkLost);
+        assert_eq!(
+            e.publish(lost.clone(), at("2026-11-18T05:20:00Z")).name(),
+            "server_reset"
+        );
+        assert_eq!(
+            e.publish(lost, at("2026-11-18T06:46:00Z")).name(),
+            "server_reset"
+        );
+        assert_eq!(
+            e.publish(reconnecting(1), at("2026-11-18T06:50:00Z"))
+                .name(),
+            "reconnecting"
+        );
+        // Still cut off past the window and grace, but up: the advice says so.
+        let mut e = expectation();
+        e.publish(
+            degraded(DegradedReason::IbLinkLost),
+            at("2026-11-18T05:20:00Z"),
+        );
+        let overdue = e.publish(
+            degraded(DegradedReason::IbLinkLost),
+            at("2026-11-18T06:51:00Z"),
+        );
+        assert_eq!(overdue.name(), "overdue");
+        assert_eq!(
+            overdue.outage_phrase().unwrap(),
+            "the gateway is up but still not well after the North America server reset (00:15–01:45 ET): the gateway lost its connection to IB (1100); check its link to IB, and restart it if it does not recover"
+        );
+        // Inside its window, the same drop stays the window's.
+        let mut e = expectation();
+        e.publish(
+            degraded(DegradedReason::IbLinkLost),
+            at("2026-11-18T05:20:00Z"),
+        );
+        assert_eq!(
+            e.publish(reconnecting(1), at("2026-11-18T05:30:00Z"))
+                .name(),
+            "server_reset"
+        );
     }
 
     #[test]

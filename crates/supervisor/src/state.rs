@@ -204,7 +204,21 @@ impl ConnectionState {
             ConnectionState::ServerReset { outage, .. } => {
                 format!("{} {}, expected", outage.label, outage.local)
             }
-            ConnectionState::Overdue { outage, .. } => outage.overdue_advice(),
+            // Connected but still cut off: the advice for a gateway that did not come back
+            // (log in, approve on the phone) would send the trader the wrong way.
+            ConnectionState::Overdue { outage, connection } => match connection.as_ref() {
+                ConnectionState::Degraded { reasons, .. } => format!(
+                    "the gateway is up but still not well after {} ({}): {}; check its link to IB, and restart it if it does not recover",
+                    if outage.is_gateways_own() {
+                        format!("its {}", outage.label)
+                    } else {
+                        format!("the {}", outage.label)
+                    },
+                    outage.local,
+                    DegradedReason::join(reasons)
+                ),
+                _ => outage.overdue_advice(),
+            },
             _ => return None,
         })
     }
