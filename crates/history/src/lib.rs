@@ -1,0 +1,21 @@
+//! What happened while you were away: every gateway's events, incidents, latency per minute
+//! and raw pings, in an embedded SQLite database (rusqlite with its bundled SQLite) that
+//! survives restarts.
+//!
+//! One writer (the app core or the headless service) hands over a [`Batch`] every few
+//! seconds, written in one transaction; readers use their own connections, and WAL mode keeps
+//! them from blocking the writer. [`History::open`] migrates a database of any earlier
+//! schema version (`schema.rs`, versions in `user_version`), and renames aside a file it cannot
+//! use (corrupt, or from a newer release) and starts a new one, saying so.
+
+mod batch;
+mod incidents;
+mod minute;
+mod open;
+mod schema;
+
+pub use batch::{Batch, ConnectRow, EventRow, IncidentRow, PingRow, ZombieRow};
+pub use incidents::{IncidentIds, IncidentTracker};
+pub use minute::{MinuteStats, minutes};
+pub use open::{History, HistoryError, OpenProblem, Opened};
+pub use schema::SCHEMA_VERSION;
