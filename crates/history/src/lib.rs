@@ -12,10 +12,12 @@ mod batch;
 mod incidents;
 mod minute;
 mod open;
+mod read;
 mod schema;
 
 pub use batch::{Batch, ConnectRow, EventRow, IncidentRow, PingRow, ZombieRow};
 pub use incidents::{IncidentIds, IncidentTracker};
 pub use minute::{MinuteStats, minutes};
 pub use open::{History, HistoryError, OpenProblem, Opened};
+pub use read::{DayUptime, incidents, uptime_by_day};
 pub use schema::SCHEMA_VERSION;

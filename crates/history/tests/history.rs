@@ -212,3 +212,49 @@ fn a_writer_killed_mid_write_leaves_an_intact_database_with_whole_batches() {
     }
     assert!(last > 0, "the children wrote something");
 }
+
+#[test]
+fn incidents_are_read_back_per_gateway_over_a_span_with_open_ones() {
+    use gatewatch_history::{IncidentRow, incidents};
+    let dir = tempfile::tempdir().unwrap();
+    let mut history = History::open(&dir.path().join("history.db"))
+        .unwrap()
+        .history;
+    let row = |id, gateway: &str, started_ms, ended_ms| IncidentRow {
+        id,
+        gateway: gateway.into(),
+        kind: "down".into(),
+        started_ms,
+        ended_ms,
+        cause: "the gateway closed the connection".into(),
+        stage: Some("tcp_connect".into()),
+        notices: "1100".into(),
+        expected: id == 2,
+        outage: (id == 2).then(|| "nightly restart".into()),
+    };
+    let mut batch = Batch {
+        incidents: vec![
+            row(1, "paper", 1_000, Some(2_000)),
+            row(2, "paper", 10_000, Some(70_000)),
+            row(3, "live", 11_000, None),
+            row(4, "paper", 80_000, None),
+        ],
+        ..Batch::default()
+    };
+    history.write(&batch).unwrap();
+    // An open incident is written again when it ends: the same id, replaced.
+    batch.incidents = vec![row(4, "paper", 80_000, Some(90_000))];
+    history.write(&batch).unwrap();
+    let paper = incidents(history.connection(), Some("paper"), 5_000).unwrap();
+    let ids: Vec<i64> = paper.iter().map(|i| i.id).collect();
+    assert_eq!(ids, [2, 4], "the one over before the span is left out");
+    assert_eq!(paper[1].ended_ms, Some(90_000));
+    assert_eq!(
+        paper[0],
+        row(2, "paper", 10_000, Some(70_000)),
+        "every field round trips"
+    );
+    let all = incidents(history.connection(), None, 0).unwrap();
+    assert_eq!(all.len(), 4);
+    assert_eq!(all[2].ended_ms, None, "live is still down");
+}
