@@ -119,14 +119,35 @@ pub async fn write_periodically(
     problem: Arc<Mutex<Option<String>>>,
 ) {
     let mut every = tokio::time::interval(FLUSH_EVERY);
+    let mut pruned: Option<std::time::Instant> = None;
     loop {
         every.tick().await;
         let Some(records) = records.upgrade() else {
             return;
         };
         flush(&records, &history, &problem).await;
+        if pruned.is_none_or(|at| at.elapsed() >= PRUNE_EVERY) {
+            pruned = Some(std::time::Instant::now());
+            let history = Arc::clone(&history);
+            let now = gatewatch_supervisor::state::now_ms();
+            let result = tokio::task::spawn_blocking(move || {
+                history
+                    .lock()
+                    .expect("history poisoned")
+                    .prune(now, &gatewatch_history::Retention::default())
+            })
+            .await;
+            match result {
+                Ok(Ok(deleted)) => tracing::debug!(deleted, "history pruned"),
+                Ok(Err(e)) => tracing::warn!(%e, "history not pruned"),
+                Err(e) => tracing::warn!(%e, "history pruning panicked"),
+            }
+        }
     }
 }
+
+/// How often old rows are deleted (the first time at start).
+const PRUNE_EVERY: Duration = Duration::from_secs(30 * 60);
 
 /// Writes what is waiting now.
 pub async fn flush(

@@ -21,3 +21,25 @@ pub use minute::{MinuteStats, minutes};
 pub use open::{History, HistoryError, OpenProblem, Opened};
 pub use read::{DayUptime, incidents, uptime_by_day};
 pub use schema::SCHEMA_VERSION;
+
+/// How long each kind of row is kept.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(default)]
+pub struct Retention {
+    /// Raw pings, hours.
+    pub raw_hours: u64,
+    /// Per-minute latency and connect attempts, days.
+    pub minute_days: u64,
+    /// Events, incidents and CLOSE_WAIT changes, days.
+    pub event_days: u64,
+}
+
+impl Default for Retention {
+    fn default() -> Self {
+        Self {
+            raw_hours: 48,
+            minute_days: 90,
+            event_days: 365,
+        }
+    }
+}

@@ -143,6 +143,52 @@ impl History {
         tx.commit().map_err(sqlite)
     }
 
+    /// Deletes what is older than `retention` allows at `now_ms`; returns the rows deleted.
+    pub fn prune(
+        &mut self,
+        now_ms: u64,
+        retention: &crate::Retention,
+    ) -> Result<usize, HistoryError> {
+        let sqlite = |source| HistoryError::Sqlite {
+            path: self.path.clone(),
+            source,
+        };
+        let before = |ms: u64| now_ms.saturating_sub(ms) as i64;
+        let day = 86_400_000;
+        let tx = self.connection.transaction().map_err(sqlite)?;
+        let mut deleted = 0;
+        for (sql, cutoff) in [
+            (
+                "DELETE FROM pings WHERE at_ms < ?1",
+                before(retention.raw_hours * 3_600_000),
+            ),
+            (
+                "DELETE FROM latency_minute WHERE minute_ms < ?1",
+                before(retention.minute_days * day),
+            ),
+            (
+                "DELETE FROM connects WHERE at_ms < ?1",
+                before(retention.minute_days * day),
+            ),
+            (
+                "DELETE FROM zombies WHERE at_ms < ?1",
+                before(retention.event_days * day),
+            ),
+            (
+                "DELETE FROM events WHERE at_ms < ?1",
+                before(retention.event_days * day),
+            ),
+            (
+                "DELETE FROM incidents WHERE ended_ms IS NOT NULL AND ended_ms < ?1",
+                before(retention.event_days * day),
+            ),
+        ] {
+            deleted += tx.execute(sql, [cutoff]).map_err(sqlite)?;
+        }
+        tx.commit().map_err(sqlite)?;
+        Ok(deleted)
+    }
+
     /// The connection, for reads in tests and the queries of later modules.
     pub fn connection(&self) -> &Connection {
         &self.connection

@@ -258,3 +258,43 @@ fn incidents_are_read_back_per_gateway_over_a_span_with_open_ones() {
     assert_eq!(all.len(), 4);
     assert_eq!(all[2].ended_ms, None, "live is still down");
 }
+
+#[test]
+fn pruning_keeps_raw_pings_two_days_minutes_ninety_and_events_a_year() {
+    use gatewatch_history::Retention;
+    let dir = tempfile::tempdir().unwrap();
+    let mut history = History::open(&dir.path().join("history.db"))
+        .unwrap()
+        .history;
+    let day = 86_400_000_u64;
+    let now = 400 * day;
+    for age_days in [1, 3, 100, 366] {
+        let mut b = batch((now - age_days * day) / 60_000);
+        b.events[0].at_ms = now - age_days * day;
+        history.write(&b).unwrap();
+    }
+    let deleted = history.prune(now, &Retention::default()).unwrap();
+    assert!(deleted > 0);
+    let oldest = |table: &str, column: &str| -> i64 {
+        history
+            .connection()
+            .query_row(&format!("SELECT min({column}) FROM {table}"), [], |r| {
+                r.get(0)
+            })
+            .unwrap()
+    };
+    assert!(
+        oldest("pings", "at_ms") >= (now - 2 * day) as i64,
+        "raw pings: 48 h"
+    );
+    assert!(
+        oldest("latency_minute", "minute_ms") >= (now - 90 * day) as i64,
+        "minutes: 90 days"
+    );
+    assert_eq!(
+        count(&history, "latency_minute"),
+        2,
+        "the 1- and 3-day-old minutes stay"
+    );
+    assert_eq!(count(&history, "events"), 3, "events older than a year go");
+}
