@@ -5,7 +5,6 @@
 //! logged and reported, and monitoring goes on.
 
 use std::collections::HashMap;
-use std::path::PathBuf;
 use std::sync::{Arc, Mutex, Weak};
 use std::time::Duration;
 
@@ -17,13 +16,6 @@ use crate::records::Records;
 
 /// How often the batch is written.
 pub const FLUSH_EVERY: Duration = Duration::from_secs(2);
-
-/// Where the history database lives by default: the platform data directory
-/// (`~/.local/share/gatewatch/history.db` on Linux).
-pub fn default_path() -> Option<PathBuf> {
-    directories::ProjectDirs::from("com", "Gatewatch", "Gatewatch")
-        .map(|dirs| dirs.data_dir().join("history.db"))
-}
 
 /// What is waiting to be written, and the state needed to build it.
 pub struct Feed {

@@ -546,7 +546,11 @@ fn open_history(
     Option<Arc<Mutex<gatewatch_history::History>>>,
     Option<String>,
 ) {
-    let Some(path) = options.history_path.clone().or_else(history::default_path) else {
+    let Some(path) = options
+        .history_path
+        .clone()
+        .or_else(gatewatch_history::default_path)
+    else {
         return (
             None,
             Some("no data directory for this user: no history kept".into()),

@@ -20,7 +20,7 @@ pub struct EventRow {
 
 /// A bad spell from its start to its recovery (`ended_ms` empty while it lasts). Written again
 /// with the same `id` when it ends.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct IncidentRow {
     /// Chosen by the writer, stable across the incident's updates.
     pub id: i64,

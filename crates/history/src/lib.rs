@@ -20,6 +20,14 @@ pub use incidents::{IncidentIds, IncidentTracker};
 pub use minute::{MinuteStats, minutes};
 pub use open::{History, HistoryError, OpenProblem, Opened};
 pub use read::{DayUptime, incidents, uptime_by_day};
+pub use rusqlite;
+
+/// Where the history database lives by default: the platform data directory
+/// (`~/.local/share/gatewatch/history.db` on Linux), shared by the app, the service and the CLI.
+pub fn default_path() -> Option<std::path::PathBuf> {
+    directories::ProjectDirs::from("com", "Gatewatch", "Gatewatch")
+        .map(|dirs| dirs.data_dir().join("history.db"))
+}
 pub use schema::SCHEMA_VERSION;
 
 /// How long each kind of row is kept.

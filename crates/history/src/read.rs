@@ -37,7 +37,7 @@ pub fn incidents(
 }
 
 /// One day of one gateway.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 pub struct DayUptime {
     /// The day's start, epoch ms (midnight on the clock the caller chose).
     pub day_ms: u64,
