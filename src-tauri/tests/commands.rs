@@ -28,6 +28,7 @@ fn commands_answer_with_snapshots_settings_and_field_errors() {
         demo: true,
         settings_path: Some(dir.path().join("settings.json")),
         worker_path: None,
+        history_path: Some(dir.path().join("history.db")),
     };
     let app = tauri::async_runtime::block_on(App::start(options)).expect("the app core starts");
     let tauri_app = gatewatch_desktop::with_commands(mock_builder())

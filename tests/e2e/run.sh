@@ -7,7 +7,7 @@ cd "$(dirname "$0")"
 runtime=$(mktemp -d)
 chmod 700 "$runtime"
 trap 'rm -rf "$runtime"' EXIT
-export XDG_RUNTIME_DIR="$runtime" LANG=en_US.UTF-8 NO_AT_BRIDGE=1
+export XDG_RUNTIME_DIR="$runtime" XDG_DATA_HOME="$runtime/data" LANG=en_US.UTF-8 NO_AT_BRIDGE=1
 export GATEWATCH_NOTIFICATIONS="$runtime/notifications.jsonl" GATEWATCH_TRAY="$runtime/tray.jsonl"
 python=${GATEWATCH_PYTHON:-../../target/py-venv/bin/python}
 xvfb-run -a -s "-screen 0 1280x800x24 -nolisten tcp" dbus-run-session -- bash -c '

@@ -81,6 +81,7 @@ const snapshot = {
   settings_problem: null,
   settings_migrated_from: null,
   settings_ignored: ["profiles[0].clientId"],
+  history_problem: null,
 };
 
 let target: HTMLElement;

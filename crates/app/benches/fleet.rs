@@ -131,6 +131,7 @@ async fn app_for(dir: &tempfile::TempDir, sims: &[SimProcess]) -> App {
         demo: false,
         settings_path: Some(path),
         worker_path: Some(binary("gatewatch-worker")),
+        history_path: Some(dir.path().join("history.db")),
     })
     .await
     .unwrap();

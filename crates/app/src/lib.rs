@@ -8,6 +8,7 @@
 mod calendar;
 mod demo;
 mod fleet;
+pub mod history;
 mod ibc;
 mod latency;
 mod log;
@@ -56,6 +57,9 @@ pub struct AppOptions {
     pub settings_path: Option<PathBuf>,
     /// The worker binary; default: next to the executable.
     pub worker_path: Option<PathBuf>,
+    /// The history database; default: `history.db` in the platform data directory. Demo mode
+    /// keeps no history.
+    pub history_path: Option<PathBuf>,
 }
 
 /// An error as the UI receives it: a code to branch on and a sentence.
@@ -150,6 +154,8 @@ pub struct UiSnapshot {
     pub settings_migrated_from: Option<String>,
     /// Keys of the settings file this release does not know (misspelt or retired), ignored.
     pub settings_ignored: Vec<String>,
+    /// Why the history is not being kept, or was not usable at start (kept aside), if so.
+    pub history_problem: Option<String>,
 }
 
 /// The running app.
@@ -175,6 +181,10 @@ struct Inner {
     events: broadcast::Sender<GatewayEvent>,
     calendars: Mutex<Calendars>,
     sleep: Mutex<SleepWatch>,
+    /// The history database, when one is kept.
+    history: Option<Arc<Mutex<gatewatch_history::History>>>,
+    /// The last write's failure, or what was wrong with the file found at start.
+    history_problem: Arc<Mutex<Option<String>>>,
 }
 
 impl App {
@@ -197,6 +207,12 @@ impl App {
             Vec::new()
         };
         let (events, _) = broadcast::channel(4096);
+        let mut records = Records::default();
+        let (history, history_problem) = if options.demo {
+            (None, None)
+        } else {
+            open_history(&options, &mut records)
+        };
         let inner = Inner {
             settings_problem: loaded.problem.map(|p| p.to_string()),
             settings_migrated_from: loaded.migrated_from.map(|p| p.display().to_string()),
@@ -208,16 +224,25 @@ impl App {
             options,
             fleet: Mutex::new(Fleet::default()),
             applying: tokio::sync::Mutex::new(()),
-            records: Arc::new(Mutex::new(Records::default())),
+            records: Arc::new(Mutex::new(records)),
             events,
             calendars: Mutex::new(Calendars::default()),
             sleep: Mutex::new(SleepWatch::default()),
+            history,
+            history_problem: Arc::new(Mutex::new(history_problem)),
         };
         let app = App {
             inner: Arc::new(inner),
         };
         app.apply().await?;
         tokio::spawn(watch_for_sleep(Arc::downgrade(&app.inner)));
+        if let Some(history) = &app.inner.history {
+            tokio::spawn(history::write_periodically(
+                Arc::downgrade(&app.inner.records),
+                Arc::clone(history),
+                Arc::clone(&app.inner.history_problem),
+            ));
+        }
         Ok(app)
     }
 
@@ -347,7 +372,25 @@ impl App {
             settings_problem: self.inner.settings_problem.clone(),
             settings_migrated_from: self.inner.settings_migrated_from.clone(),
             settings_ignored: self.inner.settings_ignored.clone(),
+            history_problem: self
+                .inner
+                .history_problem
+                .lock()
+                .expect("history problem poisoned")
+                .clone(),
         }
+    }
+
+    /// Where the history database is, when one is kept.
+    pub fn history_path(&self) -> Option<PathBuf> {
+        let history = self.inner.history.as_ref()?;
+        Some(
+            history
+                .lock()
+                .expect("history poisoned")
+                .path()
+                .to_path_buf(),
+        )
     }
 
     /// Gateway `gateway`'s latency chart for the last `window_secs`, at most 2000 points.
@@ -484,8 +527,64 @@ impl App {
             std::mem::take(&mut *fleet)
         };
         fleet::stop_all(members.into_members()).await;
+        if let Some(history) = &self.inner.history {
+            history::flush(&self.inner.records, history, &self.inner.history_problem).await;
+        }
         for gateway in &self.inner.demo {
             gateway.simulator.shutdown().await;
+        }
+    }
+}
+
+/// Opens the history database (a file that cannot be used is kept aside and reported); with
+/// none at all (no data directory, a read-only folder), the app runs without history and says
+/// why.
+fn open_history(
+    options: &AppOptions,
+    records: &mut Records,
+) -> (
+    Option<Arc<Mutex<gatewatch_history::History>>>,
+    Option<String>,
+) {
+    let Some(path) = options
+        .history_path
+        .clone()
+        .or_else(gatewatch_history::default_path)
+    else {
+        return (
+            None,
+            Some("no data directory for this user: no history kept".into()),
+        );
+    };
+    if let Some(dir) = path.parent()
+        && let Err(e) = std::fs::create_dir_all(dir)
+    {
+        return (
+            None,
+            Some(format!(
+                "cannot create {}: {e}; no history kept",
+                dir.display()
+            )),
+        );
+    }
+    match gatewatch_history::History::open(&path) {
+        Ok(opened) => {
+            let largest: i64 = opened
+                .history
+                .connection()
+                .query_row("SELECT coalesce(max(id), 0) FROM incidents", [], |r| {
+                    r.get(0)
+                })
+                .unwrap_or(0);
+            records.history = Some(history::Feed::new(largest));
+            (
+                Some(Arc::new(Mutex::new(opened.history))),
+                opened.problem.map(|p| p.to_string()),
+            )
+        }
+        Err(e) => {
+            tracing::warn!(%e, "no history kept");
+            (None, Some(format!("{e}; no history kept")))
         }
     }
 }

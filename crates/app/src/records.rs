@@ -41,6 +41,8 @@ pub struct GatewayRecord {
 /// Everything remembered, behind one lock.
 #[derive(Default)]
 pub struct Records {
+    /// What waits to be written to the history database (`None`: no database).
+    pub history: Option<crate::history::Feed>,
     pub log: EventLog,
     pub latency: HashMap<String, LatencyHistory>,
     pub gateways: HashMap<String, GatewayRecord>,
@@ -83,9 +85,13 @@ impl Records {
                 state: ConnectionState::Degraded { .. }
             }
         );
-        if let Some(entry) = self
+        let entry = self
             .log
-            .record_during(gateway, event, record.expected.as_deref())
+            .record_during(gateway, event, record.expected.as_deref());
+        if let Some(feed) = &mut self.history {
+            feed.record(gateway, event, entry);
+        }
+        if let Some(entry) = entry
             && !entry.expected
             && (entry.kind == LogKind::Failure || degraded)
         {

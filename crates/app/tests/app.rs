@@ -104,6 +104,7 @@ async fn app_with_settings(dir: &tempfile::TempDir, settings: Settings) -> App {
         demo: false,
         settings_path: Some(path),
         worker_path: Some(worker()),
+        history_path: Some(dir.path().join("history.db")),
     })
     .await
     .expect("the app starts")
@@ -114,6 +115,7 @@ async fn demo_app(dir: &tempfile::TempDir) -> App {
         demo: true,
         settings_path: Some(dir.path().join("settings.json")),
         worker_path: Some(worker()),
+        history_path: Some(dir.path().join("history.db")),
     };
     App::start(options).await.expect("the app starts")
 }
@@ -466,6 +468,7 @@ async fn a_one_gateway_settings_file_is_migrated_and_watched() {
         demo: false,
         settings_path: Some(path.clone()),
         worker_path: Some(worker()),
+        history_path: Some(dir.path().join("history.db")),
     })
     .await
     .unwrap();
@@ -763,4 +766,83 @@ async fn ibc_levers_reach_ibc_only_where_it_is_set_and_say_what_it_answered() {
     app.shutdown().await;
     sim.shutdown().await;
     other.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_drop_and_its_recovery_are_kept_as_one_incident_across_app_restarts() {
+    let sim = simulator().await;
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("history.db");
+    for run in 1..=2_i64 {
+        let app = app_with(&dir, vec![profile("paper", "Gateway paper", &sim)]).await;
+        assert_eq!(app.history_path(), Some(db.clone()));
+        until(&app, 15, "connected", all_connected).await;
+        tokio::time::sleep(Duration::from_millis(600)).await;
+        sim.execute("restart 2").unwrap();
+        until(&app, 5, "down", |s| !all_connected(s)).await;
+        until(&app, 20, "back", all_connected).await;
+        app.shutdown().await; // writes what is waiting
+
+        let history = gatewatch_history::History::open(&db).unwrap();
+        assert!(history.problem.is_none());
+        let connection = history.history.connection();
+        let incidents: Vec<(i64, String, i64, i64, String, bool)> = connection
+            .prepare(
+                "SELECT id, kind, started_ms, ended_ms, cause, expected FROM incidents ORDER BY id",
+            )
+            .unwrap()
+            .query_map([], |r| {
+                Ok((
+                    r.get(0)?,
+                    r.get(1)?,
+                    r.get(2)?,
+                    r.get(3)?,
+                    r.get(4)?,
+                    r.get(5)?,
+                ))
+            })
+            .unwrap()
+            .map(Result::unwrap)
+            .collect();
+        assert_eq!(
+            incidents.len() as i64,
+            run,
+            "one incident per drop, kept: {incidents:?}"
+        );
+        let (id, kind, started, ended, cause, expected) = incidents.last().unwrap().clone();
+        assert_eq!((id, kind.as_str(), expected), (run, "down", false));
+        let lasted = ended - started;
+        assert!(
+            (1_500..15_000).contains(&lasted),
+            "down about 2 s: {lasted} ms"
+        );
+        assert!(cause.contains("closed the connection"), "{cause}");
+        let pings: i64 = connection
+            .query_row(
+                "SELECT count(*) FROM pings WHERE gateway = 'paper'",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        let minutes: i64 = connection
+            .query_row(
+                "SELECT coalesce(sum(count), 0) FROM latency_minute",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert!(
+            pings >= 3 && minutes > 0,
+            "pings {pings}, per-minute count {minutes}"
+        );
+        let logged: i64 = connection
+            .query_row(
+                "SELECT count(*) FROM events WHERE gateway = 'paper' AND text LIKE 'disconnected:%'",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(logged, run, "the log's drop lines are kept too");
+    }
+    sim.shutdown().await;
 }

@@ -5,6 +5,7 @@
 //! second, fetches positions and the account summary periodically, and compares CLOSE_WAIT
 //! counts before and after. Its report says what fell short.
 
+pub mod history;
 pub mod probe;
 pub mod profiles;
 pub mod text;

@@ -55,6 +55,30 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// What the history database holds for one gateway profile: its incidents and its
+    /// uptime per day (unexpected downtime only), since a time ago. Only reads.
+    #[command(after_help = EXIT_CODES)]
+    History {
+        /// The gateway profile, by its name.
+        #[arg(long, value_name = "NAME")]
+        profile: String,
+        /// The settings file; default: the desktop app's. Only read.
+        #[arg(long, value_name = "FILE")]
+        settings: Option<std::path::PathBuf>,
+        /// The history database; default: the desktop app's
+        /// (~/.local/share/gatewatch/history.db on Linux).
+        #[arg(long, value_name = "FILE")]
+        db: Option<std::path::PathBuf>,
+        /// How far back (e.g. 24h, 7d).
+        #[arg(long, default_value = "7d", value_parser = humantime::parse_duration)]
+        since: Duration,
+        /// JSON instead of text.
+        #[arg(long, conflicts_with = "csv")]
+        json: bool,
+        /// The incidents as CSV instead of text.
+        #[arg(long)]
+        csv: bool,
+    },
 }
 
 #[derive(Debug, Args)]
@@ -209,6 +233,32 @@ async fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
             } else {
                 std::process::ExitCode::FAILURE
             })
+        }
+        Command::History {
+            profile,
+            settings,
+            db,
+            since,
+            json,
+            csv,
+        } => {
+            let settings = profiles::read(settings.as_deref())?;
+            let target = profiles::named(&settings, &profile)?;
+            let db = db
+                .or_else(gatewatch_history::default_path)
+                .ok_or_else(|| anyhow::anyhow!("no data directory for this user: give --db"))?;
+            let now = gatewatch_supervisor::state::now_ms();
+            let since_ms = now.saturating_sub(since.as_millis() as u64);
+            let report = gatewatch_cli::history::read(&db, &target.id, since_ms, now)?;
+            let text = if json {
+                serde_json::to_string_pretty(&report)?
+            } else if csv {
+                gatewatch_cli::history::to_csv(&report)
+            } else {
+                gatewatch_cli::history::to_text(&report, now)
+            };
+            gatewatch_cli::say(text.trim_end());
+            Ok(std::process::ExitCode::SUCCESS)
         }
         Command::Watch {
             target,

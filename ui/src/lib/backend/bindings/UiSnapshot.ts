@@ -33,4 +33,8 @@ settings_migrated_from: string | null,
 /**
  * Keys of the settings file this release does not know (misspelt or retired), ignored.
  */
-settings_ignored: Array<string>, };
+settings_ignored: Array<string>, 
+/**
+ * Why the history is not being kept, or was not usable at start (kept aside), if so.
+ */
+history_problem: string | null, };

@@ -1,0 +1,171 @@
+//! The app's side of the history database: what the relays record goes into a [`Batch`] as
+//! well (log lines with their gateway, raw pings, per-minute latency, incidents), and a task
+//! writes it every [`FLUSH_EVERY`] in one transaction, so the night survives a quit, a reboot
+//! or a crash, with at most that interval missing. A write that fails (a full disk) is
+//! logged and reported, and monitoring goes on.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, Weak};
+use std::time::Duration;
+
+use gatewatch_history::{Batch, EventRow, History, IncidentIds, IncidentTracker, PingRow, minutes};
+use gatewatch_supervisor::{EventKind, SupervisorEvent};
+
+use crate::LogEntry;
+use crate::records::Records;
+
+/// How often the batch is written.
+pub const FLUSH_EVERY: Duration = Duration::from_secs(2);
+
+/// What is waiting to be written, and the state needed to build it.
+pub struct Feed {
+    batch: Batch,
+    trackers: HashMap<String, IncidentTracker>,
+    ids: IncidentIds,
+    /// Each gateway's pings of the last two minutes, so a minute's row is computed from all
+    /// of its pings, whichever batches they came in.
+    recent: HashMap<String, Vec<PingRow>>,
+    /// Minutes with new pings since the last write, per gateway.
+    touched: HashMap<String, Vec<u64>>,
+}
+
+impl Feed {
+    /// A feed whose incident ids follow `largest_id`.
+    pub fn new(largest_id: i64) -> Self {
+        Self {
+            batch: Batch::default(),
+            trackers: HashMap::new(),
+            ids: IncidentIds::after(largest_id),
+            recent: HashMap::new(),
+            touched: HashMap::new(),
+        }
+    }
+
+    /// Takes in one event of `gateway`, and the log line it made, if any.
+    pub fn record(&mut self, gateway: &str, event: &SupervisorEvent, entry: Option<&LogEntry>) {
+        if let Some(entry) = entry {
+            self.batch.events.push(EventRow {
+                gateway: gateway.to_owned(),
+                at_ms: entry.at_ms,
+                kind: serde_json_name(&entry.kind),
+                text: entry.text.clone(),
+                expected: entry.expected,
+            });
+        }
+        if let EventKind::Ping {
+            rtt_us,
+            late: false,
+        } = event.kind
+        {
+            let ping = PingRow {
+                at_ms: event.at_ms,
+                rtt_us,
+            };
+            self.batch.pings.push((gateway.to_owned(), ping));
+            let recent = self.recent.entry(gateway.to_owned()).or_default();
+            recent.retain(|p| p.at_ms + 120_000 > event.at_ms);
+            recent.push(ping);
+            let minute = event.at_ms / 60_000 * 60_000;
+            let touched = self.touched.entry(gateway.to_owned()).or_default();
+            if !touched.contains(&minute) {
+                touched.push(minute);
+            }
+        }
+        let tracker = self
+            .trackers
+            .entry(gateway.to_owned())
+            .or_insert_with(|| IncidentTracker::new(gateway));
+        if let Some(row) = tracker.observe(event, &mut self.ids) {
+            self.batch.incidents.retain(|i| i.id != row.id);
+            self.batch.incidents.push(row);
+        }
+    }
+
+    /// Everything waiting, with the rows of the minutes touched since the last take.
+    pub fn take(&mut self) -> Batch {
+        for (gateway, touched) in self.touched.drain() {
+            let pings = self.recent.get(&gateway).map(Vec::as_slice).unwrap_or(&[]);
+            for stats in minutes(pings) {
+                if touched.contains(&stats.minute_ms) {
+                    self.batch.minutes.push((gateway.clone(), stats));
+                }
+            }
+        }
+        std::mem::take(&mut self.batch)
+    }
+}
+
+/// `LogKind` as its JSON name (`state`, `failure`, …).
+fn serde_json_name<T: serde::Serialize>(value: &T) -> String {
+    serde_json::to_value(value)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_owned))
+        .unwrap_or_default()
+}
+
+/// Writes the feed every [`FLUSH_EVERY`] until the records are gone; a failed write is
+/// reported in `problem` and logged, and the next batch is tried all the same.
+pub async fn write_periodically(
+    records: Weak<Mutex<Records>>,
+    history: Arc<Mutex<History>>,
+    problem: Arc<Mutex<Option<String>>>,
+) {
+    let mut every = tokio::time::interval(FLUSH_EVERY);
+    let mut pruned: Option<std::time::Instant> = None;
+    loop {
+        every.tick().await;
+        let Some(records) = records.upgrade() else {
+            return;
+        };
+        flush(&records, &history, &problem).await;
+        if pruned.is_none_or(|at| at.elapsed() >= PRUNE_EVERY) {
+            pruned = Some(std::time::Instant::now());
+            let history = Arc::clone(&history);
+            let now = gatewatch_supervisor::state::now_ms();
+            let result = tokio::task::spawn_blocking(move || {
+                history
+                    .lock()
+                    .expect("history poisoned")
+                    .prune(now, &gatewatch_history::Retention::default())
+            })
+            .await;
+            match result {
+                Ok(Ok(deleted)) => tracing::debug!(deleted, "history pruned"),
+                Ok(Err(e)) => tracing::warn!(%e, "history not pruned"),
+                Err(e) => tracing::warn!(%e, "history pruning panicked"),
+            }
+        }
+    }
+}
+
+/// How often old rows are deleted (the first time at start).
+const PRUNE_EVERY: Duration = Duration::from_secs(30 * 60);
+
+/// Writes what is waiting now.
+pub async fn flush(
+    records: &Mutex<Records>,
+    history: &Arc<Mutex<History>>,
+    problem: &Arc<Mutex<Option<String>>>,
+) {
+    let batch = match records.lock().expect("records poisoned").history.as_mut() {
+        Some(feed) => feed.take(),
+        None => return,
+    };
+    if batch.is_empty() {
+        return;
+    }
+    let history = Arc::clone(history);
+    let written = tokio::task::spawn_blocking(move || {
+        history.lock().expect("history poisoned").write(&batch)
+    })
+    .await;
+    let mut problem = problem.lock().expect("problem poisoned");
+    match written {
+        Ok(Ok(())) => *problem = None,
+        Ok(Err(e)) => {
+            tracing::warn!(%e, "history not written; monitoring goes on");
+            *problem = Some(format!("history not written: {e}"));
+        }
+        Err(e) => tracing::warn!(%e, "history writer panicked"),
+    }
+}

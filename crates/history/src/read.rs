@@ -1,0 +1,151 @@
+//! Reading the history back: a gateway's incidents over a span, and its uptime per day
+//! (unexpected downtime apart from what the calendar expected), for the window, the CLI and
+//! the morning summary.
+
+use rusqlite::{Connection, params};
+
+use crate::IncidentRow;
+
+/// The incidents of `gateway` (every gateway when `None`) that overlap `[since_ms, now)`,
+/// oldest first; one still open has no end.
+pub fn incidents(
+    connection: &Connection,
+    gateway: Option<&str>,
+    since_ms: u64,
+) -> rusqlite::Result<Vec<IncidentRow>> {
+    let mut query = connection.prepare_cached(
+        "SELECT id, gateway, kind, started_ms, ended_ms, cause, stage, notices, expected, outage
+         FROM incidents
+         WHERE (?1 IS NULL OR gateway = ?1) AND (ended_ms IS NULL OR ended_ms >= ?2)
+         ORDER BY started_ms, id",
+    )?;
+    let rows = query.query_map(params![gateway, since_ms as i64], |r| {
+        Ok(IncidentRow {
+            id: r.get(0)?,
+            gateway: r.get(1)?,
+            kind: r.get(2)?,
+            started_ms: r.get::<_, i64>(3)? as u64,
+            ended_ms: r.get::<_, Option<i64>>(4)?.map(|v| v as u64),
+            cause: r.get(5)?,
+            stage: r.get(6)?,
+            notices: r.get(7)?,
+            expected: r.get(8)?,
+            outage: r.get(9)?,
+        })
+    })?;
+    rows.collect()
+}
+
+/// One day of one gateway.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub struct DayUptime {
+    /// The day's start, epoch ms (midnight on the clock the caller chose).
+    pub day_ms: u64,
+    /// How much of the day was watched (the whole day, or up to now for today), ms.
+    pub span_ms: u64,
+    /// Down when nothing explained it, ms.
+    pub unexpected_down_ms: u64,
+    /// Down inside an outage the calendar expected, ms.
+    pub expected_down_ms: u64,
+}
+
+impl DayUptime {
+    /// The share of the day not down unexpectedly, 0–1.
+    pub fn uptime(&self) -> f64 {
+        if self.span_ms == 0 {
+            return 1.0;
+        }
+        1.0 - self.unexpected_down_ms as f64 / self.span_ms as f64
+    }
+}
+
+/// Uptime per day for `days`, each given as `[start, end)` epoch ms (the caller cuts days on
+/// the trader's clock), from `incidents`; an open incident lasts until `now_ms`. Only spells
+/// of the gateway being down count (`down`, `zombie`), not a degraded connection.
+pub fn uptime_by_day(
+    incidents: &[IncidentRow],
+    days: &[(u64, u64)],
+    now_ms: u64,
+) -> Vec<DayUptime> {
+    days.iter()
+        .map(|&(start, end)| {
+            let end = end.min(now_ms.max(start));
+            let mut day = DayUptime {
+                day_ms: start,
+                span_ms: end - start,
+                unexpected_down_ms: 0,
+                expected_down_ms: 0,
+            };
+            for incident in incidents
+                .iter()
+                .filter(|i| i.kind == "down" || i.kind == "zombie")
+            {
+                let from = incident.started_ms.max(start);
+                let to = incident.ended_ms.unwrap_or(now_ms).min(end);
+                if to <= from {
+                    continue;
+                }
+                if incident.expected {
+                    day.expected_down_ms += to - from;
+                } else {
+                    day.unexpected_down_ms += to - from;
+                }
+            }
+            day
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn incident(kind: &str, started_ms: u64, ended_ms: Option<u64>, expected: bool) -> IncidentRow {
+        IncidentRow {
+            id: 1,
+            gateway: "paper".into(),
+            kind: kind.into(),
+            started_ms,
+            ended_ms,
+            cause: String::new(),
+            stage: None,
+            notices: String::new(),
+            expected,
+            outage: None,
+        }
+    }
+
+    const DAY: u64 = 86_400_000;
+
+    #[test]
+    fn downtime_is_split_by_day_and_by_whether_it_was_expected() {
+        let incidents = [
+            // 58 s of a nightly restart, expected.
+            incident("down", DAY - 30_000, Some(DAY + 28_000), true),
+            // 4 min unexpected on day 2.
+            incident("down", DAY + 3_600_000, Some(DAY + 3_840_000), false),
+            // A degraded spell is not downtime.
+            incident("degraded", DAY + 7_200_000, Some(DAY + 9_000_000), false),
+            // Still down now (day 3, 10 min so far).
+            incident("zombie", 2 * DAY + 600_000, None, false),
+        ];
+        let days = [(0, DAY), (DAY, 2 * DAY), (2 * DAY, 3 * DAY)];
+        let now = 2 * DAY + 1_200_000;
+        let rows = uptime_by_day(&incidents, &days, now);
+        assert_eq!(
+            (rows[0].expected_down_ms, rows[0].unexpected_down_ms),
+            (30_000, 0)
+        );
+        assert_eq!(
+            (rows[1].expected_down_ms, rows[1].unexpected_down_ms),
+            (28_000, 240_000)
+        );
+        assert_eq!(rows[2].span_ms, 1_200_000, "today counts up to now");
+        assert_eq!(rows[2].unexpected_down_ms, 600_000);
+        assert!((rows[2].uptime() - 0.5).abs() < 1e-9);
+        assert!(
+            (rows[0].uptime() - 1.0).abs() < 1e-9,
+            "expected downtime is not counted against it"
+        );
+    }
+}
