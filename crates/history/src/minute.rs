@@ -1,5 +1,7 @@
 //! Pings folded into per-minute rows: count, lost, min, p50, p95, p99, max of the answered.
 
+use gatewatch_supervisor::stats::percentile;
+
 use crate::PingRow;
 
 /// One minute of one gateway's pings.
@@ -36,13 +38,7 @@ pub fn minutes(pings: &[PingRow]) -> Vec<MinuteStats> {
         .into_iter()
         .map(|(minute_ms, (count, mut rtts))| {
             rtts.sort_unstable();
-            let rank = |p: f64| -> Option<u64> {
-                if rtts.is_empty() {
-                    return None;
-                }
-                let index = ((p * rtts.len() as f64).ceil() as usize).clamp(1, rtts.len()) - 1;
-                Some(rtts[index])
-            };
+            let rank = |q: f64| percentile(&rtts, q);
             MinuteStats {
                 minute_ms,
                 count,

@@ -151,8 +151,8 @@ impl LatencyStats {
     }
 }
 
-/// Nearest-rank percentile of sorted values.
-fn percentile(sorted: &[u64], q: f64) -> Option<u64> {
+/// Nearest-rank percentile of sorted values (the history's per-minute rows use it too).
+pub fn percentile(sorted: &[u64], q: f64) -> Option<u64> {
     if sorted.is_empty() {
         return None;
     }
