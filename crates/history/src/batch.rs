@@ -42,6 +42,34 @@ pub struct IncidentRow {
     pub expected: bool,
     /// The expected outage's label, if any ("nightly restart").
     pub outage: Option<String>,
+    /// The most CLOSE_WAIT sockets seen on the gateway's side during it (read back from the
+    /// CLOSE_WAIT changes; not written with the incident).
+    pub close_wait: Option<u32>,
+}
+
+#[cfg(test)]
+impl IncidentRow {
+    /// A plain `down` spell of `gateway`, for tests.
+    pub(crate) fn spell(
+        gateway: &str,
+        started_ms: u64,
+        ended_ms: Option<u64>,
+        expected: bool,
+    ) -> Self {
+        IncidentRow {
+            id: 1,
+            gateway: gateway.into(),
+            kind: "down".into(),
+            started_ms,
+            ended_ms,
+            cause: String::new(),
+            stage: None,
+            notices: String::new(),
+            expected,
+            outage: None,
+            close_wait: None,
+        }
+    }
 }
 
 /// One ping's result.
@@ -175,6 +203,7 @@ impl Batch {
             "INSERT OR REPLACE INTO latency_minute (gateway, minute_ms, count, lost, min_us, p50_us, p95_us, p99_us, max_us)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
         )?;
+        let mut slots = std::collections::BTreeSet::new();
         for (gateway, m) in &self.minutes {
             minute.execute(params![
                 gateway,
@@ -187,6 +216,11 @@ impl Batch {
                 opt(m.p99_us),
                 opt(m.max_us)
             ])?;
+            slots.insert((gateway, m.minute_ms / 600_000 * 600_000));
+        }
+        let mut roll_up = tx.prepare_cached(crate::schema::ROLL_UP_TEN_MINUTES)?;
+        for (gateway, slot) in slots {
+            roll_up.execute(params![gateway, ms(slot)])?;
         }
         Ok(())
     }

@@ -37,7 +37,7 @@ pub struct IncidentTracker {
     pending_cause: Option<String>,
 }
 
-fn stage_name(stage: Stage) -> &'static str {
+pub(crate) fn stage_name(stage: Stage) -> &'static str {
     match stage {
         Stage::TcpConnect => "tcp_connect",
         Stage::VersionExchange => "version_exchange",
@@ -74,6 +74,32 @@ fn kind_of(state: &ConnectionState) -> Option<(&'static str, Option<String>, boo
         | ConnectionState::Reconnecting { .. }
         | ConnectionState::CircuitOpen { .. } => ("down", None, false),
     })
+}
+
+/// What an incident that ended without a recovery says: its end is where watching stopped.
+pub const UNWATCHED: &str = "not watched to its end (Gatewatch stopped or paused)";
+
+fn with_note(cause: &str, note: &str) -> String {
+    if cause.is_empty() {
+        note.to_owned()
+    } else {
+        format!("{cause}; {note}")
+    }
+}
+
+/// Ends the incidents a previous run left open (it was killed, or the computer lost power):
+/// each at the last thing that run recorded of its gateway, saying it was not watched to its
+/// end. Returns how many.
+pub fn close_abandoned(connection: &rusqlite::Connection) -> rusqlite::Result<usize> {
+    connection.execute(
+        "UPDATE incidents SET
+             ended_ms = max(started_ms, coalesce(
+                 (SELECT max(at_ms) FROM events e WHERE e.gateway = incidents.gateway),
+                 started_ms)),
+             cause = CASE WHEN cause = '' THEN ?1 ELSE cause || '; ' || ?1 END
+         WHERE ended_ms IS NULL",
+        [UNWATCHED],
+    )
 }
 
 impl IncidentTracker {
@@ -147,6 +173,13 @@ impl IncidentTracker {
             self.pending_cause = None;
             let mut closed = self.open.take()?;
             closed.ended_ms = Some(at_ms);
+            // Stopped or paused is where the watching ended, not a recovery: say so.
+            if !matches!(
+                state,
+                ConnectionState::Connected(_) | ConnectionState::Degraded { .. }
+            ) {
+                closed.cause = with_note(&closed.cause, UNWATCHED);
+            }
             return Some(closed);
         };
         match &mut self.open {
@@ -162,6 +195,7 @@ impl IncidentTracker {
                     notices: String::new(),
                     expected,
                     outage,
+                    close_wait: None,
                 };
                 self.open = Some(row.clone());
                 Some(row)
@@ -209,6 +243,7 @@ mod tests {
             accounts: vec![],
             client_id: 901,
             since_ms: 0,
+            stage_us: Default::default(),
         })
     }
 
@@ -266,7 +301,19 @@ mod tests {
         let closed = t.observe(&state(59_001, connected()), &mut ids).unwrap();
         assert_eq!((closed.id, closed.ended_ms), (42, Some(59_001)));
         assert!(!closed.expected);
+        assert_eq!(closed.cause, "the gateway closed the connection");
         assert!(t.open().is_none());
+    }
+
+    #[test]
+    fn watching_stopped_during_a_spell_ends_it_saying_it_was_not_a_recovery() {
+        let (mut t, mut ids) = (IncidentTracker::new("paper"), IncidentIds::default());
+        t.observe(&state(0, reconnecting(2)), &mut ids).unwrap();
+        let closed = t
+            .observe(&state(5_000, ConnectionState::Stopped), &mut ids)
+            .unwrap();
+        assert_eq!(closed.ended_ms, Some(5_000));
+        assert_eq!(closed.cause, UNWATCHED);
     }
 
     #[test]

@@ -8,19 +8,29 @@
 //! schema version (`schema.rs`, versions in `user_version`), and renames aside a file it cannot
 //! use (corrupt, or from a newer release) and starts a new one, saying so.
 
+mod attempts;
 mod batch;
+mod chart;
+mod export;
 mod incidents;
 mod minute;
 mod open;
 mod read;
 mod schema;
+mod words;
 
+pub use attempts::{AttemptRows, AttemptTracker};
 pub use batch::{Batch, ConnectRow, EventRow, IncidentRow, PingRow, ZombieRow};
-pub use incidents::{IncidentIds, IncidentTracker};
+pub use chart::{Bucket, Source, buckets, minute_rows, oldest_ping, raw_percentiles};
+pub use export::{incidents_csv, minutes_csv};
+pub use incidents::{IncidentIds, IncidentTracker, UNWATCHED, close_abandoned};
 pub use minute::{MinuteStats, minutes};
 pub use open::{History, HistoryError, OpenProblem, Opened};
 pub use read::{DayUptime, incidents, uptime_by_day};
 pub use rusqlite;
+pub use words::{
+    clock, days_back, incident_line, kind_words, local_days, span, summary, summary_start,
+};
 
 /// Where the history database lives by default: the platform data directory
 /// (`~/.local/share/gatewatch/history.db` on Linux), shared by the app, the service and the CLI.
@@ -28,26 +38,6 @@ pub fn default_path() -> Option<std::path::PathBuf> {
     directories::ProjectDirs::from("com", "Gatewatch", "Gatewatch")
         .map(|dirs| dirs.data_dir().join("history.db"))
 }
-pub use schema::SCHEMA_VERSION;
+pub use schema::{MIGRATIONS, SCHEMA_VERSION};
 
-/// How long each kind of row is kept.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-#[serde(default)]
-pub struct Retention {
-    /// Raw pings, hours.
-    pub raw_hours: u64,
-    /// Per-minute latency and connect attempts, days.
-    pub minute_days: u64,
-    /// Events, incidents and CLOSE_WAIT changes, days.
-    pub event_days: u64,
-}
-
-impl Default for Retention {
-    fn default() -> Self {
-        Self {
-            raw_hours: 48,
-            minute_days: 90,
-            event_days: 365,
-        }
-    }
-}
+pub use gatewatch_settings::Retention;

@@ -5,7 +5,7 @@ use gatewatch_supervisor::stats::percentile;
 use crate::PingRow;
 
 /// One minute of one gateway's pings.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 pub struct MinuteStats {
     /// The minute's start, epoch ms.
     pub minute_ms: u64,

@@ -160,27 +160,31 @@ impl History {
         for (sql, cutoff) in [
             (
                 "DELETE FROM pings WHERE at_ms < ?1",
-                before(retention.raw_hours * 3_600_000),
+                before(u64::from(retention.raw_hours) * 3_600_000),
             ),
             (
                 "DELETE FROM latency_minute WHERE minute_ms < ?1",
-                before(retention.minute_days * day),
+                before(u64::from(retention.minute_days) * day),
+            ),
+            (
+                "DELETE FROM latency_10min WHERE start_ms < ?1",
+                before(u64::from(retention.minute_days) * day),
             ),
             (
                 "DELETE FROM connects WHERE at_ms < ?1",
-                before(retention.minute_days * day),
+                before(u64::from(retention.minute_days) * day),
             ),
             (
                 "DELETE FROM zombies WHERE at_ms < ?1",
-                before(retention.event_days * day),
+                before(u64::from(retention.event_days) * day),
             ),
             (
                 "DELETE FROM events WHERE at_ms < ?1",
-                before(retention.event_days * day),
+                before(u64::from(retention.event_days) * day),
             ),
             (
                 "DELETE FROM incidents WHERE ended_ms IS NOT NULL AND ended_ms < ?1",
-                before(retention.event_days * day),
+                before(u64::from(retention.event_days) * day),
             ),
         ] {
             deleted += tx.execute(sql, [cutoff]).map_err(sqlite)?;

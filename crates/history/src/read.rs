@@ -14,8 +14,11 @@ pub fn incidents(
     since_ms: u64,
 ) -> rusqlite::Result<Vec<IncidentRow>> {
     let mut query = connection.prepare_cached(
-        "SELECT id, gateway, kind, started_ms, ended_ms, cause, stage, notices, expected, outage
-         FROM incidents
+        "SELECT id, gateway, kind, started_ms, ended_ms, cause, stage, notices, expected, outage,
+                (SELECT max(z.gateway_side) FROM zombies z
+                 WHERE z.gateway = i.gateway AND z.at_ms >= i.started_ms
+                   AND (i.ended_ms IS NULL OR z.at_ms <= i.ended_ms))
+         FROM incidents i
          WHERE (?1 IS NULL OR gateway = ?1) AND (ended_ms IS NULL OR ended_ms >= ?2)
          ORDER BY started_ms, id",
     )?;
@@ -31,6 +34,7 @@ pub fn incidents(
             notices: r.get(7)?,
             expected: r.get(8)?,
             outage: r.get(9)?,
+            close_wait: r.get::<_, Option<u32>>(10)?.filter(|&n| n > 0),
         })
     })?;
     rows.collect()
@@ -102,16 +106,8 @@ mod tests {
 
     fn incident(kind: &str, started_ms: u64, ended_ms: Option<u64>, expected: bool) -> IncidentRow {
         IncidentRow {
-            id: 1,
-            gateway: "paper".into(),
             kind: kind.into(),
-            started_ms,
-            ended_ms,
-            cause: String::new(),
-            stage: None,
-            notices: String::new(),
-            expected,
-            outage: None,
+            ..IncidentRow::spell("paper", started_ms, ended_ms, expected)
         }
     }
 

@@ -5,7 +5,7 @@
 use std::path::Path;
 use std::time::Duration;
 
-use gatewatch_history::{Batch, EventRow, History, PingRow, SCHEMA_VERSION, minutes};
+use gatewatch_history::{Batch, EventRow, History, MIGRATIONS, PingRow, SCHEMA_VERSION, minutes};
 
 fn count(history: &History, table: &str) -> i64 {
     history
@@ -66,8 +66,9 @@ fn a_new_database_is_migrated_to_the_current_schema_in_wal_mode() {
 
 #[test]
 fn every_earlier_schema_version_opens_and_keeps_its_rows() {
-    // Version 0 is an empty SQLite file (as an interrupted first start leaves it); every later
-    // version is the database as that release's migrations left it, with a row in it.
+    // Version 0 is an empty SQLite file (as an interrupted first start leaves it); version n
+    // is the database exactly as the first n migrations leave it, with an event and two
+    // minutes of latency written as that release wrote them.
     for version in 0..=SCHEMA_VERSION {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("history.db");
@@ -76,21 +77,45 @@ fn every_earlier_schema_version_opens_and_keeps_its_rows() {
             connection
                 .execute_batch("CREATE TABLE IF NOT EXISTS keep (x INTEGER)")
                 .unwrap();
+            for migration in &MIGRATIONS[..version as usize] {
+                connection.execute_batch(migration).unwrap();
+            }
             if version > 0 {
-                drop(connection);
-                let mut history = History::open(&path).unwrap().history;
-                history.write(&batch(1)).unwrap();
-                history
-                    .connection()
-                    .pragma_update(None, "user_version", version)
+                connection
+                    .execute_batch(
+                        "INSERT INTO events (gateway, at_ms, kind, text) VALUES ('paper', 1, 'state', 'connected');
+                         INSERT INTO latency_minute (gateway, minute_ms, count, lost, max_us, p50_us)
+                             VALUES ('paper', 600000, 60, 0, 900, 400), ('paper', 660000, 60, 10, 700, 500);",
+                    )
                     .unwrap();
             }
+            connection
+                .pragma_update(None, "user_version", version)
+                .unwrap();
         }
         let opened = History::open(&path).unwrap();
         assert_eq!(opened.migrated_from, version);
         assert!(opened.problem.is_none());
         if version > 0 {
-            assert_eq!(count(&opened.history, "events"), 1, "version {version}");
+            let history = &opened.history;
+            assert_eq!(count(history, "events"), 1, "version {version}");
+        }
+        // Migration 2 fills the 10-minute rows from the minutes already there.
+        if version == 1 {
+            let history = &opened.history;
+            let rolled: (i64, i64, i64, i64) = history
+                .connection()
+                .query_row(
+                    "SELECT count, lost, max_us, p50_weighted_us / answered FROM latency_10min",
+                    [],
+                    |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+                )
+                .unwrap();
+            assert_eq!(
+                rolled,
+                (120, 10, 900, (400 * 60 + 500 * 50) / 110),
+                "version {version}: the minutes rolled up"
+            );
         }
     }
 }
@@ -231,6 +256,7 @@ fn incidents_are_read_back_per_gateway_over_a_span_with_open_ones() {
         notices: "1100".into(),
         expected: id == 2,
         outage: (id == 2).then(|| "nightly restart".into()),
+        close_wait: None,
     };
     let mut batch = Batch {
         incidents: vec![
@@ -257,6 +283,34 @@ fn incidents_are_read_back_per_gateway_over_a_span_with_open_ones() {
     let all = incidents(history.connection(), None, 0).unwrap();
     assert_eq!(all.len(), 4);
     assert_eq!(all[2].ended_ms, None, "live is still down");
+
+    // The run that wrote it is gone (killed): the next run ends it at the last thing the
+    // first one recorded of that gateway, saying it was not watched to its end.
+    history
+        .write(&Batch {
+            events: vec![EventRow {
+                gateway: "live".into(),
+                at_ms: 41_000,
+                kind: "failure".into(),
+                text: "connect attempt 9 failed".into(),
+                expected: false,
+            }],
+            ..Batch::default()
+        })
+        .unwrap();
+    assert_eq!(
+        gatewatch_history::close_abandoned(history.connection()).unwrap(),
+        1
+    );
+    let live = incidents(history.connection(), Some("live"), 0).unwrap();
+    assert_eq!(live[0].ended_ms, Some(41_000));
+    assert_eq!(
+        live[0].cause,
+        format!(
+            "the gateway closed the connection; {}",
+            gatewatch_history::UNWATCHED
+        )
+    );
 }
 
 #[test]
@@ -297,4 +351,52 @@ fn pruning_keeps_raw_pings_two_days_minutes_ninety_and_events_a_year() {
         "the 1- and 3-day-old minutes stay"
     );
     assert_eq!(count(&history, "events"), 3, "events older than a year go");
+}
+
+#[test]
+fn a_full_database_is_an_error_naming_the_file_and_nothing_of_the_batch_is_half_written() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("history.db");
+    let mut history = History::open(&path).unwrap().history;
+    history.write(&batch(0)).unwrap();
+    // SQLite's page limit: growing past it fails as a full disk does (SQLITE_FULL).
+    let pages: i64 = history
+        .connection()
+        .query_row("PRAGMA page_count", [], |r| r.get(0))
+        .unwrap();
+    history
+        .connection()
+        .pragma_update(None, "max_page_count", pages)
+        .unwrap();
+    let big = Batch {
+        pings: (0..20_000)
+            .map(|i| {
+                (
+                    "paper".to_owned(),
+                    PingRow {
+                        at_ms: 10_000_000 + i,
+                        rtt_us: Some(i),
+                    },
+                )
+            })
+            .collect(),
+        ..batch(1)
+    };
+    let error = history.write(&big).unwrap_err().to_string();
+    assert!(
+        error.contains("history.db") && error.contains("full"),
+        "{error}"
+    );
+    assert_eq!(
+        count(&history, "events"),
+        1,
+        "the failed batch left nothing"
+    );
+    history
+        .connection()
+        .pragma_update(None, "max_page_count", 1_000_000)
+        .unwrap();
+    history.write(&big).unwrap();
+    assert_eq!(count(&history, "pings"), 60 + 20_000);
+    assert_eq!(integrity(&path), "ok");
 }

@@ -46,6 +46,31 @@ pub struct Settings {
     /// Margins, grace time, Sunday reminders and server-window overrides of the IB
     /// calendar, for every gateway.
     pub calendar: CalendarSettings,
+    /// How long the history database keeps each kind of row.
+    pub history: Retention,
+}
+
+/// How long the history database keeps each kind of row; older rows are deleted in the
+/// background.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(default)]
+pub struct Retention {
+    /// Raw pings, hours (the 5-minute and 1-hour charts and exact percentiles read them).
+    pub raw_hours: u32,
+    /// Per-minute latency and connect attempts, days.
+    pub minute_days: u32,
+    /// Events, incidents and CLOSE_WAIT changes, days.
+    pub event_days: u32,
+}
+
+impl Default for Retention {
+    fn default() -> Self {
+        Self {
+            raw_hours: 48,
+            minute_days: 90,
+            event_days: 365,
+        }
+    }
 }
 
 /// One gateway: where it is, who the monitor is to it, and what differs from the defaults.
@@ -125,6 +150,7 @@ impl Default for Settings {
             notifications: NotificationSettings::default(),
             start_minimized: false,
             calendar: CalendarSettings::default(),
+            history: Retention::default(),
         }
     }
 }

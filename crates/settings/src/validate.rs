@@ -84,6 +84,7 @@ pub(crate) fn validate(settings: &Settings) -> Result<(), Vec<FieldError>> {
     }
     check_notifications(&mut errors, "notifications", &settings.notifications);
     check_calendar(&mut errors, &settings.calendar);
+    check_retention(&mut errors, &settings.history);
     for (index, profile) in settings.profiles.iter().enumerate() {
         let at = format!("profiles[{index}]");
         check_profile(&mut errors, settings, &at, profile);
@@ -160,6 +161,26 @@ fn check_calendar(errors: &mut Errors, calendar: &gatewatch_calendar::CalendarSe
             errors.add(
                 format!("calendar.relogin_reminders_mins[{i}]"),
                 "must be between 1 minute and a week (10080)",
+            );
+        }
+    }
+}
+
+fn check_retention(errors: &mut Errors, retention: &crate::Retention) {
+    for (field, value, max, unit) in [
+        ("raw_hours", retention.raw_hours, 24 * 31, "hours (31 days)"),
+        (
+            "minute_days",
+            retention.minute_days,
+            3_660,
+            "days (10 years)",
+        ),
+        ("event_days", retention.event_days, 3_660, "days (10 years)"),
+    ] {
+        if value == 0 || value > max {
+            errors.add(
+                format!("history.{field}"),
+                format!("must be between 1 and {max} {unit}"),
             );
         }
     }
@@ -308,6 +329,23 @@ mod tests {
                 "profiles[1].schedule.ibc.command_server.port",
             ]
         );
+    }
+
+    #[test]
+    fn history_retention_must_keep_something_and_not_forever() {
+        let mut settings = two();
+        settings.history.raw_hours = 0;
+        settings.history.event_days = 100_000;
+        assert_eq!(
+            fields(&settings),
+            ["history.raw_hours", "history.event_days"]
+        );
+        settings.history = crate::Retention {
+            raw_hours: 1,
+            minute_days: 3_660,
+            event_days: 1,
+        };
+        assert!(settings.validate().is_ok());
     }
 
     #[test]

@@ -169,6 +169,7 @@ mod tests {
             accounts: vec!["DU1".into()],
             client_id: 901,
             since_ms: 0,
+            stage_us: Default::default(),
         }
     }
 

@@ -565,6 +565,7 @@ impl Machine {
                 accounts: session.accounts,
                 client_id: session.client_id,
                 since_ms: at_ms,
+                stage_us: session.stage_us,
             },
             problems: Problems::default(),
         };

@@ -5,7 +5,9 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use gatewatch_calendar::Occurrence;
 use gatewatch_protocol::notice::Notice;
-use gatewatch_protocol::{DisconnectCause, Encoding, Position, Stage, SummaryRow, WorkerError};
+use gatewatch_protocol::{
+    DisconnectCause, Encoding, Position, Stage, StageTimes, SummaryRow, WorkerError,
+};
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
@@ -37,6 +39,9 @@ pub struct SessionInfo {
     pub client_id: i32,
     /// Connected since, epoch ms.
     pub since_ms: u64,
+    /// How long each stage of the connect took, µs.
+    #[serde(default)]
+    pub stage_us: StageTimes,
 }
 
 /// Why a live connection is not healthy.
@@ -409,6 +414,7 @@ mod tests {
             accounts: vec!["DU1".into()],
             client_id,
             since_ms: 5,
+            stage_us: Default::default(),
         }
     }
 
