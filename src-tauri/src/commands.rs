@@ -1,7 +1,10 @@
 //! The commands the UI calls: each one line over `App`. A command about one gateway takes
 //! its profile id as `gateway`.
 
-use gatewatch_app::{App, AppError, Applied, IbcLever, LatencySeries, UiSnapshot};
+use gatewatch_app::{
+    App, AppError, Applied, ExportKind, IbcLever, IncidentView, LatencyRange, LatencySeries,
+    MorningSummary, UiSnapshot, UptimeDay,
+};
 use gatewatch_settings::Settings;
 use tauri::State;
 
@@ -55,9 +58,48 @@ pub async fn save_settings(app: State<'_, App>, settings: Settings) -> Result<Ap
     app.save_settings(settings).await
 }
 
+/// The latency charts of `gateways` over `range`, one per gateway.
 #[tauri::command]
-pub fn get_latency(app: State<'_, App>, gateway: String, window_secs: u64) -> LatencySeries {
-    app.latency(&gateway, window_secs)
+pub async fn get_latency(
+    app: State<'_, App>,
+    gateways: Vec<String>,
+    range: LatencyRange,
+) -> Result<Vec<LatencySeries>, AppError> {
+    app.latency(gateways, range).await
+}
+
+#[tauri::command]
+pub async fn get_incidents(
+    app: State<'_, App>,
+    gateway: Option<String>,
+    since_ms: u64,
+) -> Result<Vec<IncidentView>, AppError> {
+    app.incidents(gateway, since_ms).await
+}
+
+#[tauri::command]
+pub async fn get_uptime(
+    app: State<'_, App>,
+    gateway: String,
+    days: u32,
+) -> Result<Vec<UptimeDay>, AppError> {
+    app.uptime(gateway, days).await
+}
+
+#[tauri::command]
+pub async fn get_morning_summary(app: State<'_, App>) -> Result<Option<MorningSummary>, AppError> {
+    app.morning_summary().await
+}
+
+/// Writes a CSV file into the Downloads folder; returns its path.
+#[tauri::command]
+pub async fn export_csv(
+    app: State<'_, App>,
+    gateway: String,
+    kind: ExportKind,
+    since_ms: u64,
+) -> Result<String, AppError> {
+    app.export_csv(gateway, kind, since_ms).await
 }
 
 /// Opens the log folder in the desktop's file manager.

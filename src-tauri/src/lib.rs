@@ -74,6 +74,10 @@ pub fn with_commands<R: tauri::Runtime>(builder: tauri::Builder<R>) -> tauri::Bu
     builder.invoke_handler(tauri::generate_handler![
         commands::get_snapshot,
         commands::get_latency,
+        commands::get_incidents,
+        commands::get_uptime,
+        commands::get_morning_summary,
+        commands::export_csv,
         commands::open_log_folder,
         commands::reconnect_now,
         commands::pause,

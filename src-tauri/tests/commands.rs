@@ -85,12 +85,13 @@ fn commands_answer_with_snapshots_settings_and_field_errors() {
             &webview,
             request(
                 "get_latency",
-                serde_json::json!({ "gateway": "gateway-paper-demo", "windowSecs": 300 }),
+                serde_json::json!({ "gateways": ["gateway-paper-demo"], "range": "5m" }),
             ),
         )
         .unwrap()
-        .deserialize()
-        .unwrap();
+        .deserialize::<serde_json::Value>()
+        .unwrap()[0]
+            .clone();
         if latency["t"].as_array().is_some_and(|t| !t.is_empty())
             || std::time::Instant::now() > deadline
         {

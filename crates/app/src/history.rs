@@ -1,5 +1,6 @@
 //! The app's side of the history database: what the relays record goes into a [`Batch`] as
-//! well (log lines with their gateway, raw pings, per-minute latency, incidents), and a task
+//! well (log lines with their gateway, raw pings, per-minute latency, incidents, connect
+//! attempts, CLOSE_WAIT changes), and a task
 //! writes it every [`FLUSH_EVERY`] in one transaction, so the night survives a quit, a reboot
 //! or a crash, with at most that interval missing. A write that fails (a full disk) is
 //! logged and reported, and monitoring goes on.
@@ -8,7 +9,9 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex, Weak};
 use std::time::Duration;
 
-use gatewatch_history::{Batch, EventRow, History, IncidentIds, IncidentTracker, PingRow, minutes};
+use gatewatch_history::{
+    AttemptTracker, Batch, EventRow, History, IncidentIds, IncidentTracker, PingRow, minutes,
+};
 use gatewatch_supervisor::{EventKind, SupervisorEvent};
 
 use crate::LogEntry;
@@ -21,6 +24,7 @@ pub const FLUSH_EVERY: Duration = Duration::from_secs(2);
 pub struct Feed {
     batch: Batch,
     trackers: HashMap<String, IncidentTracker>,
+    attempts: HashMap<String, AttemptTracker>,
     ids: IncidentIds,
     /// Each gateway's pings of the last two minutes, so a minute's row is computed from all
     /// of its pings, whichever batches they came in.
@@ -35,6 +39,7 @@ impl Feed {
         Self {
             batch: Batch::default(),
             trackers: HashMap::new(),
+            attempts: HashMap::new(),
             ids: IncidentIds::after(largest_id),
             recent: HashMap::new(),
             touched: HashMap::new(),
@@ -71,6 +76,13 @@ impl Feed {
                 touched.push(minute);
             }
         }
+        let attempts = self
+            .attempts
+            .entry(gateway.to_owned())
+            .or_default()
+            .observe(gateway, event);
+        self.batch.connects.extend(attempts.connect);
+        self.batch.zombies.extend(attempts.zombie);
         let tracker = self
             .trackers
             .entry(gateway.to_owned())
@@ -103,30 +115,36 @@ fn serde_json_name<T: serde::Serialize>(value: &T) -> String {
         .unwrap_or_default()
 }
 
-/// Writes the feed every [`FLUSH_EVERY`] until the records are gone; a failed write is
-/// reported in `problem` and logged, and the next batch is tried all the same.
-pub async fn write_periodically(
-    records: Weak<Mutex<Records>>,
-    history: Arc<Mutex<History>>,
-    problem: Arc<Mutex<Option<String>>>,
-) {
+/// Writes the feed every [`FLUSH_EVERY`] for as long as the app runs; a failed write is
+/// reported in the snapshot and logged, and the next batch is tried all the same. Deletes
+/// what the settings' retention no longer keeps every [`PRUNE_EVERY`] (the first time at
+/// start).
+pub(crate) async fn write_periodically(inner: Weak<crate::Inner>) {
     let mut every = tokio::time::interval(FLUSH_EVERY);
     let mut pruned: Option<std::time::Instant> = None;
     loop {
         every.tick().await;
-        let Some(records) = records.upgrade() else {
+        let Some(inner) = inner.upgrade() else {
             return;
         };
-        flush(&records, &history, &problem).await;
+        let Some(history) = inner.history.clone() else {
+            return;
+        };
+        flush(&inner.records, &history, &inner.history_problem).await;
         if pruned.is_none_or(|at| at.elapsed() >= PRUNE_EVERY) {
             pruned = Some(std::time::Instant::now());
-            let history = Arc::clone(&history);
+            let retention = inner
+                .settings
+                .lock()
+                .expect("settings poisoned")
+                .history
+                .clone();
             let now = gatewatch_supervisor::state::now_ms();
             let result = tokio::task::spawn_blocking(move || {
                 history
                     .lock()
                     .expect("history poisoned")
-                    .prune(now, &gatewatch_history::Retention::default())
+                    .prune(now, &retention)
             })
             .await;
             match result {
@@ -167,5 +185,71 @@ pub async fn flush(
             *problem = Some(format!("history not written: {e}"));
         }
         Err(e) => tracing::warn!(%e, "history writer panicked"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use gatewatch_supervisor::SupervisorEvent;
+
+    fn ping(at_ms: u64) -> SupervisorEvent {
+        SupervisorEvent {
+            at_ms,
+            kind: EventKind::Ping {
+                rtt_us: Some(400),
+                late: false,
+            },
+        }
+    }
+
+    #[tokio::test]
+    async fn a_write_that_fails_for_want_of_space_is_reported_and_the_next_good_one_clears_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let history = History::open(&dir.path().join("history.db"))
+            .unwrap()
+            .history;
+        let pages: i64 = history
+            .connection()
+            .query_row("PRAGMA page_count", [], |r| r.get(0))
+            .unwrap();
+        // SQLite's page limit fails a growing write exactly as a full disk does.
+        history
+            .connection()
+            .pragma_update(None, "max_page_count", pages)
+            .unwrap();
+        let history = Arc::new(Mutex::new(history));
+        let records = Mutex::new(Records {
+            history: Some(Feed::new(0)),
+            ..Records::default()
+        });
+        let problem = Arc::new(Mutex::new(None));
+        let feed = |from: u64, n: u64| {
+            let mut records = records.lock().unwrap();
+            let feed = records.history.as_mut().unwrap();
+            for i in 0..n {
+                feed.record("paper", &ping(from + i * 1000), None);
+            }
+        };
+        feed(0, 5_000);
+        flush(&records, &history, &problem).await;
+        let said = problem.lock().unwrap().clone().expect("reported");
+        assert!(
+            said.starts_with("history not written") && said.contains("full"),
+            "{said}"
+        );
+        history
+            .lock()
+            .unwrap()
+            .connection()
+            .pragma_update(None, "max_page_count", 1_000_000)
+            .unwrap();
+        feed(10_000_000, 3);
+        flush(&records, &history, &problem).await;
+        assert_eq!(
+            *problem.lock().unwrap(),
+            None,
+            "written again: no longer said"
+        );
     }
 }

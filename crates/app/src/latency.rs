@@ -25,6 +25,33 @@ pub struct LatencySeries {
     pub rtt_ms: Vec<Option<f64>>,
     /// Times of buckets in which a ping was lost.
     pub lost_t: Vec<f64>,
+    /// Buckets of minutes only: the count-weighted mean of the minutes' medians, ms (not a
+    /// percentile: percentiles of minutes cannot be merged). Empty otherwise.
+    pub typical_ms: Vec<Option<f64>>,
+    /// The exact median of every answered ping in the range, ms, where the raw pings cover it.
+    pub p50_ms: Option<f64>,
+    /// The exact 95th percentile likewise, ms.
+    pub p95_ms: Option<f64>,
+    /// Pings in the range, and how many were lost.
+    pub pings: u64,
+    /// Lost pings in the range.
+    pub lost: u64,
+    /// How wide a bucket is, seconds.
+    pub bucket_secs: f64,
+    /// Where it was read from: `memory` (no history kept), `pings` or `minutes`.
+    pub source: String,
+    /// What the chart cannot show, in words (a range longer than what is kept).
+    pub note: Option<String>,
+}
+
+impl LatencySeries {
+    /// `rtts` (answered, µs, any order) as the range's exact p50 and p95.
+    pub fn set_percentiles(&mut self, mut rtts: Vec<u64>) {
+        rtts.sort_unstable();
+        let ms = |q| gatewatch_supervisor::stats::percentile(&rtts, q).map(|us| us as f64 / 1000.0);
+        self.p50_ms = ms(0.5);
+        self.p95_ms = ms(0.95);
+    }
 }
 
 impl LatencyHistory {
@@ -46,10 +73,11 @@ impl LatencyHistory {
         let start = now_ms.saturating_sub(window_ms);
         let bucket_ms = (window_ms / max_points.max(1) as u64).max(1);
         let mut series = LatencySeries {
-            t: Vec::new(),
-            rtt_ms: Vec::new(),
-            lost_t: Vec::new(),
+            bucket_secs: bucket_ms as f64 / 1000.0,
+            source: "memory".into(),
+            ..LatencySeries::default()
         };
+        let mut answered = Vec::new();
         let mut current: Option<(u64, Option<u32>, bool)> = None;
         let flush = |series: &mut LatencySeries,
                      (bucket, slowest, lost): (u64, Option<u32>, bool)| {
@@ -65,6 +93,11 @@ impl LatencyHistory {
             .iter()
             .filter(|(at, _)| *at >= start && *at <= now_ms)
         {
+            series.pings += 1;
+            match rtt {
+                Some(us) => answered.push(u64::from(*us)),
+                None => series.lost += 1,
+            }
             let bucket = (at - start) / bucket_ms;
             match &mut current {
                 Some((b, slowest, lost)) if *b == bucket => {
@@ -82,6 +115,7 @@ impl LatencyHistory {
         if let Some(done) = current {
             flush(&mut series, done);
         }
+        series.set_percentiles(answered);
         series
     }
 }
@@ -116,6 +150,12 @@ mod tests {
         );
         let five_minutes = history.series(now, 300_000, 2000);
         assert_eq!(five_minutes.t.len(), 301, "short windows keep every sample");
+        assert_eq!((series.pings, series.lost), (86_400, 87));
+        assert_eq!(
+            series.p50_ms,
+            Some(0.503),
+            "the median of every answered ping"
+        );
     }
 
     #[test]

@@ -12,6 +12,7 @@ pub mod history;
 mod ibc;
 mod latency;
 mod log;
+pub mod past;
 mod records;
 pub mod sleep;
 pub mod tray;
@@ -20,6 +21,7 @@ pub use fleet::Applied;
 pub use ibc::IbcLever;
 pub use latency::{LatencyHistory, LatencySeries};
 pub use log::{EventLog, LogEntry, LogKind};
+pub use past::{ExportKind, IncidentView, LatencyRange, MorningSummary, UptimeDay};
 pub use records::GatewayEvent;
 
 use std::path::PathBuf;
@@ -183,6 +185,8 @@ struct Inner {
     sleep: Mutex<SleepWatch>,
     /// The history database, when one is kept.
     history: Option<Arc<Mutex<gatewatch_history::History>>>,
+    /// Its file, for readers (which never take the writer's lock).
+    history_file: Option<PathBuf>,
     /// The last write's failure, or what was wrong with the file found at start.
     history_problem: Arc<Mutex<Option<String>>>,
 }
@@ -228,6 +232,9 @@ impl App {
             events,
             calendars: Mutex::new(Calendars::default()),
             sleep: Mutex::new(SleepWatch::default()),
+            history_file: history
+                .as_ref()
+                .map(|h| h.lock().expect("history poisoned").path().to_path_buf()),
             history,
             history_problem: Arc::new(Mutex::new(history_problem)),
         };
@@ -236,12 +243,8 @@ impl App {
         };
         app.apply().await?;
         tokio::spawn(watch_for_sleep(Arc::downgrade(&app.inner)));
-        if let Some(history) = &app.inner.history {
-            tokio::spawn(history::write_periodically(
-                Arc::downgrade(&app.inner.records),
-                Arc::clone(history),
-                Arc::clone(&app.inner.history_problem),
-            ));
+        if app.inner.history.is_some() {
+            tokio::spawn(history::write_periodically(Arc::downgrade(&app.inner)));
         }
         Ok(app)
     }
@@ -383,18 +386,12 @@ impl App {
 
     /// Where the history database is, when one is kept.
     pub fn history_path(&self) -> Option<PathBuf> {
-        let history = self.inner.history.as_ref()?;
-        Some(
-            history
-                .lock()
-                .expect("history poisoned")
-                .path()
-                .to_path_buf(),
-        )
+        self.inner.history_file.clone()
     }
 
-    /// Gateway `gateway`'s latency chart for the last `window_secs`, at most 2000 points.
-    pub fn latency(&self, gateway: &str, window_secs: u64) -> LatencySeries {
+    /// Gateway `gateway`'s latency over the last `window_secs` from memory (this run's last
+    /// day), at most 2000 points.
+    pub fn recent_latency(&self, gateway: &str, window_secs: u64) -> LatencySeries {
         let now = gatewatch_supervisor::state::now_ms();
         let records = self.inner.records.lock().expect("records poisoned");
         records
@@ -402,6 +399,118 @@ impl App {
             .get(gateway)
             .map(|history| history.series(now, window_secs.saturating_mul(1000), 2000))
             .unwrap_or_default()
+    }
+
+    /// The latency charts of `gateways` over `range`, one per gateway: from the history
+    /// database in one query; without one (demo mode, no data directory), this run's last day
+    /// from memory, saying so.
+    pub async fn latency(
+        &self,
+        gateways: Vec<String>,
+        range: LatencyRange,
+    ) -> Result<Vec<LatencySeries>, AppError> {
+        let Some(path) = self.history_path() else {
+            let span_secs = range.span_ms().min(latency::HISTORY_MS) / 1000;
+            return Ok(gateways
+                .iter()
+                .map(|g| {
+                    let mut series = self.recent_latency(g, span_secs);
+                    series.note = Some(
+                        "no history is kept in this mode: the chart shows what this run has seen (at most a day)"
+                            .into(),
+                    );
+                    series
+                })
+                .collect());
+        };
+        let now = gatewatch_supervisor::state::now_ms();
+        self.read_history(move || {
+            let names: Vec<&str> = gateways.iter().map(String::as_str).collect();
+            past::latency(&path, &names, range, now)
+        })
+        .await
+    }
+
+    /// Gateway `gateway`'s incidents (every gateway's when `None`) since `since_ms`, newest
+    /// first.
+    pub async fn incidents(
+        &self,
+        gateway: Option<String>,
+        since_ms: u64,
+    ) -> Result<Vec<IncidentView>, AppError> {
+        let path = self.history_path_or_error()?;
+        let now = gatewatch_supervisor::state::now_ms();
+        self.read_history(move || past::incidents(&path, gateway.as_deref(), since_ms, now))
+            .await
+    }
+
+    /// Gateway `gateway`'s uptime for each of the last `days` days on this computer's clock.
+    pub async fn uptime(&self, gateway: String, days: u32) -> Result<Vec<UptimeDay>, AppError> {
+        let path = self.history_path_or_error()?;
+        let now = gatewatch_supervisor::state::now_ms();
+        self.read_history(move || past::uptime(&path, &gateway, days.clamp(1, 366), now))
+            .await
+    }
+
+    /// What happened to every gateway since the last evening; `None` without history.
+    pub async fn morning_summary(&self) -> Result<Option<MorningSummary>, AppError> {
+        let Some(path) = self.history_path() else {
+            return Ok(None);
+        };
+        let now = gatewatch_supervisor::state::now_ms();
+        let settings = self.settings();
+        self.read_history(move || {
+            let name = |id: &str| {
+                settings
+                    .profile(id)
+                    .map(|p| p.name.clone())
+                    .unwrap_or_else(|| id.to_owned())
+            };
+            past::summary(&path, &name, now)
+        })
+        .await
+        .map(Some)
+    }
+
+    /// Writes gateway `gateway`'s incidents or per-minute latency since `since_ms` as a CSV
+    /// file in the Downloads folder; returns where.
+    pub async fn export_csv(
+        &self,
+        gateway: String,
+        kind: ExportKind,
+        since_ms: u64,
+    ) -> Result<String, AppError> {
+        let path = self.history_path_or_error()?;
+        let dir = past::export_dir()
+            .ok_or_else(|| AppError::io("no Downloads or data folder for this user"))?;
+        let now = gatewatch_supervisor::state::now_ms();
+        tokio::task::spawn_blocking(move || {
+            past::export_csv(&path, &dir, &gateway, kind, since_ms, now)
+        })
+        .await
+        .map_err(|e| AppError::io(e.to_string()))?
+        .map(|file| file.display().to_string())
+        .map_err(AppError::io)
+    }
+
+    fn history_path_or_error(&self) -> Result<PathBuf, AppError> {
+        self.history_path().ok_or_else(|| {
+            AppError::new(
+                "no_history",
+                "no history is kept (demo mode, or the database could not be opened)",
+            )
+        })
+    }
+
+    /// Runs a read of the history database on the blocking pool.
+    async fn read_history<T: Send + 'static>(
+        &self,
+        read: impl FnOnce() -> gatewatch_history::rusqlite::Result<T> + Send + 'static,
+    ) -> Result<T, AppError> {
+        tokio::task::spawn_blocking(read)
+            .await
+            .map_err(|e| AppError::io(e.to_string()))?
+            .map_err(|e| AppError::new("history", format!("cannot read the history: {e}")))
     }
 
     /// Events of every gateway, across settings changes.
@@ -569,6 +678,11 @@ fn open_history(
     }
     match gatewatch_history::History::open(&path) {
         Ok(opened) => {
+            match gatewatch_history::close_abandoned(opened.history.connection()) {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(n, "incidents a previous run left open were ended"),
+                Err(e) => tracing::warn!(%e, "incidents left open by a previous run not ended"),
+            }
             let largest: i64 = opened
                 .history
                 .connection()

@@ -157,6 +157,7 @@ mod tests {
             accounts: vec![],
             client_id: 901,
             since_ms: 1_000,
+            stage_us: Default::default(),
         });
         records.record("paper", &at(1_000, state(connected.clone())));
         records.record(
@@ -212,6 +213,7 @@ mod tests {
                         accounts: vec![],
                         client_id: 901,
                         since_ms: 0,
+                        stage_us: Default::default(),
                     },
                     reasons: vec![gatewatch_supervisor::state::DegradedReason::LostPings {
                         missed: 4,

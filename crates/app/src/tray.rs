@@ -152,6 +152,7 @@ mod tests {
             accounts: vec![],
             client_id: 901,
             since_ms: 0,
+            stage_us: Default::default(),
         }
     }
 

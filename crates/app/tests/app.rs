@@ -212,13 +212,18 @@ async fn one_gateway_down_leaves_its_neighbours_connected_with_their_history() {
     .await;
     let before = until(&app, 20, "all three connected", |s| {
         all_connected(s)
-            && s.gateways
-                .iter()
-                .all(|g| app.latency(&g.id, 60).rtt_ms.iter().flatten().count() >= 3)
+            && s.gateways.iter().all(|g| {
+                app.recent_latency(&g.id, 60)
+                    .rtt_ms
+                    .iter()
+                    .flatten()
+                    .count()
+                    >= 3
+            })
     })
     .await;
     let c_port = c.addr().port();
-    let samples = |id: &str| app.latency(id, 600).rtt_ms.iter().flatten().count();
+    let samples = |id: &str| app.recent_latency(id, 600).rtt_ms.iter().flatten().count();
     let (a_samples, b_samples) = (samples("a"), samples("b"));
 
     c.shutdown().await;
@@ -844,5 +849,173 @@ async fn a_drop_and_its_recovery_are_kept_as_one_incident_across_app_restarts() 
             .unwrap();
         assert_eq!(logged, run, "the log's drop lines are kept too");
     }
+    sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn the_window_reads_the_night_back_after_the_app_restarts() {
+    let sim = simulator().await;
+    let dir = tempfile::tempdir().unwrap();
+    let first_run_ended;
+    {
+        let app = app_with(&dir, vec![profile("paper", "Gateway paper", &sim)]).await;
+        until(&app, 15, "connected", all_connected).await;
+        tokio::time::sleep(Duration::from_millis(1_200)).await;
+        sim.execute("restart 2").unwrap();
+        until(&app, 5, "down", |s| !all_connected(s)).await;
+        until(&app, 20, "back", all_connected).await;
+        tokio::time::sleep(Duration::from_millis(600)).await;
+        app.shutdown().await;
+        first_run_ended = gatewatch_supervisor::state::now_ms();
+    }
+    let app = app_with(&dir, vec![profile("paper", "Gateway paper", &sim)]).await;
+    // Read at once: what the chart shows was written by the first run.
+    let [hour]: [gatewatch_app::LatencySeries; 1] = app
+        .latency(vec!["paper".into()], gatewatch_app::LatencyRange::Hour)
+        .await
+        .unwrap()
+        .try_into()
+        .unwrap();
+    assert_eq!(hour.source, "pings");
+    let before_restart = hour
+        .t
+        .iter()
+        .filter(|t| (**t * 1000.0) as u64 <= first_run_ended)
+        .count();
+    assert!(
+        before_restart >= 1 && hour.pings >= 5,
+        "the first run's pings: {hour:?}"
+    );
+    assert!(hour.p50_ms.is_some_and(|p| p > 0.0), "{hour:?}");
+    let [day]: [gatewatch_app::LatencySeries; 1] = app
+        .latency(vec!["paper".into()], gatewatch_app::LatencyRange::Day)
+        .await
+        .unwrap()
+        .try_into()
+        .unwrap();
+    assert_eq!(day.source, "minutes");
+    assert!(!day.t.is_empty() && day.pings >= 5, "{day:?}");
+
+    let incidents = app.incidents(Some("paper".into()), 0).await.unwrap();
+    assert_eq!(incidents.len(), 1, "{incidents:?}");
+    let incident = &incidents[0];
+    assert!(!incident.expected);
+    assert!(
+        incident.line.starts_with("Down ") && incident.line.contains("closed the connection"),
+        "{}",
+        incident.line
+    );
+    let lasted = incident.ended_ms.unwrap() - incident.started_ms;
+    assert!(
+        (1_500..15_000).contains(&lasted),
+        "down about 2 s: {lasted}"
+    );
+
+    let uptime = app.uptime("paper".into(), 30).await.unwrap();
+    assert_eq!(uptime.len(), 30);
+    let today = uptime.last().unwrap();
+    assert_eq!(today.unexpected_down_ms, lasted);
+    assert!(today.uptime < 1.0);
+    assert!(uptime[..29].iter().all(|d| d.unexpected_down_ms == 0));
+
+    let summary = app.morning_summary().await.unwrap().unwrap();
+    assert_eq!((summary.incidents, summary.unexpected), (1, 1));
+    assert!(
+        summary
+            .text
+            .contains("1 incident, 1 unexpected (Gateway paper, "),
+        "{}",
+        summary.text
+    );
+
+    let exports = dir.path().join("exports");
+    let history = app.history_path().unwrap();
+    for (kind, header) in [
+        (gatewatch_app::ExportKind::Incidents, "id,gateway,kind,"),
+        (
+            gatewatch_app::ExportKind::Latency,
+            "gateway,minute_ms,count,",
+        ),
+    ] {
+        let file = gatewatch_app::past::export_csv(
+            &history,
+            &exports,
+            "paper",
+            kind,
+            0,
+            gatewatch_supervisor::state::now_ms(),
+        )
+        .unwrap();
+        let csv = std::fs::read_to_string(&file).unwrap();
+        assert!(csv.starts_with(header), "{csv}");
+        assert!(csv.lines().count() >= 2, "{csv}");
+    }
+
+    let connection = gatewatch_history::History::open(&history).unwrap().history;
+    let connects: Vec<(bool, Option<i64>)> = connection
+        .connection()
+        .prepare("SELECT ok, version_us FROM connects WHERE gateway = 'paper' ORDER BY at_ms")
+        .unwrap()
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    assert!(
+        connects.iter().filter(|(ok, _)| *ok).count() >= 2,
+        "the first connect and the one after the restart: {connects:?}"
+    );
+    assert!(
+        connects
+            .iter()
+            .filter(|(ok, _)| *ok)
+            .all(|(_, us)| us.is_some_and(|us| us > 0)),
+        "with their stage times: {connects:?}"
+    );
+    app.shutdown().await;
+    sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_history_folder_that_cannot_be_written_is_reported_and_monitoring_goes_on() {
+    let sim = simulator().await;
+    let dir = tempfile::tempdir().unwrap();
+    let locked = dir.path().join("locked");
+    std::fs::create_dir(&locked).unwrap();
+    let mut mode = std::fs::metadata(&locked).unwrap().permissions();
+    std::os::unix::fs::PermissionsExt::set_mode(&mut mode, 0o555);
+    std::fs::set_permissions(&locked, mode).unwrap();
+    // Root writes into a read-only folder anyway; a folder under a plain file cannot be
+    // created by anyone.
+    let folder = if std::fs::write(locked.join("probe"), b"").is_ok() {
+        let file = dir.path().join("a-file");
+        std::fs::write(&file, b"").unwrap();
+        file.join("gatewatch")
+    } else {
+        locked.join("gatewatch")
+    };
+    let path = dir.path().join("settings.json");
+    let settings = Settings {
+        profiles: vec![profile("paper", "Gateway paper", &sim)],
+        ..Settings::default()
+    };
+    std::fs::write(&path, serde_json::to_string(&settings).unwrap()).unwrap();
+    let app = App::start(AppOptions {
+        demo: false,
+        settings_path: Some(path),
+        worker_path: Some(worker()),
+        history_path: Some(folder.join("history.db")),
+    })
+    .await
+    .expect("the app starts without its history");
+    let snapshot = until(&app, 15, "connected all the same", all_connected).await;
+    let problem = snapshot.history_problem.expect("the window is told");
+    assert!(
+        problem.contains("no history kept") && problem.contains("gatewatch"),
+        "{problem}"
+    );
+    assert_eq!(app.history_path(), None);
+    let refused = app.incidents(None, 0).await.unwrap_err();
+    assert_eq!(refused.code, "no_history");
+    app.shutdown().await;
     sim.shutdown().await;
 }

@@ -5,7 +5,10 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use gatewatch_app::{AppError, Applied, GatewayEvent, IbcLever, LatencySeries, UiSnapshot};
+use gatewatch_app::{
+    AppError, Applied, ExportKind, GatewayEvent, IbcLever, IncidentView, LatencyRange,
+    LatencySeries, MorningSummary, UiSnapshot, UptimeDay,
+};
 use gatewatch_settings::Settings;
 use gatewatch_supervisor::SupervisorEvent;
 use ts_rs::{Config, TS};
@@ -45,6 +48,11 @@ fn typescript_bindings_match_the_rust_types() {
     GatewayEvent::export_all(&cfg).unwrap();
     Applied::export_all(&cfg).unwrap();
     IbcLever::export_all(&cfg).unwrap();
+    LatencyRange::export_all(&cfg).unwrap();
+    IncidentView::export_all(&cfg).unwrap();
+    UptimeDay::export_all(&cfg).unwrap();
+    MorningSummary::export_all(&cfg).unwrap();
+    ExportKind::export_all(&cfg).unwrap();
     let fresh = read_dir(generated.path());
     if std::env::var_os("GATEWATCH_BLESS").is_some() {
         let _ = std::fs::remove_dir_all(checked_in());

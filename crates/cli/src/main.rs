@@ -78,6 +78,10 @@ enum Command {
         /// The incidents as CSV instead of text.
         #[arg(long)]
         csv: bool,
+        /// Per-minute latency (count, lost, min, p50, p95, p99, max) instead of the
+        /// incidents, with --csv or --json.
+        #[arg(long)]
+        latency: bool,
     },
 }
 
@@ -241,6 +245,7 @@ async fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
             since,
             json,
             csv,
+            latency,
         } => {
             let settings = profiles::read(settings.as_deref())?;
             let target = profiles::named(&settings, &profile)?;
@@ -249,11 +254,11 @@ async fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
                 .ok_or_else(|| anyhow::anyhow!("no data directory for this user: give --db"))?;
             let now = gatewatch_supervisor::state::now_ms();
             let since_ms = now.saturating_sub(since.as_millis() as u64);
-            let report = gatewatch_cli::history::read(&db, &target.id, since_ms, now)?;
+            let report = gatewatch_cli::history::read(&db, &target.id, since_ms, now, latency)?;
             let text = if json {
                 serde_json::to_string_pretty(&report)?
             } else if csv {
-                gatewatch_cli::history::to_csv(&report)
+                gatewatch_cli::history::to_csv(&report, latency)
             } else {
                 gatewatch_cli::history::to_text(&report, now)
             };

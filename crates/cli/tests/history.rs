@@ -6,7 +6,7 @@ mod common;
 use std::time::Duration;
 
 use common::cli;
-use gatewatch_history::{Batch, History, IncidentRow};
+use gatewatch_history::{Batch, History, IncidentRow, MinuteStats};
 
 async fn run(args: &[&str]) -> std::process::Output {
     tokio::time::timeout(Duration::from_secs(30), cli(args).output())
@@ -47,6 +47,7 @@ fn seed(dir: &tempfile::TempDir) -> (String, String, u64) {
                 notices: String::new(),
                 expected,
                 outage: expected.then(|| "nightly restart".into()),
+                close_wait: None,
             }
         };
     let mut history = History::open(&db).unwrap().history;
@@ -72,6 +73,7 @@ fn seed(dir: &tempfile::TempDir) -> (String, String, u64) {
                 row(3, "paper", now - 60_000, None, false, "no reply"),
                 row(4, "live", now - 60_000, None, false, "not this one"),
             ],
+            minutes: seeded_minutes(now),
             ..Batch::default()
         })
         .unwrap();
@@ -80,6 +82,32 @@ fn seed(dir: &tempfile::TempDir) -> (String, String, u64) {
         db.to_str().unwrap().to_owned(),
         now,
     )
+}
+
+/// Three minutes of paper's latency an hour ago, and one of another gateway.
+fn seeded_minutes(now: u64) -> Vec<(String, MinuteStats)> {
+    let minute = |n: u64, gateway: &str| {
+        let minute_ms = (now - 3_600_000) / 60_000 * 60_000 + n * 60_000;
+        (
+            gateway.to_owned(),
+            MinuteStats {
+                minute_ms,
+                count: 60,
+                lost: n as u32,
+                min_us: Some(300 + n),
+                p50_us: Some(400 + n),
+                p95_us: Some(900 + n),
+                p99_us: Some(1_500 + n),
+                max_us: if n == 2 { None } else { Some(2_000 + n) },
+            },
+        )
+    };
+    vec![
+        minute(0, "paper"),
+        minute(1, "paper"),
+        minute(2, "paper"),
+        minute(0, "live"),
+    ]
 }
 
 /// `history` of the profile "Gateway paper" with these files.
@@ -141,7 +169,7 @@ async fn history_lists_a_profiles_incidents_and_uptime_as_text_json_and_csv() {
     let lines: Vec<&str> = csv.lines().collect();
     assert_eq!(
         lines[0],
-        "id,gateway,kind,started_ms,ended_ms,duration_ms,expected,outage,cause,stage,notices"
+        "id,gateway,kind,started_ms,ended_ms,duration_ms,expected,outage,cause,stage,notices,close_wait"
     );
     assert_eq!(lines.len(), 4, "{csv}");
     assert!(
@@ -151,6 +179,49 @@ async fn history_lists_a_profiles_incidents_and_uptime_as_text_json_and_csv() {
     assert!(
         lines[1].contains(",58000,true,nightly restart,the gateway closed the connection,"),
         "{csv}"
+    );
+}
+
+#[tokio::test]
+async fn per_minute_latency_comes_back_from_csv_as_it_was_written() {
+    let dir = tempfile::tempdir().unwrap();
+    let (settings, db, now) = seed(&dir);
+    let mut args = history_of_paper(&settings, &db);
+    args.extend(["--since", "2h", "--csv", "--latency"]);
+    let output = run(&args).await;
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let mut reader = csv::Reader::from_reader(output.stdout.as_slice());
+    let read: Vec<(String, MinuteStats)> = reader
+        .records()
+        .map(|r| {
+            let r = r.unwrap();
+            let num = |i: usize| r[i].parse::<u64>().ok();
+            (
+                r[0].to_owned(),
+                MinuteStats {
+                    minute_ms: num(1).unwrap(),
+                    count: num(2).unwrap() as u32,
+                    lost: num(3).unwrap() as u32,
+                    min_us: num(4),
+                    p50_us: num(5),
+                    p95_us: num(6),
+                    p99_us: num(7),
+                    max_us: num(8),
+                },
+            )
+        })
+        .collect();
+    let written: Vec<_> = seeded_minutes(now)
+        .into_iter()
+        .filter(|(g, _)| g == "paper")
+        .collect();
+    assert_eq!(
+        read, written,
+        "every field of every minute, the empty max included"
     );
 }
 
