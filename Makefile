@@ -54,12 +54,14 @@ bench-smoke: ui
 	$(CARGO) test -p gatewatch-sim --bench sim -- --quick
 	$(CARGO) test -p gatewatch-supervisor --bench supervisor -- --quick
 	$(CARGO) test -p gatewatch-app --bench fleet -- --quick
+	$(CARGO) test -p gatewatch-app --bench history -- --quick
 
 bench: ui $(VENV)/.installed
 	$(CARGO) build --release --workspace --bins
 	$(CARGO) bench -p gatewatch-sim --bench sim
 	$(CARGO) bench -p gatewatch-supervisor --bench supervisor
 	$(CARGO) bench -p gatewatch-app --bench fleet
+	$(CARGO) bench -p gatewatch-app --bench history
 
 # A short fuzz run of the frame and message decoders (needs `cargo install cargo-fuzz`).
 fuzz:

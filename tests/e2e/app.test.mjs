@@ -3,7 +3,7 @@
 // controls over their control ports.
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
+import { execFileSync, spawn } from "node:child_process";
 import { createInterface } from "node:readline";
 import { createServer, connect } from "node:net";
 import { mkdtempSync, writeFileSync, mkdirSync, readFileSync } from "node:fs";
@@ -18,6 +18,7 @@ let browser;
 let live;
 let paper;
 let settingsFile;
+let capabilities;
 // No server region and no daily restart: what a test sees cannot depend on the hour it runs at.
 const NO_CALENDAR = { region: null, daily: { action: "none" } };
 
@@ -86,7 +87,7 @@ before(async () => {
   });
   children.push(driver);
   await new Promise((r) => setTimeout(r, 500));
-  browser = await remote({
+  capabilities = {
     hostname: "127.0.0.1",
     port: driverPort,
     logLevel: "warn",
@@ -94,8 +95,19 @@ before(async () => {
       "wdio:enforceWebDriverClassic": true,
       "webkitgtk:browserOptions": { binary: bin("gatewatch"), args: ["--settings", settings] },
     },
-  });
+  };
+  browser = await remote(capabilities);
 });
+
+/** Whether an app started with this test's settings file still runs. */
+function appRunning() {
+  try {
+    execFileSync("pgrep", ["-f", `${bin("gatewatch")} --settings ${settingsFile}`], { stdio: "ignore" });
+    return true;
+  } catch {
+    return false;
+  }
+}
 
 after(async () => {
   if (browser) {
@@ -371,4 +383,45 @@ test("a killed gateway turns only its own card red, with exactly one notificatio
   assert.notEqual(await cardState("live"), "connected");
   const said = notifications().slice(before).map((n) => n.summary);
   assert.deepEqual(said, ["TWS live disconnected"]);
+});
+
+test("the incident timeline lists the killed gateway's incident, and its day in the uptime strip", async () => {
+  await browser.$("[data-testid=card][data-gateway=live]").click();
+  const incident = await browser.$("[data-testid=incident][data-kind=down]");
+  await incident.waitForExist({ timeout: 15000, timeoutMsg: "no incident in the timeline" });
+  assert.match(await incident.getText(), /^Down .*now \(still going\)/);
+  const days = await browser.$$("[data-testid=uptime-day]");
+  assert.equal(days.length, 30);
+  assert.ok(Number(await days[29].getAttribute("data-unexpected-ms")) > 0, "today shows unexpected downtime");
+  await toOverview();
+});
+
+test("after the app restarts, the 24 h chart still has the samples from before and the summary names the trouble", async () => {
+  const restartedAt = Date.now();
+  await browser.deleteSession();
+  await new Promise((done, fail) => {
+    const started = Date.now();
+    const timer = setInterval(() => {
+      if (!appRunning()) {
+        clearInterval(timer);
+        done();
+      } else if (Date.now() - started > 15000) {
+        clearInterval(timer);
+        fail(new Error("the app did not exit"));
+      }
+    }, 100);
+  });
+  browser = await remote(capabilities);
+  await browser.waitUntil(async () => (await cardState("paper").catch(() => null)) === "connected", { timeout: 20000, timeoutMsg: "paper never connected after the restart" });
+  const summary = await browser.$("[data-testid=morning-summary]");
+  await summary.waitForExist({ timeout: 10000, timeoutMsg: "no summary at start" });
+  assert.match(await summary.getText(), /unexpected \(.*TWS live/);
+  await browser.$("[data-testid=card][data-gateway=paper]").click();
+  await browser.$("[data-testid=range-24h]").click();
+  const points = await browser.$("[data-testid=latency-points]");
+  await browser.waitUntil(async () => (await points.getAttribute("data-source")) === "minutes", { timeout: 10000 });
+  const first = Number(await points.getAttribute("data-first-ms"));
+  assert.ok(first > 0 && first < restartedAt - 30000, `the chart starts ${restartedAt - first} ms before the restart`);
+  assert.ok(Number(await points.getAttribute("data-pings")) >= 30, "the first run's pings are counted");
+  await toOverview();
 });

@@ -8,6 +8,9 @@ import { mount, unmount, tick } from "svelte";
 
 vi.mock("uplot", () => ({
   default: class {
+    static join() {
+      return [[]];
+    }
     setData() {}
     destroy() {}
   },
@@ -89,19 +92,33 @@ let app: ReturnType<typeof mount>;
 let saved: any[] = [];
 let reconnected: string[] = [];
 let levers: any[] = [];
+let incidents: any[] = [];
+let morning: any = null;
 
 beforeEach(() => {
   saved = [];
   reconnected = [];
+  localStorage.clear();
+  incidents = [
+    { id: 2, gateway: "paper", kind: "zombie", started_ms: 2, ended_ms: 3, expected: false, line: "Zombie Sun 02:13:00–02:31:00, 18 min 0 s, 3 CLOSE_WAIT on the gateway" },
+    { id: 1, gateway: "paper", kind: "down", started_ms: 0, ended_ms: 1, expected: true, line: "Down Sat 23:45:03–23:46:01, 58 s, nightly restart (expected)" },
+  ];
+  morning = { since_ms: 1000, text: "Since yesterday 18:00: 2 incidents, 1 unexpected (Gateway paper, 18 min).", incidents: 2, unexpected: 1 };
   levers = [];
-  settings = { profiles: [profile("live", "TWS live", 7496), profile("paper", "Gateway paper", 4002)], monitoring, notifications, start_minimized: false, calendar };
+  settings = { profiles: [profile("live", "TWS live", 7496), profile("paper", "Gateway paper", 4002)], monitoring, notifications, start_minimized: false, calendar, history: { raw_hours: 48, minute_days: 90, event_days: 365 } };
   mockIPC(
     (cmd, args: any) => {
       switch (cmd) {
         case "get_snapshot":
           return snapshot;
         case "get_latency":
-          return { t: [], rtt_ms: [], lost_t: [] };
+          return args.gateways.map(() => ({ t: [], rtt_ms: [], lost_t: [], typical_ms: [], p50_ms: null, p95_ms: null, pings: 0, lost: 0, bucket_secs: 1, source: "pings", note: null }));
+        case "get_incidents":
+          return incidents;
+        case "get_uptime":
+          return [];
+        case "get_morning_summary":
+          return morning;
         case "get_settings":
           return structuredClone(settings);
         case "reconnect_now":
@@ -254,5 +271,31 @@ describe("settings", () => {
     expect(error.textContent).toContain("between 1 and 65535");
     expect(error.closest("[data-testid=profile]")).toBe(target.querySelectorAll("[data-testid=profile]")[1]);
     expect(saved).toEqual([]);
+  });
+});
+
+describe("history", () => {
+  it("shows the morning summary until it is dismissed", async () => {
+    await vi.waitFor(() => expect(target.querySelector("[data-testid=morning-summary]")?.textContent).toContain("1 unexpected (Gateway paper, 18 min)"));
+    target.querySelector<HTMLButtonElement>("[data-testid=dismiss-summary]")!.click();
+    await tick();
+    expect(target.querySelector("[data-testid=morning-summary]")).toBeNull();
+    expect(localStorage.getItem("gatewatch.summaryDismissedSince")).toBe("1000");
+  });
+
+  it("lists a gateway's incidents and filters them by kind and by the calendar", async () => {
+    await vi.waitFor(() => expect(cards().length).toBe(2));
+    cards()[1].click();
+    const lines = () => [...target.querySelectorAll("[data-testid=incident]")].map((li) => li.textContent);
+    await vi.waitFor(() => expect(lines()).toHaveLength(2));
+    expect(lines()[0]).toContain("3 CLOSE_WAIT on the gateway");
+    const expected = target.querySelector<HTMLSelectElement>("[data-testid=incident-expected]")!;
+    expected.value = "unexpected";
+    expected.dispatchEvent(new Event("change", { bubbles: true }));
+    await vi.waitFor(() => expect(lines()).toEqual([incidents[0].line]));
+    const kind = target.querySelector<HTMLSelectElement>("[data-testid=incident-kind]")!;
+    kind.value = "down";
+    kind.dispatchEvent(new Event("change", { bubbles: true }));
+    await vi.waitFor(() => expect(target.querySelector("[data-testid=no-incidents]")?.textContent).toBe("No incidents match these filters."));
   });
 });

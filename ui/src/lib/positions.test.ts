@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { Position } from "./backend/types";
-import { percentile, totalsByAccount, visiblePositions } from "./positions";
+import { totalsByAccount, visiblePositions } from "./positions";
 
 const position = (account: string, symbol: string, sec_type: string, value: number, pnl: number): Position => ({
   account,
@@ -27,12 +27,5 @@ describe("positions", () => {
       { account: "DU1", marketValue: 600, unrealizedPnl: -10 },
       { account: "DU2", marketValue: 50, unrealizedPnl: 5 },
     ]);
-  });
-
-  it("computes nearest-rank percentiles of answered pings", () => {
-    const values = [...Array.from({ length: 100 }, (_, i) => i + 1), null];
-    expect(percentile(values, 0.5)).toBe(50);
-    expect(percentile(values, 0.95)).toBe(95);
-    expect(percentile([null], 0.5)).toBeNull();
   });
 });

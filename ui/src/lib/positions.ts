@@ -1,5 +1,5 @@
-// Sorting, filtering and per-account totals for the positions table, and percentiles for the
-// latency chart: pure functions, unit-tested without a window.
+// Sorting, filtering and per-account totals for the positions table: pure functions,
+// unit-tested without a window.
 import type { Position } from "./backend/types";
 
 export type SortKey = "account" | "symbol" | "sec_type" | "quantity" | "market_value" | "unrealized_pnl";
@@ -49,11 +49,4 @@ export function totalsByAccount(positions: Position[]): AccountTotals[] {
     totals.set(p.account, t);
   }
   return [...totals.values()];
-}
-
-/** Nearest-rank percentile of the answered values; null when there are none. */
-export function percentile(values: (number | null)[], q: number): number | null {
-  const sorted = values.filter((v): v is number => v !== null).sort((a, b) => a - b);
-  if (sorted.length === 0) return null;
-  return sorted[Math.min(sorted.length, Math.max(1, Math.ceil(q * sorted.length))) - 1];
 }

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { reasonsOf, serverVersionOf, stageOf } from "./state";
 
-const session = { server_version: 213, encoding: "protobuf" as const, accounts: [], client_id: 901, since_ms: 0 };
+const session = { server_version: 213, encoding: "protobuf" as const, accounts: [], client_id: 901, since_ms: 0, stage_us: { tcp_connect: 0, version_exchange: 0, start_api: 0, first_ping: 0 } };
 
 describe("state readers", () => {
   it("read each variant's own fields", () => {

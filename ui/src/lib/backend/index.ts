@@ -2,9 +2,9 @@
 // one gateway take its profile id.
 import { invoke } from "@tauri-apps/api/core";
 import { listen, type UnlistenFn } from "@tauri-apps/api/event";
-import type { Applied, IbcLever, LatencySeries, Settings, UiSnapshot } from "./types";
+import type { Applied, ExportKind, IbcLever, IncidentView, LatencyRange, LatencySeries, MorningSummary, Settings, UiSnapshot, UptimeDay } from "./types";
 
-export type { AppError, Applied, GatewayView, IbcLever, LatencySeries, LogEntry, Occurrence, Settings, UiSnapshot } from "./types";
+export type { AppError, Applied, ExportKind, GatewayView, IbcLever, IncidentView, LatencyRange, LatencySeries, LogEntry, MorningSummary, Occurrence, Settings, UiSnapshot, UptimeDay } from "./types";
 
 export const getSnapshot = () => invoke<UiSnapshot>("get_snapshot");
 export const reconnectNow = (gateway: string) => invoke<void>("reconnect_now", { gateway });
@@ -19,7 +19,16 @@ export function onBackendEvent(onChange: () => void): Promise<UnlistenFn> {
 export const getSettings = () => invoke<Settings>("get_settings");
 export const saveSettings = (settings: Settings) => invoke<Applied>("save_settings", { settings });
 
-export const getLatency = (gateway: string, windowSecs: number) => invoke<LatencySeries>("get_latency", { gateway, windowSecs });
+/** Latency charts of several gateways over a range, one series each, in the order asked. */
+export const getLatency = (gateways: string[], range: LatencyRange) => invoke<LatencySeries[]>("get_latency", { gateways, range });
+
+/** Incidents of one gateway (or every one) since a time, newest first. */
+export const getIncidents = (gateway: string | null, sinceMs: number) => invoke<IncidentView[]>("get_incidents", { gateway, sinceMs });
+export const getUptime = (gateway: string, days: number) => invoke<UptimeDay[]>("get_uptime", { gateway, days });
+export const getMorningSummary = () => invoke<MorningSummary | null>("get_morning_summary");
+
+/** Writes a CSV file into the Downloads folder; resolves to its path. */
+export const exportCsv = (gateway: string, kind: ExportKind, sinceMs: number) => invoke<string>("export_csv", { gateway, kind, sinceMs });
 
 export const openLogFolder = () => invoke<void>("open_log_folder");
 

@@ -15,4 +15,37 @@ rtt_ms: Array<number | null>,
 /**
  * Times of buckets in which a ping was lost.
  */
-lost_t: Array<number>, };
+lost_t: Array<number>, 
+/**
+ * Buckets of minutes only: the count-weighted mean of the minutes' medians, ms (not a
+ * percentile: percentiles of minutes cannot be merged). Empty otherwise.
+ */
+typical_ms: Array<number | null>, 
+/**
+ * The exact median of every answered ping in the range, ms, where the raw pings cover it.
+ */
+p50_ms: number | null, 
+/**
+ * The exact 95th percentile likewise, ms.
+ */
+p95_ms: number | null, 
+/**
+ * Pings in the range, and how many were lost.
+ */
+pings: number, 
+/**
+ * Lost pings in the range.
+ */
+lost: number, 
+/**
+ * How wide a bucket is, seconds.
+ */
+bucket_secs: number, 
+/**
+ * Where it was read from: `memory` (no history kept), `pings` or `minutes`.
+ */
+source: string, 
+/**
+ * What the chart cannot show, in words (a range longer than what is kept).
+ */
+note: string | null, };

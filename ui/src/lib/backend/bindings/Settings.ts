@@ -3,6 +3,7 @@ import type { CalendarSettings } from "./CalendarSettings";
 import type { GatewayProfile } from "./GatewayProfile";
 import type { MonitoringSettings } from "./MonitoringSettings";
 import type { NotificationSettings } from "./NotificationSettings";
+import type { Retention } from "./Retention";
 
 /**
  * Everything the user can set.
@@ -28,4 +29,8 @@ start_minimized: boolean,
  * Margins, grace time, Sunday reminders and server-window overrides of the IB
  * calendar, for every gateway.
  */
-calendar: CalendarSettings, };
+calendar: CalendarSettings, 
+/**
+ * How long the history database keeps each kind of row.
+ */
+history: Retention, };
