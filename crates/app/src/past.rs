@@ -77,6 +77,8 @@ pub fn latency(
     now_ms: u64,
 ) -> gatewatch_history::rusqlite::Result<Vec<LatencySeries>> {
     let connection = reader(path)?;
+    // One snapshot for every query below, so the counts compared come from the same writes.
+    let snapshot = connection.unchecked_transaction()?;
     let (bucket_ms, source) = range.plan();
     let to = now_ms + 1;
     let from = (to.saturating_sub(range.span_ms()) / bucket_ms) * bucket_ms;
@@ -107,30 +109,31 @@ pub fn latency(
                 series.pings += u64::from(b.count);
                 series.lost += u64::from(b.lost);
             }
+            // The exact p50 and p95 come from the raw pings, and only when they hold every
+            // ping the chart counts (they are kept for less time than the minutes).
+            let first_ms = series.t.first().map(|t| (t * 1000.0) as u64);
             let oldest_raw = gatewatch_history::oldest_ping(&connection, gateway)?;
-            if oldest_raw.is_some_and(|oldest| oldest <= from + bucket_ms)
-                || source == Source::Pings
-            {
-                let exact = gatewatch_history::raw_percentiles(
-                    &connection,
-                    gateway,
-                    from,
-                    to,
-                    &[0.5, 0.95],
-                )?;
-                if let Some([p50, p95]) = exact.as_deref() {
-                    series.p50_ms = Some(ms(*p50));
-                    series.p95_ms = Some(ms(*p95));
+            let may_cover = match (first_ms, oldest_raw) {
+                (Some(first), Some(oldest)) => oldest < first + bucket_ms,
+                _ => false,
+            };
+            if may_cover {
+                let raw = gatewatch_history::raw_span(&connection, gateway, from, to)?;
+                if raw.pings == series.pings {
+                    series.p50_ms = raw.percentile(0.5).map(ms);
+                    series.p95_ms = raw.percentile(0.95).map(ms);
                 }
-            } else if !series.t.is_empty() {
+            }
+            if first_ms.is_some() && series.p50_ms.is_none() && series.pings > series.lost {
                 series.note = Some(
-                    "p50 and p95 need the raw pings, which are not kept this long; the dashed line is the mean of the minutes' medians"
+                    "no exact p50 and p95 over this range: the raw pings they need are kept for less time than the chart covers; the dashed line is the mean of the minutes' medians"
                         .into(),
                 );
             }
             Ok(series)
         })
-        .collect()
+        .collect::<gatewatch_history::rusqlite::Result<Vec<_>>>()
+        .and_then(|all| snapshot.finish().map(|()| all))
 }
 
 /// One incident for the timeline: its row and its line in words.
@@ -298,4 +301,71 @@ pub fn export_dir() -> Option<PathBuf> {
             directories::ProjectDirs::from("com", "Gatewatch", "Gatewatch")
                 .map(|dirs| dirs.data_dir().join("exports"))
         })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use gatewatch_history::{Batch, History, PingRow};
+
+    /// Three days of a ping a second written as minutes, the raw pings of the last hour only.
+    fn seeded(dir: &Path, now: u64) -> PathBuf {
+        let path = dir.join("history.db");
+        let mut history = History::open(&path).unwrap().history;
+        let pings: Vec<PingRow> = (0..3 * 86_400)
+            .map(|s| PingRow {
+                at_ms: now - 3 * 86_400_000 + s * 1000,
+                rtt_us: Some(if s % 2 == 0 { 400 } else { 600 }),
+            })
+            .collect();
+        let raw_from = now - 3_600_000;
+        history
+            .write(&Batch {
+                minutes: gatewatch_history::minutes(&pings)
+                    .into_iter()
+                    .map(|m| ("paper".to_owned(), m))
+                    .collect(),
+                pings: pings
+                    .iter()
+                    .filter(|p| p.at_ms >= raw_from)
+                    .map(|p| ("paper".to_owned(), *p))
+                    .collect(),
+                ..Batch::default()
+            })
+            .unwrap();
+        path
+    }
+
+    #[test]
+    fn percentiles_are_given_only_where_the_raw_pings_hold_every_ping_counted() {
+        let dir = tempfile::tempdir().unwrap();
+        let now = 1_800_000_000_000;
+        let path = seeded(dir.path(), now);
+        let hour = latency(&path, &["paper"], LatencyRange::Hour, now)
+            .unwrap()
+            .remove(0);
+        assert_eq!(hour.pings, 3600);
+        assert_eq!((hour.p50_ms, hour.p95_ms), (Some(0.4), Some(0.6)));
+        assert_eq!(hour.note, None);
+        let week = latency(&path, &["paper"], LatencyRange::Week, now).unwrap();
+        let week = &week[0];
+        assert_eq!(
+            week.pings,
+            3 * 86_400,
+            "every ping, from the 10-minute rows"
+        );
+        assert_eq!(week.p50_ms, None, "the raw pings hold only the last hour");
+        assert!(
+            week.note
+                .as_deref()
+                .unwrap()
+                .contains("mean of the minutes' medians")
+        );
+        assert_eq!(week.typical_ms.len(), week.t.len());
+        assert!(
+            week.typical_ms.iter().all(|ms| *ms == Some(0.4)),
+            "{:?}",
+            week.typical_ms
+        );
+    }
 }

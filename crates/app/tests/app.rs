@@ -895,6 +895,11 @@ async fn the_window_reads_the_night_back_after_the_app_restarts() {
         .unwrap();
     assert_eq!(day.source, "minutes");
     assert!(!day.t.is_empty() && day.pings >= 5, "{day:?}");
+    assert_eq!(
+        (day.pings, day.p50_ms.is_some()),
+        (hour.pings, true),
+        "every ping is still kept raw: the day's percentiles are exact"
+    );
 
     let incidents = app.incidents(Some("paper".into()), 0).await.unwrap();
     assert_eq!(incidents.len(), 1, "{incidents:?}");

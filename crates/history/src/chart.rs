@@ -6,7 +6,7 @@
 //! What a bucket says is exact where it can be: its count, its lost pings and its slowest
 //! answer. Percentiles cannot be merged, so a bucket of minutes carries the count-weighted
 //! mean of its minutes' medians and is called that, never "p50"; exact percentiles over a
-//! range come from the raw pings ([`raw_percentiles`]).
+//! range come from the raw pings ([`raw_span`]).
 
 use gatewatch_supervisor::stats::percentile;
 use rusqlite::{Connection, params};
@@ -90,35 +90,44 @@ pub fn buckets(
     rows.collect()
 }
 
-/// Exact percentiles (nearest rank) of `gateway`'s answered raw pings in `[from_ms, to_ms)`,
-/// one per quantile in `quantiles`; `None` when none was answered.
-pub fn raw_percentiles(
+/// `gateway`'s raw pings in a span: how many, and the answered round trips, sorted.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RawSpan {
+    /// Pings sent, lost ones included.
+    pub pings: u64,
+    /// The answered round trips, µs, ascending.
+    pub sorted_us: Vec<u64>,
+}
+
+impl RawSpan {
+    /// The exact percentile `q` (nearest rank) of the answered pings.
+    pub fn percentile(&self, q: f64) -> Option<u64> {
+        percentile(&self.sorted_us, q)
+    }
+}
+
+/// `gateway`'s raw pings in `[from_ms, to_ms)`.
+pub fn raw_span(
     connection: &Connection,
     gateway: &str,
     from_ms: u64,
     to_ms: u64,
-    quantiles: &[f64],
-) -> rusqlite::Result<Option<Vec<u64>>> {
+) -> rusqlite::Result<RawSpan> {
     let mut query = connection.prepare_cached(
-        "SELECT rtt_us FROM pings
-         WHERE gateway = ?1 AND at_ms >= ?2 AND at_ms < ?3 AND rtt_us IS NOT NULL",
+        "SELECT rtt_us FROM pings WHERE gateway = ?1 AND at_ms >= ?2 AND at_ms < ?3",
     )?;
-    let mut rtts = query
-        .query_map(params![gateway, from_ms as i64, to_ms as i64], |r| {
-            r.get::<_, i64>(0).map(|v| v.max(0) as u64)
-        })?
-        .collect::<rusqlite::Result<Vec<u64>>>()?;
-    // Sorting here is faster than SQLite's ORDER BY into a temporary b-tree.
-    rtts.sort_unstable();
-    if rtts.is_empty() {
-        return Ok(None);
+    let mut pings = 0;
+    let mut sorted_us = Vec::new();
+    let rows = query.query_map(params![gateway, from_ms as i64, to_ms as i64], |r| {
+        r.get::<_, Option<i64>>(0)
+    })?;
+    for rtt in rows {
+        pings += 1;
+        sorted_us.extend(rtt?.map(|v| v.max(0) as u64));
     }
-    Ok(Some(
-        quantiles
-            .iter()
-            .filter_map(|&q| percentile(&rtts, q))
-            .collect(),
-    ))
+    // Sorting here is faster than SQLite's ORDER BY into a temporary b-tree.
+    sorted_us.sort_unstable();
+    Ok(RawSpan { pings, sorted_us })
 }
 
 /// The oldest raw ping of `gateway` kept, epoch ms.
@@ -261,12 +270,18 @@ mod tests {
         .map(|b| b.lost)
         .sum();
         assert_eq!(lost, 6);
-        let p = raw_percentiles(history.connection(), "a", 600_000, 660_000, &[0.5, 0.95])
-            .unwrap()
-            .unwrap();
-        assert_eq!(p, vec![30_000, 57_000]);
+        let span = raw_span(history.connection(), "a", 600_000, 660_000).unwrap();
+        assert_eq!(span.pings, 60);
         assert_eq!(
-            raw_percentiles(history.connection(), "a", 0, 1000, &[0.5]).unwrap(),
+            (span.percentile(0.5), span.percentile(0.95)),
+            (Some(30_000), Some(57_000))
+        );
+        let lossy = raw_span(history.connection(), "a", 660_000, 720_000).unwrap();
+        assert_eq!((lossy.pings, lossy.sorted_us.len()), (60, 54));
+        assert_eq!(
+            raw_span(history.connection(), "a", 0, 1000)
+                .unwrap()
+                .percentile(0.5),
             None
         );
         assert_eq!(

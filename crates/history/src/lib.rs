@@ -21,7 +21,7 @@ mod words;
 
 pub use attempts::{AttemptRows, AttemptTracker};
 pub use batch::{Batch, ConnectRow, EventRow, IncidentRow, PingRow, ZombieRow};
-pub use chart::{Bucket, Source, buckets, minute_rows, oldest_ping, raw_percentiles};
+pub use chart::{Bucket, RawSpan, Source, buckets, minute_rows, oldest_ping, raw_span};
 pub use export::{incidents_csv, minutes_csv};
 pub use incidents::{IncidentIds, IncidentTracker, UNWATCHED, close_abandoned};
 pub use minute::{MinuteStats, minutes};
