@@ -52,7 +52,8 @@ pub fn run() {
             {
                 let _ = window.hide();
             }
-            tauri::async_runtime::spawn(forward(handle, app.clone()));
+            tauri::async_runtime::spawn(forward(handle.clone(), app.clone()));
+            tauri::async_runtime::spawn(quit_on_signal(handle, app.clone()));
             Ok(())
         })
         .on_window_event(|window, event| {
@@ -67,6 +68,34 @@ pub fn run() {
         eprintln!("gatewatch: {error}");
         std::process::exit(1);
     }
+}
+
+/// SIGTERM (a logout, `systemctl stop`, `kill`) and SIGINT end the app as Quit does: workers
+/// stopped, the history written.
+async fn quit_on_signal(handle: tauri::AppHandle, app: App) {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        let (Ok(mut term), Ok(mut int)) = (
+            signal(SignalKind::terminate()),
+            signal(SignalKind::interrupt()),
+        ) else {
+            tracing::warn!("cannot listen for SIGTERM/SIGINT; they end the app abruptly");
+            return;
+        };
+        tokio::select! {
+            _ = term.recv() => tracing::info!("SIGTERM: quitting"),
+            _ = int.recv() => tracing::info!("SIGINT: quitting"),
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        if tokio::signal::ctrl_c().await.is_err() {
+            return;
+        }
+    }
+    app.shutdown().await;
+    handle.exit(0);
 }
 
 /// Registers every command the UI can call (the app and the command tests share this).

@@ -396,9 +396,10 @@ test("the incident timeline lists the killed gateway's incident, and its day in 
   await toOverview();
 });
 
-test("after the app restarts, the 24 h chart still has the samples from before and the summary names the trouble", async () => {
+test("after SIGTERM and a new start, the 24 h chart still has the samples from before and the summary names the trouble", async () => {
   const restartedAt = Date.now();
-  await browser.deleteSession();
+  // SIGTERM, as a logout or `kill` sends it: the app quits as Quit does and writes its history.
+  execFileSync("pkill", ["-TERM", "-f", `${bin("gatewatch")} --settings ${settingsFile}`]);
   await new Promise((done, fail) => {
     const started = Date.now();
     const timer = setInterval(() => {
@@ -411,6 +412,7 @@ test("after the app restarts, the 24 h chart still has the samples from before a
       }
     }, 100);
   });
+  await browser.deleteSession().catch(() => {});
   browser = await remote(capabilities);
   await browser.waitUntil(async () => (await cardState("paper").catch(() => null)) === "connected", { timeout: 20000, timeoutMsg: "paper never connected after the restart" });
   const summary = await browser.$("[data-testid=morning-summary]");
@@ -423,5 +425,13 @@ test("after the app restarts, the 24 h chart still has the samples from before a
   const first = Number(await points.getAttribute("data-first-ms"));
   assert.ok(first > 0 && first < restartedAt - 30000, `the chart starts ${restartedAt - first} ms before the restart`);
   assert.ok(Number(await points.getAttribute("data-pings")) >= 30, "the first run's pings are counted");
+  await toOverview();
+  // The killed gateway was still down when the app quit: that incident ends where watching
+  // ended and says so; the new run has one of its own.
+  await browser.$("[data-testid=card][data-gateway=live]").click();
+  await browser.waitUntil(async () => (await browser.$$("[data-testid=incident][data-kind=down]").length) >= 2, { timeout: 15000, timeoutMsg: "not both incidents of the killed gateway" });
+  const lines = await browser.$$("[data-testid=incident][data-kind=down]").map((li) => li.getText());
+  assert.match(lines[0], /now \(still going\)/, "the newest, this run's, first");
+  assert.match(lines[1], /not watched to its end/);
   await toOverview();
 });

@@ -73,7 +73,7 @@ fn write_like_the_app(
     from_ms: u64,
     minutes: u64,
 ) -> Duration {
-    let mut feed = Feed::new(0);
+    let mut feed = Feed::new(0, 0);
     let cpu = thread_cpu();
     for second in 0..minutes * 60 {
         let at = from_ms + second * 1000;
@@ -81,10 +81,12 @@ fn write_like_the_app(
             feed.record(gateway, &ping(at, second * 7 + g as u64), None);
         }
         if second % 2 == 1 {
-            history.write(&feed.take()).unwrap();
+            history.write(&feed.take(at)).unwrap();
         }
     }
-    history.write(&feed.take()).unwrap();
+    history
+        .write(&feed.take(from_ms + minutes * 60_000))
+        .unwrap();
     thread_cpu() - cpu
 }
 

@@ -10,7 +10,7 @@ use std::sync::{Arc, Mutex, Weak};
 use std::time::Duration;
 
 use gatewatch_history::{
-    AttemptTracker, Batch, EventRow, History, IncidentIds, IncidentTracker, PingRow, minutes,
+    AttemptTracker, Batch, EventRow, History, IncidentIds, IncidentTracker, PingRow, WatchSpan,
 };
 use gatewatch_supervisor::{EventKind, SupervisorEvent};
 
@@ -26,28 +26,29 @@ pub struct Feed {
     trackers: HashMap<String, IncidentTracker>,
     attempts: HashMap<String, AttemptTracker>,
     ids: IncidentIds,
-    /// Each gateway's pings of the last two minutes, so a minute's row is computed from all
-    /// of its pings, whichever batches they came in.
-    recent: HashMap<String, Vec<PingRow>>,
-    /// Minutes with new pings since the last write, per gateway.
-    touched: HashMap<String, Vec<u64>>,
+    /// The stretch each gateway has been watched for in this run.
+    watching: HashMap<String, WatchSpan>,
+    /// The id of the next stretch.
+    next_span: i64,
 }
 
 impl Feed {
-    /// A feed whose incident ids follow `largest_id`.
-    pub fn new(largest_id: i64) -> Self {
+    /// A feed whose incident ids follow `largest_id` and whose watched stretches follow
+    /// `largest_span`.
+    pub fn new(largest_id: i64, largest_span: i64) -> Self {
         Self {
             batch: Batch::default(),
             trackers: HashMap::new(),
             attempts: HashMap::new(),
             ids: IncidentIds::after(largest_id),
-            recent: HashMap::new(),
-            touched: HashMap::new(),
+            watching: HashMap::new(),
+            next_span: largest_span + 1,
         }
     }
 
     /// Takes in one event of `gateway`, and the log line it made, if any.
     pub fn record(&mut self, gateway: &str, event: &SupervisorEvent, entry: Option<&LogEntry>) {
+        self.watch(gateway, event);
         if let Some(entry) = entry {
             self.batch.events.push(EventRow {
                 gateway: gateway.to_owned(),
@@ -66,15 +67,8 @@ impl Feed {
                 at_ms: event.at_ms,
                 rtt_us,
             };
+            // The write folds them into minutes, with the pings already in the database.
             self.batch.pings.push((gateway.to_owned(), ping));
-            let recent = self.recent.entry(gateway.to_owned()).or_default();
-            recent.retain(|p| p.at_ms + 120_000 > event.at_ms);
-            recent.push(ping);
-            let minute = event.at_ms / 60_000 * 60_000;
-            let touched = self.touched.entry(gateway.to_owned()).or_default();
-            if !touched.contains(&minute) {
-                touched.push(minute);
-            }
         }
         let attempts = self
             .attempts
@@ -87,21 +81,56 @@ impl Feed {
             .trackers
             .entry(gateway.to_owned())
             .or_insert_with(|| IncidentTracker::new(gateway));
-        if let Some(row) = tracker.observe(event, &mut self.ids) {
+        for row in tracker.observe(event, &mut self.ids) {
             self.batch.incidents.retain(|i| i.id != row.id);
             self.batch.incidents.push(row);
         }
     }
 
-    /// Everything waiting, with the rows of the minutes touched since the last take.
-    pub fn take(&mut self) -> Batch {
-        for (gateway, touched) in self.touched.drain() {
-            let pings = self.recent.get(&gateway).map(Vec::as_slice).unwrap_or(&[]);
-            for stats in minutes(pings) {
-                if touched.contains(&stats.minute_ms) {
-                    self.batch.minutes.push((gateway.clone(), stats));
-                }
+    /// A gateway is watched from its first event until its supervisor says it stopped.
+    fn watch(&mut self, gateway: &str, event: &SupervisorEvent) {
+        let stopped = matches!(
+            event.kind,
+            EventKind::StateChanged {
+                state: gatewatch_supervisor::ConnectionState::Stopped
             }
+        );
+        if stopped {
+            if let Some(mut span) = self.watching.remove(gateway) {
+                span.until_ms = span.until_ms.max(event.at_ms);
+                self.batch.watched.push((gateway.to_owned(), span));
+            }
+        } else if !self.watching.contains_key(gateway) {
+            let span = WatchSpan {
+                id: self.next_span,
+                from_ms: event.at_ms,
+                until_ms: event.at_ms,
+            };
+            self.next_span += 1;
+            self.watching.insert(gateway.to_owned(), span);
+        }
+    }
+
+    /// Watching ends at `now_ms` (the app quits): open incidents end there, saying they were
+    /// not watched to their end, and so does every watched stretch.
+    pub fn stop(&mut self, now_ms: u64) {
+        for tracker in self.trackers.values_mut() {
+            if let Some(row) = tracker.stop_watching(now_ms) {
+                self.batch.incidents.retain(|i| i.id != row.id);
+                self.batch.incidents.push(row);
+            }
+        }
+        for (gateway, mut span) in self.watching.drain() {
+            span.until_ms = span.until_ms.max(now_ms);
+            self.batch.watched.push((gateway, span));
+        }
+    }
+
+    /// Everything waiting, with every gateway watched up to `now_ms`.
+    pub fn take(&mut self, now_ms: u64) -> Batch {
+        for (gateway, span) in &mut self.watching {
+            span.until_ms = span.until_ms.max(now_ms);
+            self.batch.watched.push((gateway.clone(), *span));
         }
         std::mem::take(&mut self.batch)
     }
@@ -166,7 +195,7 @@ pub async fn flush(
     problem: &Arc<Mutex<Option<String>>>,
 ) {
     let batch = match records.lock().expect("records poisoned").history.as_mut() {
-        Some(feed) => feed.take(),
+        Some(feed) => feed.take(gatewatch_supervisor::state::now_ms()),
         None => return,
     };
     if batch.is_empty() {
@@ -220,7 +249,7 @@ mod tests {
             .unwrap();
         let history = Arc::new(Mutex::new(history));
         let records = Mutex::new(Records {
-            history: Some(Feed::new(0)),
+            history: Some(Feed::new(0, 0)),
             ..Records::default()
         });
         let problem = Arc::new(Mutex::new(None));

@@ -637,6 +637,16 @@ impl App {
         };
         fleet::stop_all(members.into_members()).await;
         if let Some(history) = &self.inner.history {
+            if let Some(feed) = self
+                .inner
+                .records
+                .lock()
+                .expect("records poisoned")
+                .history
+                .as_mut()
+            {
+                feed.stop(gatewatch_supervisor::state::now_ms());
+            }
             history::flush(&self.inner.records, history, &self.inner.history_problem).await;
         }
         for gateway in &self.inner.demo {
@@ -683,14 +693,18 @@ fn open_history(
                 Ok(n) => tracing::info!(n, "incidents a previous run left open were ended"),
                 Err(e) => tracing::warn!(%e, "incidents left open by a previous run not ended"),
             }
-            let largest: i64 = opened
-                .history
-                .connection()
-                .query_row("SELECT coalesce(max(id), 0) FROM incidents", [], |r| {
-                    r.get(0)
-                })
-                .unwrap_or(0);
-            records.history = Some(history::Feed::new(largest));
+            let largest = |table: &str| -> i64 {
+                opened
+                    .history
+                    .connection()
+                    .query_row(
+                        &format!("SELECT coalesce(max(id), 0) FROM {table}"),
+                        [],
+                        |r| r.get(0),
+                    )
+                    .unwrap_or(0)
+            };
+            records.history = Some(history::Feed::new(largest("incidents"), largest("watched")));
             (
                 Some(Arc::new(Mutex::new(opened.history))),
                 opened.problem.map(|p| p.to_string()),

@@ -191,8 +191,11 @@ pub struct UptimeDay {
     pub day_ms: u64,
     /// "Sun 29 Nov".
     pub label: String,
-    /// The part of the day not down unexpectedly, 0–1.
-    pub uptime: f64,
+    /// The part of the watched time not down unexpectedly, 0–1; `None` when the day was not
+    /// watched at all.
+    pub uptime: Option<f64>,
+    /// How much of the day Gatewatch was watching, ms.
+    pub watched_ms: u64,
     /// Down when nothing explained it, ms.
     pub unexpected_down_ms: u64,
     /// Down inside an outage the calendar expected, ms.
@@ -207,18 +210,23 @@ pub fn uptime(
     now_ms: u64,
 ) -> gatewatch_history::rusqlite::Result<Vec<UptimeDay>> {
     let since = gatewatch_history::days_back(now_ms, days);
-    let rows = gatewatch_history::incidents(&reader(path)?, Some(gateway), since)?;
+    let connection = reader(path)?;
+    let rows = gatewatch_history::incidents(&connection, Some(gateway), since)?;
+    let watched = gatewatch_history::watched(&connection, gateway, since)?;
     let days = gatewatch_history::local_days(since, now_ms);
-    Ok(gatewatch_history::uptime_by_day(&rows, &days, now_ms)
-        .into_iter()
-        .map(|d| UptimeDay {
-            day_ms: d.day_ms,
-            label: gatewatch_history::clock(d.day_ms, "%a %-d %b"),
-            uptime: d.uptime(),
-            unexpected_down_ms: d.unexpected_down_ms,
-            expected_down_ms: d.expected_down_ms,
-        })
-        .collect())
+    Ok(
+        gatewatch_history::uptime_by_day(&rows, &watched, &days, now_ms)
+            .into_iter()
+            .map(|d| UptimeDay {
+                day_ms: d.day_ms,
+                label: gatewatch_history::clock(d.day_ms, "%a %-d %b"),
+                uptime: d.uptime(),
+                watched_ms: d.watched_ms,
+                unexpected_down_ms: d.unexpected_down_ms,
+                expected_down_ms: d.expected_down_ms,
+            })
+            .collect(),
+    )
 }
 
 /// What happened overnight, for the banner when the app starts or the window opens.

@@ -920,8 +920,16 @@ async fn the_window_reads_the_night_back_after_the_app_restarts() {
     assert_eq!(uptime.len(), 30);
     let today = uptime.last().unwrap();
     assert_eq!(today.unexpected_down_ms, lasted);
-    assert!(today.uptime < 1.0);
-    assert!(uptime[..29].iter().all(|d| d.unexpected_down_ms == 0));
+    assert!(today.uptime.unwrap() < 1.0);
+    assert!(
+        today.watched_ms < 120_000,
+        "only the minutes watched count: {}",
+        today.watched_ms
+    );
+    assert!(
+        uptime[..29].iter().all(|d| d.uptime.is_none()),
+        "days before this test were not watched"
+    );
 
     let summary = app.morning_summary().await.unwrap().unwrap();
     assert_eq!((summary.incidents, summary.unexpected), (1, 1));

@@ -6,7 +6,7 @@ use std::path::Path;
 use gatewatch_history::rusqlite::{Connection, OpenFlags};
 use gatewatch_history::{
     DayUptime, IncidentRow, MinuteStats, clock, incident_line, incidents, incidents_csv,
-    local_days, minute_rows, minutes_csv, span, uptime_by_day,
+    local_days, minute_rows, minutes_csv, span, uptime_by_day, watched,
 };
 use serde::Serialize;
 
@@ -43,7 +43,8 @@ pub fn read(
     }
     let connection = Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_ONLY)?;
     let incidents = incidents(&connection, Some(gateway), since_ms)?;
-    let uptime = uptime_by_day(&incidents, &local_days(since_ms, now_ms), now_ms);
+    let watched = watched(&connection, gateway, since_ms)?;
+    let uptime = uptime_by_day(&incidents, &watched, &local_days(since_ms, now_ms), now_ms);
     let minutes = if latency {
         minute_rows(&connection, gateway, since_ms)?
     } else {
@@ -73,14 +74,24 @@ pub fn to_text(report: &HistoryReport, now_ms: u64) -> String {
             .iter()
             .map(|i| format!("  {}", incident_line(i, now_ms))),
     );
-    lines.push("uptime per day (unexpected downtime only; expected apart):".into());
+    lines.push(
+        "uptime per day, of the time watched (unexpected downtime only; expected apart):".into(),
+    );
     for day in &report.uptime {
+        let Some(uptime) = day.uptime() else {
+            lines.push(format!(
+                "  {}  not watched",
+                clock(day.day_ms, "%a %Y-%m-%d")
+            ));
+            continue;
+        };
         lines.push(format!(
-            "  {}  {:>7.3} %  unexpected {:>12}  expected {:>12}",
+            "  {}  {:>7.3} %  unexpected {:>12}  expected {:>12}  watched {:>12}",
             clock(day.day_ms, "%a %Y-%m-%d"),
-            day.uptime() * 100.0,
+            uptime * 100.0,
             span(day.unexpected_down_ms),
-            span(day.expected_down_ms)
+            span(day.expected_down_ms),
+            span(day.watched_ms)
         ));
     }
     lines.join("\n")

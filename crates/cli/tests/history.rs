@@ -6,7 +6,7 @@ mod common;
 use std::time::Duration;
 
 use common::cli;
-use gatewatch_history::{Batch, History, IncidentRow, MinuteStats};
+use gatewatch_history::{Batch, History, IncidentRow, MinuteStats, WatchSpan};
 
 async fn run(args: &[&str]) -> std::process::Output {
     tokio::time::timeout(Duration::from_secs(30), cli(args).output())
@@ -74,6 +74,15 @@ fn seed(dir: &tempfile::TempDir) -> (String, String, u64) {
                 row(4, "live", now - 60_000, None, false, "not this one"),
             ],
             minutes: seeded_minutes(now),
+            // Watched for the last 40 hours, without a break.
+            watched: vec![(
+                "paper".into(),
+                WatchSpan {
+                    id: 1,
+                    from_ms: now - 40 * 3_600_000,
+                    until_ms: now,
+                },
+            )],
             ..Batch::default()
         })
         .unwrap();
@@ -148,6 +157,10 @@ async fn history_lists_a_profiles_incidents_and_uptime_as_text_json_and_csv() {
         "another gateway's incident: {text}"
     );
     assert!(text.contains("uptime per day"), "{text}");
+    assert!(
+        text.lines().filter(|l| l.ends_with("not watched")).count() <= 1,
+        "at most the day before the 40 hours watched: {text}"
+    );
 
     let output = run(&[&args[..], &["--json"]].concat()).await;
     let report: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();

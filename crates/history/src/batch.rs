@@ -109,6 +109,17 @@ pub struct ZombieRow {
     pub counts: [u32; 3],
 }
 
+/// A stretch of time a gateway was watched; written again with the same `id` as it grows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WatchSpan {
+    /// Chosen by the writer.
+    pub id: i64,
+    /// Epoch ms.
+    pub from_ms: u64,
+    /// Epoch ms: the last write while it lasted, or its end.
+    pub until_ms: u64,
+}
+
 /// Everything to write in one transaction.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Batch {
@@ -122,8 +133,11 @@ pub struct Batch {
     pub connects: Vec<ConnectRow>,
     /// CLOSE_WAIT changes.
     pub zombies: Vec<ZombieRow>,
-    /// Per-minute latency rows (upserted: a minute written twice keeps the later figures).
+    /// Per-minute latency rows given as such (imports, tests; upserted: a minute written twice
+    /// keeps the later figures). The minutes of `pings` are computed by the write itself.
     pub minutes: Vec<(String, crate::MinuteStats)>,
+    /// Watched stretches, per gateway.
+    pub watched: Vec<(String, WatchSpan)>,
 }
 
 impl Batch {
@@ -135,6 +149,7 @@ impl Batch {
             && self.connects.is_empty()
             && self.zombies.is_empty()
             && self.minutes.is_empty()
+            && self.watched.is_empty()
     }
 
     pub(crate) fn write(&self, tx: &Transaction<'_>) -> rusqlite::Result<()> {
@@ -203,8 +218,7 @@ impl Batch {
             "INSERT OR REPLACE INTO latency_minute (gateway, minute_ms, count, lost, min_us, p50_us, p95_us, p99_us, max_us)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
         )?;
-        let mut slots = std::collections::BTreeSet::new();
-        for (gateway, m) in &self.minutes {
+        let mut put_minute = |gateway: &str, m: &crate::MinuteStats| {
             minute.execute(params![
                 gateway,
                 ms(m.minute_ms),
@@ -215,8 +229,48 @@ impl Batch {
                 opt(m.p95_us),
                 opt(m.p99_us),
                 opt(m.max_us)
+            ])
+        };
+        let mut slots = std::collections::BTreeSet::new();
+        for (gateway, m) in &self.minutes {
+            put_minute(gateway, m)?;
+            slots.insert((gateway.as_str(), m.minute_ms / 600_000 * 600_000));
+        }
+        // The minutes of the pings written are computed from every raw ping of those minutes
+        // in the database, so a minute shared by two runs of the app (or two batches) counts
+        // the pings of both.
+        let touched: std::collections::BTreeSet<(&str, u64)> = self
+            .pings
+            .iter()
+            .map(|(gateway, p)| (gateway.as_str(), p.at_ms / 60_000 * 60_000))
+            .collect();
+        let mut of_minute = tx.prepare_cached(
+            "SELECT at_ms, rtt_us FROM pings WHERE gateway = ?1 AND at_ms >= ?2 AND at_ms < ?2 + 60000",
+        )?;
+        for (gateway, minute_ms) in touched {
+            let pings = of_minute
+                .query_map(params![gateway, ms(minute_ms)], |r| {
+                    Ok(PingRow {
+                        at_ms: r.get::<_, i64>(0)?.max(0) as u64,
+                        rtt_us: r.get::<_, Option<i64>>(1)?.map(|v| v.max(0) as u64),
+                    })
+                })?
+                .collect::<rusqlite::Result<Vec<_>>>()?;
+            for m in crate::minutes(&pings) {
+                put_minute(gateway, &m)?;
+            }
+            slots.insert((gateway, minute_ms / 600_000 * 600_000));
+        }
+        let mut watched = tx.prepare_cached(
+            "INSERT OR REPLACE INTO watched (id, gateway, from_ms, until_ms) VALUES (?1, ?2, ?3, ?4)",
+        )?;
+        for (gateway, span) in &self.watched {
+            watched.execute(params![
+                span.id,
+                gateway,
+                ms(span.from_ms),
+                ms(span.until_ms)
             ])?;
-            slots.insert((gateway, m.minute_ms / 600_000 * 600_000));
         }
         let mut roll_up = tx.prepare_cached(crate::schema::ROLL_UP_TEN_MINUTES)?;
         for (gateway, slot) in slots {

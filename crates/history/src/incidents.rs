@@ -2,6 +2,12 @@
 //! with its kind, cause, the handshake stage that failed, the notices seen, and whether the
 //! calendar expected it. Built from the supervisor's events alone, so the app and the
 //! headless service record the same incidents.
+//!
+//! A spell that changes what it is becomes two incidents, one ending where the other begins:
+//! degraded then down (the outage is downtime, the slowness before it is not), unexpected then
+//! expected (a sick gateway restarted in its window), expected then overdue (the part inside
+//! the window stays expected). A drop's incident starts at the drop, not at the first failed
+//! reconnect.
 
 use gatewatch_protocol::{ErrorCode, Stage};
 use gatewatch_supervisor::state::DegradedReason;
@@ -28,13 +34,48 @@ impl IncidentIds {
     }
 }
 
-/// One gateway's open incident, if any, and the cause waiting for the next one.
+/// One gateway's open incident, if any, and what the next one starts from.
 #[derive(Debug, Clone)]
 pub struct IncidentTracker {
     gateway: String,
     open: Option<IncidentRow>,
-    /// The drop's message: it comes before the state that opens the incident.
-    pending_cause: Option<String>,
+    /// The last drop not yet in an incident: when, and the worker's message. It comes before
+    /// the state that opens the incident.
+    dropped: Option<(u64, String)>,
+    /// Notices of the last seconds while nothing was open (the 2103 that makes a gateway
+    /// degraded comes before the state does).
+    recent_notices: Vec<(u64, i32)>,
+}
+
+/// How far back a notice still belongs to the incident that opens.
+const NOTICE_LOOKBACK_MS: u64 = 10_000;
+
+/// What a bad state is as an incident.
+struct Spell {
+    kind: &'static str,
+    outage: Option<String>,
+    expected: bool,
+    /// Why, for a degraded connection (the reasons); a drop's cause comes from the drop.
+    cause: Option<String>,
+}
+
+impl Spell {
+    fn down() -> Self {
+        Spell {
+            kind: "down",
+            outage: None,
+            expected: false,
+            cause: None,
+        }
+    }
+}
+
+/// Down and zombie are one spell (a zombie is a down gateway whose handshake goes unanswered).
+fn family(kind: &str) -> &str {
+    match kind {
+        "zombie" => "down",
+        other => other,
+    }
 }
 
 pub(crate) fn stage_name(stage: Stage) -> &'static str {
@@ -46,33 +87,38 @@ pub(crate) fn stage_name(stage: Stage) -> &'static str {
     }
 }
 
-/// The kind of incident a bad state is, with the outage it belongs to and whether that
-/// outage is expected; `None` for a state that is not an incident.
-fn kind_of(state: &ConnectionState) -> Option<(&'static str, Option<String>, bool)> {
+/// The incident a bad state is; `None` for a state that is not one (a first attempt is
+/// decided by the caller: it is one only after a drop).
+fn spell_of(state: &ConnectionState) -> Option<Spell> {
     Some(match state {
         ConnectionState::Connected(_)
         | ConnectionState::Stopped
         | ConnectionState::Paused { .. }
         | ConnectionState::Connecting { attempt: 1, .. } => return None,
         ConnectionState::ScheduledRestart { outage, connection }
-        | ConnectionState::ServerReset { outage, connection } => {
-            let (kind, _, _) = kind_of(connection).unwrap_or(("down", None, false));
-            (kind, Some(outage.label.clone()), true)
-        }
-        ConnectionState::Overdue { outage, connection } => {
-            let (kind, _, _) = kind_of(connection).unwrap_or(("down", None, false));
-            (kind, Some(outage.label.clone()), false)
-        }
-        ConnectionState::Degraded { reasons, .. } => {
-            if reasons.contains(&DegradedReason::IbLinkLost) {
-                ("ib_link_lost", None, false)
+        | ConnectionState::ServerReset { outage, connection } => Spell {
+            outage: Some(outage.label.clone()),
+            expected: true,
+            ..spell_of(connection).unwrap_or_else(Spell::down)
+        },
+        ConnectionState::Overdue { outage, connection } => Spell {
+            outage: Some(outage.label.clone()),
+            expected: false,
+            ..spell_of(connection).unwrap_or_else(Spell::down)
+        },
+        ConnectionState::Degraded { reasons, .. } => Spell {
+            kind: if reasons.contains(&DegradedReason::IbLinkLost) {
+                "ib_link_lost"
             } else {
-                ("degraded", None, false)
-            }
-        }
+                "degraded"
+            },
+            outage: None,
+            expected: false,
+            cause: Some(DegradedReason::join(reasons)),
+        },
         ConnectionState::Connecting { .. }
         | ConnectionState::Reconnecting { .. }
-        | ConnectionState::CircuitOpen { .. } => ("down", None, false),
+        | ConnectionState::CircuitOpen { .. } => Spell::down(),
     })
 }
 
@@ -88,14 +134,14 @@ fn with_note(cause: &str, note: &str) -> String {
 }
 
 /// Ends the incidents a previous run left open (it was killed, or the computer lost power):
-/// each at the last thing that run recorded of its gateway, saying it was not watched to its
-/// end. Returns how many.
+/// each where that run last wrote that it was watching the gateway (every 2 s), or at its
+/// last event, saying it was not watched to its end. Returns how many.
 pub fn close_abandoned(connection: &rusqlite::Connection) -> rusqlite::Result<usize> {
     connection.execute(
         "UPDATE incidents SET
-             ended_ms = max(started_ms, coalesce(
-                 (SELECT max(at_ms) FROM events e WHERE e.gateway = incidents.gateway),
-                 started_ms)),
+             ended_ms = max(started_ms,
+                 coalesce((SELECT max(until_ms) FROM watched w WHERE w.gateway = incidents.gateway), 0),
+                 coalesce((SELECT max(at_ms) FROM events e WHERE e.gateway = incidents.gateway), 0)),
              cause = CASE WHEN cause = '' THEN ?1 ELSE cause || '; ' || ?1 END
          WHERE ended_ms IS NULL",
         [UNWATCHED],
@@ -108,7 +154,8 @@ impl IncidentTracker {
         Self {
             gateway: gateway.to_owned(),
             open: None,
-            pending_cause: None,
+            dropped: None,
+            recent_notices: Vec::new(),
         }
     }
 
@@ -117,20 +164,29 @@ impl IncidentTracker {
         self.open.as_ref()
     }
 
-    /// Takes in one event; returns the incident row to write when it opened, changed or
-    /// ended.
-    pub fn observe(
-        &mut self,
-        event: &SupervisorEvent,
-        ids: &mut IncidentIds,
-    ) -> Option<IncidentRow> {
+    /// Watching ends at `at_ms` (the app quits): the open incident, if any, ends there, saying
+    /// it was not watched to its end.
+    pub fn stop_watching(&mut self, at_ms: u64) -> Option<IncidentRow> {
+        self.state(
+            &ConnectionState::Stopped,
+            at_ms,
+            &mut IncidentIds::default(),
+        )
+        .pop()
+    }
+
+    /// Takes in one event; returns the incident rows to write: one that opened, changed or
+    /// ended, or one ended and the next opened where a spell changed what it is.
+    pub fn observe(&mut self, event: &SupervisorEvent, ids: &mut IncidentIds) -> Vec<IncidentRow> {
         match &event.kind {
             EventKind::Disconnected { message, .. } => {
-                self.pending_cause = Some(message.clone());
-                None
+                self.dropped = Some((event.at_ms, message.clone()));
+                Vec::new()
             }
             EventKind::ConnectFailed { error, .. } => {
-                let open = self.open.as_mut()?;
+                let Some(open) = self.open.as_mut() else {
+                    return Vec::new();
+                };
                 open.stage = error.stage.map(|s| stage_name(s).to_owned());
                 if open.cause.is_empty() {
                     open.cause = error.message.clone();
@@ -141,22 +197,23 @@ impl IncidentTracker {
                 {
                     open.kind = "zombie".into();
                 }
-                Some(open.clone())
+                vec![open.clone()]
             }
             EventKind::Notice(notice) => {
-                let open = self.open.as_mut()?;
-                let code = notice.code.to_string();
-                if open.notices.split(',').any(|c| c == code) {
-                    return None;
+                let Some(open) = self.open.as_mut() else {
+                    self.recent_notices
+                        .retain(|(at, _)| at + NOTICE_LOOKBACK_MS >= event.at_ms);
+                    self.recent_notices.push((event.at_ms, notice.code));
+                    return Vec::new();
+                };
+                if add_notice(&mut open.notices, notice.code) {
+                    vec![open.clone()]
+                } else {
+                    Vec::new()
                 }
-                if !open.notices.is_empty() {
-                    open.notices.push(',');
-                }
-                open.notices.push_str(&code);
-                Some(open.clone())
             }
             EventKind::StateChanged { state } => self.state(state, event.at_ms, ids),
-            _ => None,
+            _ => Vec::new(),
         }
     }
 
@@ -165,60 +222,84 @@ impl IncidentTracker {
         state: &ConnectionState,
         at_ms: u64,
         ids: &mut IncidentIds,
-    ) -> Option<IncidentRow> {
-        let Some((kind, outage, expected)) = kind_of(state) else {
-            if matches!(state, ConnectionState::Connecting { .. }) {
-                return None; // a first attempt neither opens nor ends anything
-            }
-            self.pending_cause = None;
-            let mut closed = self.open.take()?;
-            closed.ended_ms = Some(at_ms);
-            // Stopped or paused is where the watching ended, not a recovery: say so.
-            if !matches!(
-                state,
-                ConnectionState::Connected(_) | ConnectionState::Degraded { .. }
-            ) {
-                closed.cause = with_note(&closed.cause, UNWATCHED);
-            }
-            return Some(closed);
-        };
-        match &mut self.open {
+    ) -> Vec<IncidentRow> {
+        let first_attempt = matches!(state, ConnectionState::Connecting { attempt: 1, .. });
+        let spell = match spell_of(state) {
+            // The first attempt after a drop is the drop's spell; at start it is nothing yet.
+            None if first_attempt && self.dropped.is_some() => Spell::down(),
+            None if first_attempt => return Vec::new(),
             None => {
-                let row = IncidentRow {
-                    id: ids.take(),
-                    gateway: self.gateway.clone(),
-                    kind: kind.to_owned(),
-                    started_ms: at_ms,
-                    ended_ms: None,
-                    cause: self.pending_cause.take().unwrap_or_default(),
-                    stage: None,
-                    notices: String::new(),
-                    expected,
-                    outage,
-                    close_wait: None,
+                self.dropped = None;
+                self.recent_notices.clear();
+                let Some(mut closed) = self.open.take() else {
+                    return Vec::new();
                 };
-                self.open = Some(row.clone());
-                Some(row)
+                closed.ended_ms = Some(at_ms);
+                // Stopped or paused is where the watching ended, not a recovery: say so.
+                if !matches!(state, ConnectionState::Connected(_)) {
+                    closed.cause = with_note(&closed.cause, UNWATCHED);
+                }
+                return vec![closed];
             }
-            Some(open) => {
-                // An expected spell that turns overdue is not expected any more; a degraded
-                // one that goes down is a drop.
-                let kind = if open.kind == "zombie" && kind == "down" {
-                    "zombie"
-                } else {
-                    kind
-                };
-                let expected = open.expected && expected;
-                let outage = outage.or_else(|| open.outage.clone());
-                let changed =
-                    expected != open.expected || outage != open.outage || open.kind != kind;
-                open.expected = expected;
-                open.outage = outage;
-                open.kind = kind.to_owned();
-                changed.then(|| open.clone())
+            Some(spell) => spell,
+        };
+        // A down spell starts at the drop that caused it.
+        let starts_ms = match &self.dropped {
+            Some((dropped_ms, _)) if spell.kind == "down" => (*dropped_ms).min(at_ms),
+            _ => at_ms,
+        };
+        let mut rows = Vec::new();
+        if let Some(open) = &mut self.open {
+            let same = family(&open.kind) == family(spell.kind)
+                && open.expected == spell.expected
+                && (spell.outage.is_none() || open.outage == spell.outage);
+            if same {
+                return Vec::new();
+            }
+            let mut closed = self.open.take().expect("checked above");
+            closed.ended_ms = Some(starts_ms.max(closed.started_ms));
+            rows.push(closed);
+        }
+        let cause = match (&self.dropped, spell.kind) {
+            (Some(_), "down") => self.dropped.take().map(|(_, message)| message),
+            _ => spell.cause,
+        };
+        let mut notices = String::new();
+        for (at, code) in self.recent_notices.drain(..) {
+            if at + NOTICE_LOOKBACK_MS >= starts_ms {
+                add_notice(&mut notices, code);
             }
         }
+        let row = IncidentRow {
+            id: ids.take(),
+            gateway: self.gateway.clone(),
+            kind: spell.kind.to_owned(),
+            started_ms: starts_ms,
+            ended_ms: None,
+            cause: cause.unwrap_or_default(),
+            stage: None,
+            notices,
+            expected: spell.expected,
+            outage: spell.outage,
+            close_wait: None,
+        };
+        self.open = Some(row.clone());
+        rows.push(row);
+        rows
     }
+}
+
+/// Adds `code` to a comma-separated list unless it is there; says whether it was added.
+fn add_notice(notices: &mut String, code: i32) -> bool {
+    let code = code.to_string();
+    if notices.split(',').any(|c| c == code) {
+        return false;
+    }
+    if !notices.is_empty() {
+        notices.push(',');
+    }
+    notices.push_str(&code);
+    true
 }
 
 #[cfg(test)]
@@ -257,7 +338,7 @@ mod tests {
     #[test]
     fn a_drop_and_its_recovery_are_one_incident_with_its_cause_and_stage() {
         let (mut t, mut ids) = (IncidentTracker::new("paper"), IncidentIds::after(41));
-        assert!(t.observe(&state(0, connected()), &mut ids).is_none());
+        assert!(t.observe(&state(0, connected()), &mut ids).is_empty());
         t.observe(
             &event(
                 1_000,
@@ -268,7 +349,10 @@ mod tests {
             ),
             &mut ids,
         );
-        let opened = t.observe(&state(1_001, reconnecting(1)), &mut ids).unwrap();
+        let opened = t
+            .observe(&state(1_001, reconnecting(1)), &mut ids)
+            .pop()
+            .unwrap();
         assert_eq!(
             (
                 opened.id,
@@ -276,7 +360,7 @@ mod tests {
                 opened.started_ms,
                 opened.ended_ms
             ),
-            (42, "down", 1_001, None)
+            (42, "down", 1_000, None)
         );
         assert_eq!(opened.cause, "the gateway closed the connection");
         let failed = WorkerError::at(Stage::TcpConnect, ErrorCode::GatewayUnreachable, "refused");
@@ -291,14 +375,18 @@ mod tests {
                 ),
                 &mut ids,
             )
+            .pop()
             .unwrap();
         assert_eq!(changed.stage.as_deref(), Some("tcp_connect"));
         assert!(
             t.observe(&state(2_000, reconnecting(2)), &mut ids)
-                .is_none(),
+                .is_empty(),
             "a retry is no change"
         );
-        let closed = t.observe(&state(59_001, connected()), &mut ids).unwrap();
+        let closed = t
+            .observe(&state(59_001, connected()), &mut ids)
+            .pop()
+            .unwrap();
         assert_eq!((closed.id, closed.ended_ms), (42, Some(59_001)));
         assert!(!closed.expected);
         assert_eq!(closed.cause, "the gateway closed the connection");
@@ -308,9 +396,12 @@ mod tests {
     #[test]
     fn watching_stopped_during_a_spell_ends_it_saying_it_was_not_a_recovery() {
         let (mut t, mut ids) = (IncidentTracker::new("paper"), IncidentIds::default());
-        t.observe(&state(0, reconnecting(2)), &mut ids).unwrap();
+        t.observe(&state(0, reconnecting(2)), &mut ids)
+            .pop()
+            .unwrap();
         let closed = t
             .observe(&state(5_000, ConnectionState::Stopped), &mut ids)
+            .pop()
             .unwrap();
         assert_eq!(closed.ended_ms, Some(5_000));
         assert_eq!(closed.cause, UNWATCHED);
@@ -330,10 +421,11 @@ mod tests {
                 &event(10, EventKind::ConnectFailed { attempt: 1, error }),
                 &mut ids,
             )
+            .pop()
             .unwrap();
         assert_eq!((row.id, row.kind.as_str()), (1, "zombie"));
         assert!(
-            t.observe(&state(20, reconnecting(2)), &mut ids).is_none(),
+            t.observe(&state(20, reconnecting(2)), &mut ids).is_empty(),
             "still a zombie"
         );
         t.observe(
@@ -349,12 +441,13 @@ mod tests {
                 &event(32, EventKind::Notice(Notice::new(2104, "ok:usfarm"))),
                 &mut ids,
             )
+            .pop()
             .unwrap();
         assert_eq!(row.notices, "2103,2104");
     }
 
     #[test]
-    fn an_expected_restart_is_marked_so_until_it_turns_overdue() {
+    fn an_expected_restart_that_overstays_is_expected_up_to_the_overdue_and_unexpected_after() {
         let outage = gatewatch_supervisor::calendar::Occurrence {
             kind: gatewatch_supervisor::calendar::OccurrenceKind::DailyRestart,
             label: "nightly restart".into(),
@@ -372,17 +465,128 @@ mod tests {
             outage: outage.clone(),
             connection: Box::new(reconnecting(1)),
         };
-        let row = t.observe(&state(1_000, expected), &mut ids).unwrap();
+        let row = t.observe(&state(1_000, expected), &mut ids).pop().unwrap();
         assert!(row.expected);
         assert_eq!(row.outage.as_deref(), Some("nightly restart"));
         let overdue = ConnectionState::Overdue {
             outage,
             connection: Box::new(reconnecting(9)),
         };
-        let row = t.observe(&state(480_000, overdue), &mut ids).unwrap();
+        let mut rows = t.observe(&state(480_000, overdue), &mut ids);
+        let row = rows.pop().unwrap();
+        let inside = rows.pop().unwrap();
+        assert_eq!(
+            (inside.ended_ms, inside.expected),
+            (Some(480_000), true),
+            "the part inside the window stays expected"
+        );
+        assert_eq!(row.started_ms, 480_000);
         assert!(!row.expected, "overdue is not what the calendar expected");
         assert_eq!(row.outage.as_deref(), Some("nightly restart"));
-        let closed = t.observe(&state(500_000, connected()), &mut ids).unwrap();
+        let closed = t
+            .observe(&state(500_000, connected()), &mut ids)
+            .pop()
+            .unwrap();
         assert_eq!((closed.ended_ms, closed.expected), (Some(500_000), false));
+    }
+
+    fn degraded(reasons: Vec<DegradedReason>) -> ConnectionState {
+        ConnectionState::Degraded {
+            session: match connected() {
+                ConnectionState::Connected(session) => session,
+                _ => unreachable!(),
+            },
+            reasons,
+        }
+    }
+
+    #[test]
+    fn a_drop_while_degraded_is_downtime_of_its_own_from_the_drop() {
+        let (mut t, mut ids) = (IncidentTracker::new("paper"), IncidentIds::default());
+        t.observe(
+            &event(900, EventKind::Notice(Notice::new(2103, "broken:usfarm"))),
+            &mut ids,
+        );
+        let slow = t
+            .observe(
+                &state(
+                    1_000,
+                    degraded(vec![DegradedReason::FarmBroken {
+                        farm: "usfarm".into(),
+                    }]),
+                ),
+                &mut ids,
+            )
+            .pop()
+            .unwrap();
+        assert_eq!(slow.kind, "degraded");
+        assert_eq!(slow.cause, "data farm usfarm is broken");
+        assert_eq!(slow.notices, "2103", "the notice that made it degraded");
+        t.observe(
+            &event(
+                30_000,
+                EventKind::Disconnected {
+                    cause: DisconnectCause::GatewayClosed,
+                    message: "the gateway closed the connection".into(),
+                },
+            ),
+            &mut ids,
+        );
+        let rows = t.observe(&state(30_002, reconnecting(1)), &mut ids);
+        assert_eq!(rows.len(), 2, "{rows:?}");
+        assert_eq!(
+            (rows[0].kind.as_str(), rows[0].ended_ms),
+            ("degraded", Some(30_000))
+        );
+        assert_eq!(
+            (
+                rows[1].kind.as_str(),
+                rows[1].started_ms,
+                rows[1].cause.as_str()
+            ),
+            ("down", 30_000, "the gateway closed the connection")
+        );
+        let back = t.observe(
+            &state(41_000, degraded(vec![DegradedReason::IbLinkLost])),
+            &mut ids,
+        );
+        assert_eq!(
+            back[0].ended_ms,
+            Some(41_000),
+            "down ends when it answers again"
+        );
+        assert_eq!(back[1].kind, "ib_link_lost");
+    }
+
+    #[test]
+    fn a_drop_reconnected_at_the_first_attempt_is_still_an_incident() {
+        let (mut t, mut ids) = (IncidentTracker::new("paper"), IncidentIds::default());
+        let first = || ConnectionState::Connecting {
+            attempt: 1,
+            stage: None,
+            client_id: 901,
+        };
+        assert!(
+            t.observe(&state(0, first()), &mut ids).is_empty(),
+            "the first attempt at start is nothing yet"
+        );
+        t.observe(&state(10, connected()), &mut ids);
+        t.observe(
+            &event(
+                5_000,
+                EventKind::Disconnected {
+                    cause: DisconnectCause::GatewayClosed,
+                    message: "closed".into(),
+                },
+            ),
+            &mut ids,
+        );
+        let opened = t.observe(&state(5_001, first()), &mut ids).pop().unwrap();
+        assert_eq!(opened.started_ms, 5_000);
+        let closed = t
+            .observe(&state(5_060, connected()), &mut ids)
+            .pop()
+            .unwrap();
+        assert_eq!(closed.ended_ms, Some(5_060));
     }
 }

@@ -20,13 +20,13 @@ mod schema;
 mod words;
 
 pub use attempts::{AttemptRows, AttemptTracker};
-pub use batch::{Batch, ConnectRow, EventRow, IncidentRow, PingRow, ZombieRow};
+pub use batch::{Batch, ConnectRow, EventRow, IncidentRow, PingRow, WatchSpan, ZombieRow};
 pub use chart::{Bucket, RawSpan, Source, buckets, minute_rows, oldest_ping, raw_span};
 pub use export::{incidents_csv, minutes_csv};
 pub use incidents::{IncidentIds, IncidentTracker, UNWATCHED, close_abandoned};
 pub use minute::{MinuteStats, minutes};
 pub use open::{History, HistoryError, OpenProblem, Opened};
-pub use read::{DayUptime, incidents, uptime_by_day};
+pub use read::{DayUptime, incidents, uptime_by_day, watched};
 pub use rusqlite;
 pub use words::{
     clock, days_back, incident_line, kind_words, local_days, span, summary, summary_start,

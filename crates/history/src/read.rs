@@ -40,13 +40,32 @@ pub fn incidents(
     rows.collect()
 }
 
+/// The stretches `gateway` was watched that end at or after `since_ms`, as `[from, until)`
+/// epoch ms, oldest first.
+pub fn watched(
+    connection: &Connection,
+    gateway: &str,
+    since_ms: u64,
+) -> rusqlite::Result<Vec<(u64, u64)>> {
+    let mut query = connection.prepare_cached(
+        "SELECT from_ms, until_ms FROM watched WHERE gateway = ?1 AND until_ms >= ?2 ORDER BY from_ms",
+    )?;
+    let rows = query.query_map(params![gateway, since_ms as i64], |r| {
+        Ok((
+            r.get::<_, i64>(0)?.max(0) as u64,
+            r.get::<_, i64>(1)?.max(0) as u64,
+        ))
+    })?;
+    rows.collect()
+}
+
 /// One day of one gateway.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 pub struct DayUptime {
     /// The day's start, epoch ms (midnight on the clock the caller chose).
     pub day_ms: u64,
-    /// How much of the day was watched (the whole day, or up to now for today), ms.
-    pub span_ms: u64,
+    /// How much of the day Gatewatch was watching the gateway, ms.
+    pub watched_ms: u64,
     /// Down when nothing explained it, ms.
     pub unexpected_down_ms: u64,
     /// Down inside an outage the calendar expected, ms.
@@ -54,29 +73,33 @@ pub struct DayUptime {
 }
 
 impl DayUptime {
-    /// The share of the day not down unexpectedly, 0–1.
-    pub fn uptime(&self) -> f64 {
-        if self.span_ms == 0 {
-            return 1.0;
-        }
-        1.0 - self.unexpected_down_ms as f64 / self.span_ms as f64
+    /// The share of the watched time not down unexpectedly, 0–1; `None` when the day was not
+    /// watched at all.
+    pub fn uptime(&self) -> Option<f64> {
+        (self.watched_ms > 0).then(|| {
+            1.0 - self.unexpected_down_ms.min(self.watched_ms) as f64 / self.watched_ms as f64
+        })
     }
 }
 
 /// Uptime per day for `days`, each given as `[start, end)` epoch ms (the caller cuts days on
-/// the trader's clock), from `incidents`; an open incident lasts until `now_ms`. Only spells
-/// of the gateway being down count (`down`, `zombie`), not a degraded connection.
+/// the trader's clock), from `incidents` and the stretches the gateway was `watched`; an open
+/// incident lasts until `now_ms`. Only spells of the gateway being down count (`down`,
+/// `zombie`), not a degraded connection; time nobody watched is neither up nor down.
 pub fn uptime_by_day(
     incidents: &[IncidentRow],
+    watched: &[(u64, u64)],
     days: &[(u64, u64)],
     now_ms: u64,
 ) -> Vec<DayUptime> {
+    let overlap = |(a, b): (u64, u64), (c, d): (u64, u64)| b.min(d).saturating_sub(a.max(c));
+    let watched = merged(watched);
     days.iter()
         .map(|&(start, end)| {
             let end = end.min(now_ms.max(start));
             let mut day = DayUptime {
                 day_ms: start,
-                span_ms: end - start,
+                watched_ms: watched.iter().map(|&w| overlap(w, (start, end))).sum(),
                 unexpected_down_ms: 0,
                 expected_down_ms: 0,
             };
@@ -84,20 +107,40 @@ pub fn uptime_by_day(
                 .iter()
                 .filter(|i| i.kind == "down" || i.kind == "zombie")
             {
-                let from = incident.started_ms.max(start);
-                let to = incident.ended_ms.unwrap_or(now_ms).min(end);
-                if to <= from {
-                    continue;
-                }
+                let spell = (incident.started_ms, incident.ended_ms.unwrap_or(now_ms));
+                let down: u64 = watched
+                    .iter()
+                    .map(|&w| overlap(overlap_span(w, spell), (start, end)))
+                    .sum();
                 if incident.expected {
-                    day.expected_down_ms += to - from;
+                    day.expected_down_ms += down;
                 } else {
-                    day.unexpected_down_ms += to - from;
+                    day.unexpected_down_ms += down;
                 }
             }
             day
         })
         .collect()
+}
+
+/// The part of `a` inside `b` (empty when they do not meet).
+fn overlap_span(a: (u64, u64), b: (u64, u64)) -> (u64, u64) {
+    let from = a.0.max(b.0);
+    (from, a.1.min(b.1).max(from))
+}
+
+/// Stretches sorted and joined where they overlap or touch.
+fn merged(spans: &[(u64, u64)]) -> Vec<(u64, u64)> {
+    let mut spans = spans.to_vec();
+    spans.sort_unstable();
+    let mut out: Vec<(u64, u64)> = Vec::new();
+    for (from, until) in spans {
+        match out.last_mut() {
+            Some(last) if from <= last.1 => last.1 = last.1.max(until),
+            _ => out.push((from, until)),
+        }
+    }
+    out
 }
 
 #[cfg(test)]
@@ -127,7 +170,7 @@ mod tests {
         ];
         let days = [(0, DAY), (DAY, 2 * DAY), (2 * DAY, 3 * DAY)];
         let now = 2 * DAY + 1_200_000;
-        let rows = uptime_by_day(&incidents, &days, now);
+        let rows = uptime_by_day(&incidents, &[(0, now)], &days, now);
         assert_eq!(
             (rows[0].expected_down_ms, rows[0].unexpected_down_ms),
             (30_000, 0)
@@ -136,12 +179,31 @@ mod tests {
             (rows[1].expected_down_ms, rows[1].unexpected_down_ms),
             (28_000, 240_000)
         );
-        assert_eq!(rows[2].span_ms, 1_200_000, "today counts up to now");
+        assert_eq!(rows[2].watched_ms, 1_200_000, "today counts up to now");
         assert_eq!(rows[2].unexpected_down_ms, 600_000);
-        assert!((rows[2].uptime() - 0.5).abs() < 1e-9);
+        assert!((rows[2].uptime().unwrap() - 0.5).abs() < 1e-9);
         assert!(
-            (rows[0].uptime() - 1.0).abs() < 1e-9,
+            (rows[0].uptime().unwrap() - 1.0).abs() < 1e-9,
             "expected downtime is not counted against it"
+        );
+    }
+
+    #[test]
+    fn time_nobody_watched_is_neither_up_nor_down() {
+        let incidents = [incident("down", DAY + 1_000, Some(DAY + 61_000), false)];
+        // Watched on day 2 from 00:00:00 to 00:00:31 (the app killed in the spell), and again
+        // from 12:00 to now.
+        let watched = [
+            (DAY, DAY + 31_000),
+            (DAY + DAY / 2, DAY + DAY / 2 + 3_600_000),
+        ];
+        let days = [(0, DAY), (DAY, 2 * DAY)];
+        let rows = uptime_by_day(&incidents, &watched, &days, 2 * DAY);
+        assert_eq!(rows[0].uptime(), None, "day 1 was not watched at all");
+        assert_eq!(rows[1].watched_ms, 31_000 + 3_600_000);
+        assert_eq!(
+            rows[1].unexpected_down_ms, 30_000,
+            "only the watched part of the spell"
         );
     }
 }

@@ -88,6 +88,19 @@ pub const MIGRATIONS: &[&str] = &[
                sum(CASE WHEN p50_us IS NOT NULL THEN count - lost END)
         FROM latency_minute GROUP BY gateway, minute_ms / 600000;
     ",
+    // 3: when each gateway was watched (one row per stretch, its end moved forward at every
+    // write), so uptime is over watched time and an incident a killed run left open ends
+    // where watching ended. Nothing is filled in for earlier data: its days read as not
+    // watched rather than as up.
+    "
+    CREATE TABLE watched (
+        id INTEGER PRIMARY KEY,
+        gateway TEXT NOT NULL,
+        from_ms INTEGER NOT NULL,
+        until_ms INTEGER NOT NULL
+    );
+    CREATE INDEX watched_by_gateway ON watched (gateway, until_ms);
+    ",
 ];
 
 /// Recomputes one gateway's 10-minute row from its minutes (`?1` gateway, `?2` the slot's

@@ -152,6 +152,45 @@ fn a_batch_is_written_whole_and_a_minute_written_twice_keeps_the_later_figures()
 }
 
 #[test]
+fn a_minute_shared_by_two_runs_counts_the_pings_of_both() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut history = History::open(&dir.path().join("history.db"))
+        .unwrap()
+        .history;
+    // The first run's pings of the minute (every fifth lost), then the app killed and a new
+    // run's pings of the same minute: only pings in the batches, as the app writes them.
+    let pings = |seconds: std::ops::Range<u64>| Batch {
+        pings: seconds
+            .map(|s| {
+                (
+                    "paper".to_owned(),
+                    PingRow {
+                        at_ms: 420_000 + s * 1000,
+                        rtt_us: (s % 5 != 0).then_some(500 + s),
+                    },
+                )
+            })
+            .collect(),
+        ..Batch::default()
+    };
+    history.write(&pings(0..25)).unwrap();
+    history.write(&pings(35..60)).unwrap();
+    let row: (i64, i64, i64, i64) = history
+        .connection()
+        .query_row(
+            "SELECT count, lost, max_us, (SELECT count FROM latency_10min) FROM latency_minute",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+        )
+        .unwrap();
+    assert_eq!(
+        row,
+        (50, 10, 559, 50),
+        "both runs' pings, in the minute and its 10 minutes"
+    );
+}
+
+#[test]
 fn a_corrupt_file_is_kept_aside_and_a_new_database_started() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("history.db");
@@ -284,17 +323,26 @@ fn incidents_are_read_back_per_gateway_over_a_span_with_open_ones() {
     assert_eq!(all.len(), 4);
     assert_eq!(all[2].ended_ms, None, "live is still down");
 
-    // The run that wrote it is gone (killed): the next run ends it at the last thing the
-    // first one recorded of that gateway, saying it was not watched to its end.
+    // The run that wrote it is gone (killed): the next run ends it where the first one last
+    // wrote that it was watching (its last event was earlier: nothing is logged while the
+    // circuit is open), saying it was not watched to its end.
     history
         .write(&Batch {
             events: vec![EventRow {
                 gateway: "live".into(),
-                at_ms: 41_000,
+                at_ms: 30_000,
                 kind: "failure".into(),
                 text: "connect attempt 9 failed".into(),
                 expected: false,
             }],
+            watched: vec![(
+                "live".into(),
+                gatewatch_history::WatchSpan {
+                    id: 1,
+                    from_ms: 0,
+                    until_ms: 41_000,
+                },
+            )],
             ..Batch::default()
         })
         .unwrap();

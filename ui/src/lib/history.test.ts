@@ -16,6 +16,7 @@ const day = (unexpected: number, expected: number): UptimeDay => ({
   day_ms: 0,
   label: "Sun 29 Nov",
   uptime: 1 - unexpected / 86_400_000,
+  watched_ms: 86_400_000,
   unexpected_down_ms: unexpected,
   expected_down_ms: expected,
 });
@@ -35,8 +36,11 @@ describe("history", () => {
     expect(uptimeClass(day(240_000, 58_000))).toBe("short");
     expect(uptimeClass(day(301_000, 0))).toBe("long");
     expect(uptimeWords(day(240_000, 58_000))).toBe(
-      "Sun 29 Nov: 99.72 % up; 4 min down unexpectedly; 58 s in expected restarts",
+      "Sun 29 Nov: 99.72 % up of 24 h 00 min watched; 4 min down unexpectedly; 58 s in expected restarts",
     );
+    const unwatched = { ...day(0, 0), uptime: null, watched_ms: 0 };
+    expect(uptimeClass(unwatched)).toBe("unwatched");
+    expect(uptimeWords(unwatched)).toBe("Sun 29 Nov: not watched");
   });
 
   it("says durations briefly", () => {

@@ -44,17 +44,21 @@ export function shortDuration(ms: number): string {
   return `${Math.floor(secs / 3600)} h ${String(Math.floor((secs % 3600) / 60)).padStart(2, "0")} min`;
 }
 
-/** A day of the strip: `up` with no unexpected downtime, `expected` when only planned
- * outages happened, `short` under five minutes down unexpectedly, `long` beyond. */
-export function uptimeClass(day: UptimeDay): "up" | "expected" | "short" | "long" {
+/** A day of the strip: `unwatched` when Gatewatch was not watching at all, `up` with no
+ * unexpected downtime, `expected` when only planned outages happened, `short` under five
+ * minutes down unexpectedly, `long` beyond. */
+export function uptimeClass(day: UptimeDay): "unwatched" | "up" | "expected" | "short" | "long" {
+  if (day.uptime === null) return "unwatched";
   if (day.unexpected_down_ms > 5 * 60_000) return "long";
   if (day.unexpected_down_ms > 0) return "short";
   return day.expected_down_ms > 0 ? "expected" : "up";
 }
 
-/** "Sun 29 Nov: 99.72 % up; 4 min unexpected; 58 s expected". */
+/** "Sun 29 Nov: 99.72 % up of 24 h watched; 4 min down unexpectedly; 58 s in expected
+ * restarts", or "Sun 29 Nov: not watched". */
 export function uptimeWords(day: UptimeDay): string {
-  const parts = [`${day.label}: ${(day.uptime * 100).toFixed(2)} % up`];
+  if (day.uptime === null) return `${day.label}: not watched`;
+  const parts = [`${day.label}: ${(day.uptime * 100).toFixed(2)} % up of ${shortDuration(day.watched_ms)} watched`];
   if (day.unexpected_down_ms > 0) parts.push(`${shortDuration(day.unexpected_down_ms)} down unexpectedly`);
   if (day.expected_down_ms > 0) parts.push(`${shortDuration(day.expected_down_ms)} in expected restarts`);
   return parts.join("; ");

@@ -13,9 +13,14 @@ day_ms: number,
  */
 label: string, 
 /**
- * The part of the day not down unexpectedly, 0–1.
+ * The part of the watched time not down unexpectedly, 0–1; `None` when the day was not
+ * watched at all.
  */
-uptime: number, 
+uptime: number | null, 
+/**
+ * How much of the day Gatewatch was watching, ms.
+ */
+watched_ms: number, 
 /**
  * Down when nothing explained it, ms.
  */
