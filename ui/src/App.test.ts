@@ -103,7 +103,7 @@ beforeEach(() => {
     { id: 2, gateway: "paper", kind: "zombie", started_ms: 2, ended_ms: 3, expected: false, line: "Zombie Sun 02:13:00–02:31:00, 18 min 0 s, 3 CLOSE_WAIT on the gateway" },
     { id: 1, gateway: "paper", kind: "down", started_ms: 0, ended_ms: 1, expected: true, line: "Down Sat 23:45:03–23:46:01, 58 s, nightly restart (expected)" },
   ];
-  morning = { since_ms: 1000, text: "Since yesterday 18:00: 2 incidents, 1 unexpected (Gateway paper, 18 min).", incidents: 2, unexpected: 1 };
+  morning = { since_ms: 1000, text: "Since yesterday 18:00: 2 incidents, 1 unexpected (Gateway paper, 18 min down).", incidents: 2, unexpected: 1 };
   levers = [];
   settings = { profiles: [profile("live", "TWS live", 7496), profile("paper", "Gateway paper", 4002)], monitoring, notifications, start_minimized: false, calendar, history: { raw_hours: 48, minute_days: 90, event_days: 365 } };
   mockIPC(
@@ -276,7 +276,7 @@ describe("settings", () => {
 
 describe("history", () => {
   it("shows the morning summary until it is dismissed", async () => {
-    await vi.waitFor(() => expect(target.querySelector("[data-testid=morning-summary]")?.textContent).toContain("1 unexpected (Gateway paper, 18 min)"));
+    await vi.waitFor(() => expect(target.querySelector("[data-testid=morning-summary]")?.textContent).toContain("1 unexpected (Gateway paper, 18 min down)"));
     target.querySelector<HTMLButtonElement>("[data-testid=dismiss-summary]")!.click();
     await tick();
     expect(target.querySelector("[data-testid=morning-summary]")).toBeNull();

@@ -150,6 +150,13 @@ fn describe(kind: &EventKind) -> Option<(LogKind, String)> {
                 format!("connect attempt {attempt} failed{stage}: {}", error.message),
             )
         }
+        EventKind::ProbeFailed { error } => {
+            let stage = error.stage.map(|s| format!(" at {s}")).unwrap_or_default();
+            (
+                LogKind::Failure,
+                format!("probe failed{stage}: {}", error.message),
+            )
+        }
         EventKind::ClientIdFallback { from, to } => (
             LogKind::Failure,
             format!("client id {from} in use (326); trying {to}"),

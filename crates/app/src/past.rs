@@ -234,7 +234,7 @@ pub fn uptime(
 pub struct MorningSummary {
     /// Since when, epoch ms.
     pub since_ms: u64,
-    /// "Since yesterday 18:00: 2 incidents, 1 unexpected (Gateway paper, 4 min)."
+    /// "Since yesterday 18:00: 2 incidents, 1 unexpected (Gateway paper, 4 min down)."
     pub text: String,
     /// Incidents in the span.
     pub incidents: u32,

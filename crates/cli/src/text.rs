@@ -122,6 +122,7 @@ pub fn event(
         EventKind::ConnectFailed { attempt, error } => {
             format!("connect attempt {attempt} failed: {error}")
         }
+        EventKind::ProbeFailed { error } => format!("probe failed: {error}"),
         EventKind::ClientIdFallback { from, to } => {
             format!("client id {from} is in use by another API client: trying {to}")
         }

@@ -45,6 +45,12 @@ pub struct IncidentTracker {
     /// Notices of the last seconds while nothing was open (the 2103 that makes a gateway
     /// degraded comes before the state does).
     recent_notices: Vec<(u64, i32)>,
+    /// When the first connect attempt at start began, while it runs: a gateway already down
+    /// when watching begins is down from then, not from the attempt's timeout.
+    first_attempt_ms: Option<u64>,
+    /// A failed attempt before any incident was open (the first one at start): it says what
+    /// the incident that opens next is.
+    failed_before: Option<gatewatch_protocol::WorkerError>,
 }
 
 /// How far back a notice still belongs to the incident that opens.
@@ -156,6 +162,8 @@ impl IncidentTracker {
             open: None,
             dropped: None,
             recent_notices: Vec::new(),
+            first_attempt_ms: None,
+            failed_before: None,
         }
     }
 
@@ -183,21 +191,8 @@ impl IncidentTracker {
                 self.dropped = Some((event.at_ms, message.clone()));
                 Vec::new()
             }
-            EventKind::ConnectFailed { error, .. } => {
-                let Some(open) = self.open.as_mut() else {
-                    return Vec::new();
-                };
-                open.stage = error.stage.map(|s| stage_name(s).to_owned());
-                if open.cause.is_empty() {
-                    open.cause = error.message.clone();
-                }
-                if error.code == ErrorCode::HandshakeTimeout
-                    && error.stage == Some(Stage::VersionExchange)
-                    && open.kind == "down"
-                {
-                    open.kind = "zombie".into();
-                }
-                vec![open.clone()]
+            EventKind::ConnectFailed { error, .. } | EventKind::ProbeFailed { error } => {
+                self.failed(error, event.at_ms, ids)
             }
             EventKind::Notice(notice) => {
                 let Some(open) = self.open.as_mut() else {
@@ -227,9 +222,14 @@ impl IncidentTracker {
         let spell = match spell_of(state) {
             // The first attempt after a drop is the drop's spell; at start it is nothing yet.
             None if first_attempt && self.dropped.is_some() => Spell::down(),
-            None if first_attempt => return Vec::new(),
+            None if first_attempt => {
+                self.first_attempt_ms.get_or_insert(at_ms);
+                return Vec::new();
+            }
             None => {
                 self.dropped = None;
+                self.first_attempt_ms = None;
+                self.failed_before = None;
                 self.recent_notices.clear();
                 let Some(mut closed) = self.open.take() else {
                     return Vec::new();
@@ -243,9 +243,12 @@ impl IncidentTracker {
             }
             Some(spell) => spell,
         };
-        // A down spell starts at the drop that caused it.
-        let starts_ms = match &self.dropped {
-            Some((dropped_ms, _)) if spell.kind == "down" => (*dropped_ms).min(at_ms),
+        // A down spell starts at the drop that caused it, or when watching began if the
+        // gateway was never reached.
+        let first_attempt_ms = self.first_attempt_ms.take();
+        let starts_ms = match (&self.dropped, first_attempt_ms) {
+            (Some((dropped_ms, _)), _) if spell.kind == "down" => (*dropped_ms).min(at_ms),
+            (None, Some(first)) if spell.kind == "down" => first.min(at_ms),
             _ => at_ms,
         };
         let mut rows = Vec::new();
@@ -260,9 +263,22 @@ impl IncidentTracker {
             closed.ended_ms = Some(starts_ms.max(closed.started_ms));
             rows.push(closed);
         }
-        let cause = match (&self.dropped, spell.kind) {
-            (Some(_), "down") => self.dropped.take().map(|(_, message)| message),
-            _ => spell.cause,
+        // Its cause: the drop's, the degraded reasons, or, for a spell that only turned
+        // expected or overdue, the one it continues.
+        let continued = rows
+            .last()
+            .filter(|closed| family(&closed.kind) == family(spell.kind));
+        let (cause, stage) = match (&self.dropped, spell.kind) {
+            (Some(_), "down") => (self.dropped.take().map(|(_, message)| message), None),
+            _ if spell.cause.is_some() => (spell.cause, None),
+            _ => (
+                continued.map(|c| c.cause.clone()),
+                continued.and_then(|c| c.stage.clone()),
+            ),
+        };
+        let kind = match continued {
+            Some(c) if c.kind == "zombie" => "zombie",
+            _ => spell.kind,
         };
         let mut notices = String::new();
         for (at, code) in self.recent_notices.drain(..) {
@@ -273,11 +289,11 @@ impl IncidentTracker {
         let row = IncidentRow {
             id: ids.take(),
             gateway: self.gateway.clone(),
-            kind: spell.kind.to_owned(),
+            kind: kind.to_owned(),
             started_ms: starts_ms,
             ended_ms: None,
             cause: cause.unwrap_or_default(),
-            stage: None,
+            stage,
             notices,
             expected: spell.expected,
             outage: spell.outage,
@@ -285,7 +301,71 @@ impl IncidentTracker {
         };
         self.open = Some(row.clone());
         rows.push(row);
+        if let Some(error) = self.failed_before.take()
+            && family(spell.kind) == "down"
+        {
+            // What the attempt before it found: refines what just opened.
+            if let Some(refined) = self.failed(&error, starts_ms, ids).pop() {
+                rows.pop();
+                rows.push(refined);
+            }
+        }
         rows
+    }
+}
+
+impl IncidentTracker {
+    /// A connect attempt or a probe failed. It says what the spell is: a gateway whose
+    /// handshake goes unanswered is a zombie, one that refuses or stalls later is down. A spell
+    /// that knew nothing yet takes the kind; one that was the other kind becomes two incidents.
+    fn failed(
+        &mut self,
+        error: &gatewatch_protocol::WorkerError,
+        at_ms: u64,
+        ids: &mut IncidentIds,
+    ) -> Vec<IncidentRow> {
+        let Some(open) = self.open.as_mut() else {
+            self.failed_before = Some(error.clone());
+            return Vec::new();
+        };
+        if family(&open.kind) != "down" {
+            return Vec::new();
+        }
+        let kind = if error.code == ErrorCode::HandshakeTimeout
+            && error.stage == Some(Stage::VersionExchange)
+        {
+            "zombie"
+        } else {
+            "down"
+        };
+        let stage = error.stage.map(|s| stage_name(s).to_owned());
+        if open.kind == kind || open.stage.is_none() {
+            let changed = open.kind != kind || open.stage != stage || open.cause.is_empty();
+            open.kind = kind.to_owned();
+            open.stage = stage;
+            if open.cause.is_empty() {
+                open.cause = error.message.clone();
+            }
+            return if changed {
+                vec![open.clone()]
+            } else {
+                Vec::new()
+            };
+        }
+        let mut closed = self.open.take().expect("checked above");
+        closed.ended_ms = Some(at_ms.max(closed.started_ms));
+        let next = IncidentRow {
+            id: ids.take(),
+            kind: kind.to_owned(),
+            started_ms: at_ms.max(closed.started_ms),
+            ended_ms: None,
+            cause: error.message.clone(),
+            stage,
+            notices: String::new(),
+            ..closed.clone()
+        };
+        self.open = Some(next.clone());
+        vec![closed, next]
     }
 }
 
@@ -588,5 +668,96 @@ mod tests {
             .pop()
             .unwrap();
         assert_eq!(closed.ended_ms, Some(5_060));
+    }
+
+    fn failed(at_ms: u64, stage: Stage, code: ErrorCode) -> SupervisorEvent {
+        event(
+            at_ms,
+            EventKind::ProbeFailed {
+                error: WorkerError::at(stage, code, "it failed"),
+            },
+        )
+    }
+
+    #[test]
+    fn a_gateway_refusing_then_not_answering_its_handshake_is_down_then_a_zombie() {
+        let (mut t, mut ids) = (IncidentTracker::new("paper"), IncidentIds::default());
+        t.observe(&state(0, connected()), &mut ids);
+        t.observe(
+            &event(
+                1_000,
+                EventKind::Disconnected {
+                    cause: DisconnectCause::GatewayClosed,
+                    message: "closed".into(),
+                },
+            ),
+            &mut ids,
+        );
+        t.observe(&state(1_001, reconnecting(1)), &mut ids);
+        let refused = t
+            .observe(
+                &failed(1_002, Stage::TcpConnect, ErrorCode::GatewayUnreachable),
+                &mut ids,
+            )
+            .pop()
+            .unwrap();
+        assert_eq!(
+            (refused.kind.as_str(), refused.stage.as_deref()),
+            ("down", Some("tcp_connect"))
+        );
+        let rows = t.observe(
+            &failed(15_000, Stage::VersionExchange, ErrorCode::HandshakeTimeout),
+            &mut ids,
+        );
+        assert_eq!(rows.len(), 2, "{rows:?}");
+        assert_eq!(
+            (rows[0].kind.as_str(), rows[0].ended_ms),
+            ("down", Some(15_000))
+        );
+        assert_eq!(
+            (
+                rows[1].kind.as_str(),
+                rows[1].started_ms,
+                rows[1].stage.as_deref()
+            ),
+            ("zombie", 15_000, Some("version_exchange"))
+        );
+    }
+
+    #[test]
+    fn a_gateway_already_a_zombie_at_start_is_one_from_the_first_attempt() {
+        let (mut t, mut ids) = (IncidentTracker::new("paper"), IncidentIds::default());
+        let first = ConnectionState::Connecting {
+            attempt: 1,
+            stage: None,
+            client_id: 901,
+        };
+        t.observe(&state(100, first), &mut ids);
+        t.observe(
+            &event(
+                3_100,
+                EventKind::ConnectFailed {
+                    attempt: 1,
+                    error: WorkerError::at(
+                        Stage::VersionExchange,
+                        ErrorCode::HandshakeTimeout,
+                        "no version reply",
+                    ),
+                },
+            ),
+            &mut ids,
+        );
+        let opened = t
+            .observe(&state(3_101, reconnecting(2)), &mut ids)
+            .pop()
+            .unwrap();
+        assert_eq!(
+            (
+                opened.kind.as_str(),
+                opened.started_ms,
+                opened.cause.as_str()
+            ),
+            ("zombie", 100, "no version reply")
+        );
     }
 }

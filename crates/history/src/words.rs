@@ -148,8 +148,9 @@ pub fn summary_start(now_ms: u64) -> u64 {
         .unwrap_or(six_hours_ago)
 }
 
-/// "Since yesterday 18:00: 2 incidents, 1 unexpected (Gateway paper, 4 min)": what happened
-/// to every gateway since `since_ms`, `name` giving a gateway id's display name.
+/// "Since yesterday 18:00: 2 incidents, 1 unexpected (Gateway paper, 4 min down)": what
+/// happened to every gateway since `since_ms`, `name` giving a gateway id's display name; the
+/// time down (down, zombie) and the time degraded (degraded, IB link lost) apart.
 pub fn summary(
     incidents: &[IncidentRow],
     name: &dyn Fn(&str) -> String,
@@ -170,15 +171,23 @@ pub fn summary(
     if total == 0 {
         return format!("{head}: no incidents.");
     }
-    let mut unexpected: Vec<(String, u64)> = Vec::new();
+    // Per gateway, in order of first appearance: unexpected time down, and degraded.
+    let mut unexpected: Vec<(String, u64, u64)> = Vec::new();
     for i in incidents.iter().filter(|i| !i.expected) {
         let lasted = i
             .ended_ms
             .unwrap_or(now_ms)
             .saturating_sub(i.started_ms.max(since_ms));
-        match unexpected.iter_mut().find(|(g, _)| *g == i.gateway) {
-            Some((_, ms)) => *ms += lasted,
-            None => unexpected.push((i.gateway.clone(), lasted)),
+        let entry = match unexpected.iter().position(|(g, _, _)| *g == i.gateway) {
+            Some(at) => &mut unexpected[at],
+            None => {
+                unexpected.push((i.gateway.clone(), 0, 0));
+                unexpected.last_mut().expect("just pushed")
+            }
+        };
+        match i.kind.as_str() {
+            "down" | "zombie" => entry.1 += lasted,
+            _ => entry.2 += lasted,
         }
     }
     let count = incidents.iter().filter(|i| !i.expected).count();
@@ -188,7 +197,16 @@ pub fn summary(
     }
     let who = unexpected
         .iter()
-        .map(|(g, ms)| format!("{}, {}", name(g), short_span(*ms)))
+        .map(|(g, down, degraded)| {
+            let mut parts = vec![name(g)];
+            if *down > 0 {
+                parts.push(format!("{} down", short_span(*down)));
+            }
+            if *degraded > 0 {
+                parts.push(format!("{} degraded", short_span(*degraded)));
+            }
+            parts.join(", ")
+        })
         .collect::<Vec<_>>()
         .join("; ");
     format!(
@@ -250,7 +268,20 @@ mod tests {
         ];
         assert_eq!(
             summary(&incidents, &name, since, now),
-            "Since yesterday 18:00: 2 incidents, 1 unexpected (Gateway paper, 4 min)."
+            "Since yesterday 18:00: 2 incidents, 1 unexpected (Gateway paper, 4 min down)."
+        );
+        let degraded = IncidentRow {
+            kind: "degraded".into(),
+            ..incident(
+                "live",
+                at("2026-11-27T03:00"),
+                at("2026-11-27T03:02"),
+                false,
+            )
+        };
+        assert_eq!(
+            summary(&[incidents[1].clone(), degraded], &name, since, now),
+            "Since yesterday 18:00: 2 incidents, 2 unexpected (Gateway paper, 4 min down; Gateway live, 2 min degraded)."
         );
         assert_eq!(
             summary(&incidents[..1], &name, since, now),

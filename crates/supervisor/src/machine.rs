@@ -648,7 +648,18 @@ impl Machine {
                 };
             }
             Ok(_) => {}
-            Err(error) => self.last_error = Some(error),
+            Err(error) => {
+                let known = self
+                    .last_error
+                    .as_ref()
+                    .is_some_and(|last| last.code == error.code && last.stage == error.stage);
+                if !known {
+                    self.emit(EventKind::ProbeFailed {
+                        error: error.clone(),
+                    });
+                }
+                self.last_error = Some(error);
+            }
         }
     }
 

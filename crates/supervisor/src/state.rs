@@ -376,6 +376,12 @@ pub enum EventKind {
         /// Why.
         error: WorkerError,
     },
+    /// A probe of a gateway being retried slowly (circuit open) failed differently from what
+    /// was last known: the port refused before, and now accepts but the handshake stalls, say.
+    ProbeFailed {
+        /// Why.
+        error: WorkerError,
+    },
     /// The client id was in use (326): the fallback id is being tried.
     ClientIdFallback {
         /// The id that was refused.

@@ -710,3 +710,35 @@ fn a_recheck_pings_or_retries_at_once() {
     assert_eq!(world.connects().len(), before + 1, "{:?}", world.connects());
     assert_eq!(*world.connects().last().unwrap(), secs(0.6));
 }
+
+#[test]
+fn a_probe_that_fails_differently_is_said_once() {
+    // Refusing for a minute (the circuit opens), then accepting TCP without answering the
+    // handshake (a zombie) for another two: the probes find out, and say so once.
+    let zombie_from = secs(60.0);
+    let mut world = started(move |elapsed| {
+        if elapsed < secs(1.0) {
+            HEALTHY
+        } else if elapsed < zombie_from {
+            Gateway::Down
+        } else {
+            Gateway::Zombie
+        }
+    });
+    world.run_until(secs(180.0));
+    assert_eq!(world.name(), "circuit_open");
+    let said: Vec<(Duration, Option<Stage>)> = world
+        .log
+        .iter()
+        .filter_map(|(at, e)| match e {
+            Effect::Emit(EventKind::ProbeFailed { error }) => Some((*at, error.stage)),
+            _ => None,
+        })
+        .collect();
+    let zombie: Vec<_> = said
+        .iter()
+        .filter(|(_, stage)| *stage == Some(Stage::VersionExchange))
+        .collect();
+    assert_eq!(zombie.len(), 1, "once, not at every probe: {said:?}");
+    assert!(zombie[0].0 > zombie_from && zombie[0].0 < zombie_from + secs(20.0));
+}

@@ -36,6 +36,10 @@ attempt: number,
 /**
  * Why.
  */
+error: WorkerError, } | { "kind": "probe_failed", 
+/**
+ * Why.
+ */
 error: WorkerError, } | { "kind": "client_id_fallback", 
 /**
  * The id that was refused.

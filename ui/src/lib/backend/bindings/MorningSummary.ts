@@ -9,7 +9,7 @@ export type MorningSummary = {
  */
 since_ms: number, 
 /**
- * "Since yesterday 18:00: 2 incidents, 1 unexpected (Gateway paper, 4 min)."
+ * "Since yesterday 18:00: 2 incidents, 1 unexpected (Gateway paper, 4 min down)."
  */
 text: string, 
 /**
