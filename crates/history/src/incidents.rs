@@ -9,6 +9,7 @@
 //! the window stays expected). A drop's incident starts at the drop, not at the first failed
 //! reconnect.
 
+use gatewatch_protocol::notice::NoticeCategory;
 use gatewatch_protocol::{ErrorCode, Stage};
 use gatewatch_supervisor::state::DegradedReason;
 use gatewatch_supervisor::{ConnectionState, EventKind, SupervisorEvent};
@@ -201,6 +202,16 @@ impl IncidentTracker {
                     self.recent_notices.push((event.at_ms, notice.code));
                     return Vec::new();
                 };
+                // The farms greeting a reconnect are not part of an outage.
+                let greeting = matches!(
+                    notice.category,
+                    NoticeCategory::FarmOk
+                        | NoticeCategory::FarmInactive
+                        | NoticeCategory::FarmConnecting
+                );
+                if family(&open.kind) == "down" && greeting {
+                    return Vec::new();
+                }
                 if add_notice(&mut open.notices, notice.code) {
                     vec![open.clone()]
                 } else {
@@ -488,7 +499,7 @@ mod tests {
     }
 
     #[test]
-    fn a_silent_handshake_is_a_zombie_and_notices_are_kept() {
+    fn a_silent_handshake_is_a_zombie_and_its_notices_are_kept_but_not_the_greeting() {
         let (mut t, mut ids) = (IncidentTracker::new("paper"), IncidentIds::default());
         t.observe(&state(0, reconnecting(1)), &mut ids);
         let error = WorkerError::at(
@@ -518,12 +529,23 @@ mod tests {
         );
         let row = t
             .observe(
-                &event(32, EventKind::Notice(Notice::new(2104, "ok:usfarm"))),
+                &event(
+                    32,
+                    EventKind::Notice(Notice::new(1100, "connectivity lost")),
+                ),
                 &mut ids,
             )
             .pop()
             .unwrap();
-        assert_eq!(row.notices, "2103,2104");
+        assert_eq!(row.notices, "2103,1100");
+        assert!(
+            t.observe(
+                &event(33, EventKind::Notice(Notice::new(2104, "ok:usfarm"))),
+                &mut ids
+            )
+            .is_empty(),
+            "the farms greeting the reconnect are not part of the outage"
+        );
     }
 
     #[test]
