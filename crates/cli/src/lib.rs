@@ -8,6 +8,7 @@
 pub mod history;
 pub mod probe;
 pub mod profiles;
+pub mod serve;
 pub mod text;
 pub mod watch;
 

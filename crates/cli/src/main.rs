@@ -18,9 +18,18 @@ struct Cli {
 }
 
 const EXIT_CODES: &str = "Exit codes:
-  0  probe: everything held (with --all: on every gateway); watch: stopped by Ctrl-C or SIGTERM
+  0  probe: everything held (with --all: on every gateway); watch, serve: stopped by Ctrl-C or SIGTERM
   1  probe: something fell short, or the probe was interrupted (its report says what)
   2  a flag or the settings are invalid, or no profile has the name given";
+
+/// How the service writes its log lines.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum LogFormat {
+    /// One line of text per event.
+    Text,
+    /// One JSON object per line.
+    Json,
+}
 
 #[derive(Debug, Subcommand)]
 enum Command {
@@ -54,6 +63,21 @@ enum Command {
         /// Print JSON lines (each with a `text` field that says what the text output says).
         #[arg(long)]
         json: bool,
+    },
+    /// Watches every enabled profile of a settings file without a window, writing the same
+    /// history database as the desktop app, until SIGTERM or SIGINT (workers stopped, history
+    /// written). Logs to stderr. Exits 2 for a settings file that cannot be used.
+    Serve {
+        /// The settings file; default: the desktop app's. Only read.
+        #[arg(long, value_name = "FILE")]
+        settings: Option<std::path::PathBuf>,
+        /// The history database; default: the desktop app's
+        /// (~/.local/share/gatewatch/history.db on Linux).
+        #[arg(long, value_name = "FILE")]
+        db: Option<std::path::PathBuf>,
+        /// Log lines as text or as JSON objects.
+        #[arg(long, value_enum, default_value = "text")]
+        log_format: LogFormat,
     },
     /// What the history database holds for one gateway profile: its incidents and its
     /// uptime per day (unexpected downtime only), since a time ago. Only reads.
@@ -189,15 +213,25 @@ async fn stop_signal() {
 
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("GATEWATCH_LOG")
-                .unwrap_or_else(|_| "warn".into()),
-        )
-        .with_ansi(std::io::stderr().is_terminal())
-        .with_writer(std::io::stderr)
-        .init();
-    match run(Cli::parse()).await {
+    let cli = Cli::parse();
+    // The service says what it does (info); the other commands only what goes wrong.
+    let (level, json) = match &cli.command {
+        Command::Serve { log_format, .. } => {
+            ("warn,gatewatch_cli=info", *log_format == LogFormat::Json)
+        }
+        _ => ("warn", false),
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_env("GATEWATCH_LOG")
+        .unwrap_or_else(|_| level.into());
+    let logs = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    if json {
+        logs.json().init();
+    } else {
+        logs.with_ansi(std::io::stderr().is_terminal()).init();
+    }
+    match run(cli).await {
         Ok(code) => code,
         Err(error) => {
             eprintln!("gatewatch-cli: {error:#}");
@@ -237,6 +271,14 @@ async fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
             } else {
                 std::process::ExitCode::FAILURE
             })
+        }
+        Command::Serve {
+            settings,
+            db,
+            log_format: _,
+        } => {
+            gatewatch_cli::serve::serve(settings.as_deref(), db).await?;
+            Ok(std::process::ExitCode::SUCCESS)
         }
         Command::History {
             profile,
