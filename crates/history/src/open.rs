@@ -183,6 +183,10 @@ impl History {
                 before(u64::from(retention.event_days) * day),
             ),
             (
+                "DELETE FROM watched WHERE until_ms < ?1",
+                before(u64::from(retention.event_days) * day),
+            ),
+            (
                 "DELETE FROM incidents WHERE ended_ms IS NOT NULL AND ended_ms < ?1",
                 before(u64::from(retention.event_days) * day),
             ),

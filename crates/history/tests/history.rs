@@ -373,6 +373,14 @@ fn pruning_keeps_raw_pings_two_days_minutes_ninety_and_events_a_year() {
     for age_days in [1, 3, 100, 366] {
         let mut b = batch((now - age_days * day) / 60_000);
         b.events[0].at_ms = now - age_days * day;
+        b.watched.push((
+            "paper".into(),
+            gatewatch_history::WatchSpan {
+                id: age_days as i64,
+                from_ms: now - age_days * day,
+                until_ms: now - age_days * day + 60_000,
+            },
+        ));
         history.write(&b).unwrap();
     }
     let deleted = history.prune(now, &Retention::default()).unwrap();
@@ -399,6 +407,11 @@ fn pruning_keeps_raw_pings_two_days_minutes_ninety_and_events_a_year() {
         "the 1- and 3-day-old minutes stay"
     );
     assert_eq!(count(&history, "events"), 3, "events older than a year go");
+    assert_eq!(
+        count(&history, "watched"),
+        3,
+        "watched stretches older than a year go with the incidents they measure"
+    );
 }
 
 #[test]
