@@ -39,9 +39,10 @@ tests/e2e/node_modules/.installed: tests/e2e/package.json tests/e2e/package-lock
 	touch $@
 
 # The official IB Python client against the simulator binary, in a venv this target creates;
-# also the byte-for-byte comparison of its requests with the worker's.
+# also the byte-for-byte comparison of its requests with the worker's; and `serve` under the
+# official OpenMetrics parser, a real Prometheus and promtool.
 python-test: $(VENV)/.installed
-	$(CARGO) build -p gatewatch-sim -p gatewatch-worker
+	$(CARGO) build -p gatewatch-sim -p gatewatch-worker -p gatewatch-cli
 	GATEWATCH_SIM=$(SIM) GATEWATCH_WORKER=target/debug/gatewatch-worker $(VENV)/bin/python -m pytest -q tests/python
 
 $(VENV)/.installed: tests/python/requirements.txt

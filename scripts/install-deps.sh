@@ -24,6 +24,20 @@ if [ ${#missing[@]} -gt 0 ]; then
     DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q "${missing[@]}"
 fi
 
+# Prometheus and promtool for the metrics tests, without the exporters Debian recommends. A
+# machine with systemd starts the packaged service; it is stopped again: the tests start
+# their own Prometheus on loopback, and nothing should listen on 0.0.0.0:9090 because of them.
+if ! dpkg-query -W -f='${Status}' prometheus 2>/dev/null | grep -q "install ok installed"; then
+    echo "installing: prometheus (promtool)"
+    sudo=""
+    [ "$(id -u)" -eq 0 ] || sudo="sudo"
+    $sudo apt-get update -q
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q --no-install-recommends prometheus
+    if command -v systemctl >/dev/null && systemctl is-active --quiet prometheus 2>/dev/null; then
+        $sudo systemctl disable --now prometheus || true
+    fi
+fi
+
 if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
     echo "Node.js 20 or later with npm is needed to build the UI (https://nodejs.org, or your distribution's nodejs package)." >&2
     exit 1

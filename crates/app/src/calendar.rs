@@ -72,6 +72,11 @@ impl Calendars {
         list
     }
 
+    /// The expected outage of gateway `id` that covers `now_ms` (margins included), if any.
+    pub fn outage_at(&self, id: &str, now_ms: u64) -> Option<Occurrence> {
+        self.gateways.get(id)?.schedule.outage_at(now_ms)
+    }
+
     /// The next weekly expiry and every gateway whose restart after it needs a 2FA approval.
     pub fn relogin_due(&mut self, now_ms: u64) -> Option<(WeeklyExpiry, Vec<ReloginDue>)> {
         let ids: Vec<String> = self.gateways.keys().cloned().collect();

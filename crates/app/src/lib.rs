@@ -15,6 +15,7 @@ mod log;
 pub mod past;
 mod records;
 pub mod sleep;
+pub mod tally;
 pub mod tray;
 
 pub use fleet::Applied;
@@ -158,6 +159,25 @@ pub struct UiSnapshot {
     pub settings_ignored: Vec<String>,
     /// Why the history is not being kept, or was not usable at start (kept aside), if so.
     pub history_problem: Option<String>,
+}
+
+/// One gateway as the metrics and health endpoints read it.
+#[derive(Debug, Clone)]
+pub struct GatewayReading {
+    /// The profile's id.
+    pub id: String,
+    /// The profile's name.
+    pub name: String,
+    /// The gateway's host.
+    pub host: String,
+    /// Its API port.
+    pub port: u16,
+    /// The supervisor's snapshot.
+    pub snapshot: Snapshot,
+    /// What its events added up to since this run started.
+    pub tally: tally::Tally,
+    /// The expected outage the calendar puts at this moment, if any (margins included).
+    pub expected_outage: Option<Occurrence>,
 }
 
 /// The running app.
@@ -330,17 +350,20 @@ impl App {
         self.inner.settings_path.clone()
     }
 
+    /// Each watched gateway's id, name and supervisor snapshot, in the order of the settings.
+    fn member_snapshots(&self) -> Vec<(String, String, Snapshot)> {
+        let fleet = self.inner.fleet.lock().expect("fleet poisoned");
+        fleet
+            .members()
+            .iter()
+            .map(|m| (m.id.clone(), m.name.clone(), m.client.snapshot()))
+            .collect()
+    }
+
     /// What the UI renders now.
     pub fn snapshot(&self) -> UiSnapshot {
         let now = gatewatch_supervisor::state::now_ms();
-        let members: Vec<(String, String, Snapshot)> = {
-            let fleet = self.inner.fleet.lock().expect("fleet poisoned");
-            fleet
-                .members()
-                .iter()
-                .map(|m| (m.id.clone(), m.name.clone(), m.client.snapshot()))
-                .collect()
-        };
+        let members = self.member_snapshots();
         let settings = self.settings();
         let mut calendars = self.inner.calendars.lock().expect("calendars poisoned");
         let records = self.inner.records.lock().expect("records poisoned");
@@ -382,6 +405,34 @@ impl App {
                 .expect("history problem poisoned")
                 .clone(),
         }
+    }
+
+    /// Every watched gateway as the metrics and health endpoints read it, in the order of
+    /// the settings.
+    pub fn readings(&self) -> Vec<GatewayReading> {
+        let now = gatewatch_supervisor::state::now_ms();
+        let members = self.member_snapshots();
+        let settings = self.settings();
+        let calendars = self.inner.calendars.lock().expect("calendars poisoned");
+        let records = self.inner.records.lock().expect("records poisoned");
+        members
+            .into_iter()
+            .map(|(id, name, snapshot)| {
+                let (host, port) = settings
+                    .profile(&id)
+                    .map(|p| (p.host.clone(), p.port))
+                    .unwrap_or_default();
+                GatewayReading {
+                    tally: records.tallies.get(&id).cloned().unwrap_or_default(),
+                    expected_outage: calendars.outage_at(&id, now),
+                    id,
+                    name,
+                    host,
+                    port,
+                    snapshot,
+                }
+            })
+            .collect()
     }
 
     /// Where the history database is, when one is kept.

@@ -46,11 +46,17 @@ pub struct Records {
     pub log: EventLog,
     pub latency: HashMap<String, LatencyHistory>,
     pub gateways: HashMap<String, GatewayRecord>,
+    /// What the metrics endpoint counts, per gateway.
+    pub tallies: HashMap<String, crate::tally::Tally>,
 }
 
 impl Records {
     /// Takes in one event of gateway `gateway`.
     pub fn record(&mut self, gateway: &str, event: &SupervisorEvent) {
+        self.tallies
+            .entry(gateway.to_owned())
+            .or_default()
+            .observe(event);
         if let EventKind::Ping { rtt_us, .. } = event.kind {
             self.latency
                 .entry(gateway.to_owned())
@@ -103,6 +109,7 @@ impl Records {
     pub fn retain(&mut self, watched: &[&str]) {
         self.latency.retain(|id, _| watched.contains(&id.as_str()));
         self.gateways.retain(|id, _| watched.contains(&id.as_str()));
+        self.tallies.retain(|id, _| watched.contains(&id.as_str()));
     }
 }
 

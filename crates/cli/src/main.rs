@@ -66,7 +66,8 @@ enum Command {
     },
     /// Watches every enabled profile of a settings file without a window, writing the same
     /// history database as the desktop app, until SIGTERM or SIGINT (workers stopped, history
-    /// written). Logs to stderr. Exits 2 for a settings file that cannot be used.
+    /// written), and serves /metrics, /healthz, /readyz and /api/v1/* over HTTP. Logs to
+    /// stderr. Exits 2 for a settings file or an address that cannot be used.
     Serve {
         /// The settings file; default: the desktop app's. Only read.
         #[arg(long, value_name = "FILE")]
@@ -78,6 +79,16 @@ enum Command {
         /// Log lines as text or as JSON objects.
         #[arg(long, value_enum, default_value = "text")]
         log_format: LogFormat,
+        /// Where the HTTP endpoints listen. Anything but loopback needs --token or
+        /// --insecure-no-auth.
+        #[arg(long, value_name = "ADDR", default_value = gatewatch_endpoints::DEFAULT_LISTEN)]
+        listen: std::net::SocketAddr,
+        /// A file whose first line is the bearer token every request but /healthz must carry.
+        #[arg(long, value_name = "FILE")]
+        token: Option<std::path::PathBuf>,
+        /// Serve a non-loopback address without a token (a firewall keeps others out).
+        #[arg(long, conflicts_with = "token")]
+        insecure_no_auth: bool,
     },
     /// What the history database holds for one gateway profile: its incidents and its
     /// uptime per day (unexpected downtime only), since a time ago. Only reads.
@@ -276,8 +287,20 @@ async fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
             settings,
             db,
             log_format: _,
+            listen,
+            token,
+            insecure_no_auth,
         } => {
-            gatewatch_cli::serve::serve(settings.as_deref(), db).await?;
+            let token = token
+                .map(|path| gatewatch_endpoints::read_token(&path))
+                .transpose()
+                .map_err(|e| anyhow::anyhow!(e))?;
+            let listen = gatewatch_endpoints::Listen {
+                addr: listen,
+                token,
+                insecure_no_auth,
+            };
+            gatewatch_cli::serve::serve(settings.as_deref(), db, listen).await?;
             Ok(std::process::ExitCode::SUCCESS)
         }
         Command::History {

@@ -85,7 +85,8 @@ fn family(kind: &str) -> &str {
     }
 }
 
-pub(crate) fn stage_name(stage: Stage) -> &'static str {
+/// A handshake stage's name as the database, the exports and the metrics label it.
+pub fn stage_name(stage: Stage) -> &'static str {
     match stage {
         Stage::TcpConnect => "tcp_connect",
         Stage::VersionExchange => "version_exchange",
@@ -127,6 +128,16 @@ fn spell_of(state: &ConnectionState) -> Option<Spell> {
         | ConnectionState::Reconnecting { .. }
         | ConnectionState::CircuitOpen { .. } => Spell::down(),
     })
+}
+
+/// What a failed connect or probe says a down gateway is: `zombie` when its port accepts
+/// but the handshake goes unanswered, `down` otherwise (refused, or stalled later).
+pub fn failure_kind(error: &gatewatch_protocol::WorkerError) -> &'static str {
+    if error.code == ErrorCode::HandshakeTimeout && error.stage == Some(Stage::VersionExchange) {
+        "zombie"
+    } else {
+        "down"
+    }
 }
 
 /// What an incident that ended without a recovery says: its end is where watching stopped.
@@ -342,13 +353,7 @@ impl IncidentTracker {
         if family(&open.kind) != "down" {
             return Vec::new();
         }
-        let kind = if error.code == ErrorCode::HandshakeTimeout
-            && error.stage == Some(Stage::VersionExchange)
-        {
-            "zombie"
-        } else {
-            "down"
-        };
+        let kind = failure_kind(error);
         let stage = error.stage.map(|s| stage_name(s).to_owned());
         if open.kind == kind || open.stage.is_none() {
             let changed = open.kind != kind || open.stage != stage || open.cause.is_empty();

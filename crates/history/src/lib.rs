@@ -23,7 +23,9 @@ pub use attempts::{AttemptRows, AttemptTracker};
 pub use batch::{Batch, ConnectRow, EventRow, IncidentRow, PingRow, WatchSpan, ZombieRow};
 pub use chart::{Bucket, RawSpan, Source, buckets, minute_rows, oldest_ping, raw_span};
 pub use export::{incidents_csv, minutes_csv};
-pub use incidents::{IncidentIds, IncidentTracker, UNWATCHED, close_abandoned};
+pub use incidents::{
+    IncidentIds, IncidentTracker, UNWATCHED, close_abandoned, failure_kind, stage_name,
+};
 pub use minute::{MinuteStats, minutes};
 pub use open::{History, HistoryError, OpenProblem, Opened};
 pub use read::{DayUptime, incidents, uptime_by_day, watched};
