@@ -6,6 +6,7 @@ use gatewatch_app::{
     MorningSummary, UiSnapshot, UptimeDay,
 };
 use gatewatch_settings::Settings;
+use tauri::Manager;
 use tauri::State;
 
 #[tauri::command]
@@ -54,8 +55,25 @@ pub fn get_settings(app: State<'_, App>) -> Settings {
 }
 
 #[tauri::command]
-pub async fn save_settings(app: State<'_, App>, settings: Settings) -> Result<Applied, AppError> {
-    app.save_settings(settings).await
+pub async fn save_settings<R: tauri::Runtime>(
+    handle: tauri::AppHandle<R>,
+    app: State<'_, App>,
+    settings: Settings,
+) -> Result<Applied, AppError> {
+    let applied = app.save_settings(settings).await?;
+    apply_endpoints(&handle, &app).await;
+    Ok(applied)
+}
+
+/// The HTTP endpoints the settings may turn on (off by default).
+#[derive(Default)]
+pub struct Endpoints(tokio::sync::Mutex<gatewatch_endpoints::Exposure>);
+
+/// Serves, moves or stops the endpoints as the settings say; the outcome is in the snapshot.
+pub async fn apply_endpoints<R: tauri::Runtime>(handle: &tauri::AppHandle<R>, app: &App) {
+    let endpoints = handle.state::<Endpoints>();
+    let mut exposure = endpoints.0.lock().await;
+    exposure.apply(app, &app.settings().endpoints).await;
 }
 
 /// The latency charts of `gateways` over `range`, one per gateway.

@@ -45,7 +45,8 @@ pub fn run() {
             // a second supervisor.
             let app = tauri::async_runtime::block_on(App::start(options))?;
             let handle = tauri_app.handle().clone();
-            handle.manage(app.clone());
+            manage(&handle, app.clone());
+            tauri::async_runtime::block_on(commands::apply_endpoints(&handle, &app));
             tray::create(&handle)?;
             if app.settings().start_minimized
                 && let Some(window) = handle.get_webview_window("main")
@@ -96,6 +97,12 @@ async fn quit_on_signal(handle: tauri::AppHandle, app: App) {
     }
     app.shutdown().await;
     handle.exit(0);
+}
+
+/// What the commands need: the app core, and the endpoints its settings may turn on.
+pub fn manage<R: tauri::Runtime>(manager: &impl Manager<R>, app: App) {
+    manager.manage(app);
+    manager.manage(commands::Endpoints::default());
 }
 
 /// Registers every command the UI can call (the app and the command tests share this).

@@ -7,7 +7,7 @@ use gatewatch_app::{App, AppOptions};
 use tauri::ipc::{CallbackFn, InvokeBody};
 use tauri::test::{INVOKE_KEY, get_ipc_response, mock_builder, mock_context, noop_assets};
 use tauri::webview::InvokeRequest;
-use tauri::{Manager, WebviewWindowBuilder};
+use tauri::WebviewWindowBuilder;
 
 fn request(cmd: &str, body: serde_json::Value) -> InvokeRequest {
     InvokeRequest {
@@ -34,7 +34,7 @@ fn commands_answer_with_snapshots_settings_and_field_errors() {
     let tauri_app = gatewatch_desktop::with_commands(mock_builder())
         .build(mock_context(noop_assets()))
         .unwrap();
-    tauri_app.manage(app.clone());
+    gatewatch_desktop::manage(&tauri_app, app.clone());
     let webview = WebviewWindowBuilder::new(&tauri_app, "main", Default::default())
         .build()
         .unwrap();

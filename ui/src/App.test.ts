@@ -85,6 +85,7 @@ const snapshot = {
   settings_migrated_from: null,
   settings_ignored: ["profiles[0].clientId"],
   history_problem: null,
+  endpoints: { serving: null as string | null, problem: null as string | null },
 };
 
 let target: HTMLElement;
@@ -105,7 +106,7 @@ beforeEach(() => {
   ];
   morning = { since_ms: 1000, text: "Since yesterday 18:00: 2 incidents, 1 unexpected (Gateway paper, 18 min down).", incidents: 2, unexpected: 1 };
   levers = [];
-  settings = { profiles: [profile("live", "TWS live", 7496), profile("paper", "Gateway paper", 4002)], monitoring, notifications, start_minimized: false, calendar, history: { raw_hours: 48, minute_days: 90, event_days: 365 } };
+  settings = { profiles: [profile("live", "TWS live", 7496), profile("paper", "Gateway paper", 4002)], monitoring, notifications, start_minimized: false, calendar, history: { raw_hours: 48, minute_days: 90, event_days: 365 }, endpoints: { enabled: false, listen: "127.0.0.1:7489", token_file: null } };
   mockIPC(
     (cmd, args: any) => {
       switch (cmd) {
@@ -257,6 +258,19 @@ describe("settings", () => {
     save();
     await vi.waitFor(() => expect(saved.length).toBe(2));
     expect(saved[1].profiles.map((p: any) => p.name)).toEqual(["TWS live 2", "VPS"]);
+  });
+
+  it("turns the metrics endpoints on with a token file and says where they are served", async () => {
+    snapshot.endpoints = { serving: "127.0.0.1:7489", problem: null };
+    await openSettings();
+    input("endpoints.enabled").click();
+    type("endpoints.listen", "0.0.0.0:7489");
+    type("endpoints.token_file", " /etc/gatewatch/token ");
+    save();
+    await vi.waitFor(() => expect(saved.length).toBe(1));
+    expect(saved[0].endpoints).toEqual({ enabled: true, listen: "0.0.0.0:7489", token_file: "/etc/gatewatch/token" });
+    expect(target.querySelector("[data-testid=endpoints-serving]")?.textContent).toBe("Serving http://127.0.0.1:7489/metrics");
+    snapshot.endpoints = { serving: null, problem: null };
   });
 
   it("shows a refused field inside its profile and saves nothing", async () => {

@@ -159,6 +159,18 @@ pub struct UiSnapshot {
     pub settings_ignored: Vec<String>,
     /// Why the history is not being kept, or was not usable at start (kept aside), if so.
     pub history_problem: Option<String>,
+    /// The HTTP endpoints, when the settings turn them on.
+    pub endpoints: EndpointsStatus,
+}
+
+/// Whether the HTTP endpoints are served, where, or why not.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct EndpointsStatus {
+    /// The address being served (`127.0.0.1:7489`), if they are.
+    pub serving: Option<String>,
+    /// Why they are not, when they should be (the port is in use, the token file is
+    /// unreadable).
+    pub problem: Option<String>,
 }
 
 /// One gateway as the metrics and health endpoints read it.
@@ -209,6 +221,8 @@ struct Inner {
     history_file: Option<PathBuf>,
     /// The last write's failure, or what was wrong with the file found at start.
     history_problem: Arc<Mutex<Option<String>>>,
+    /// The HTTP endpoints' status, set by whoever serves them.
+    endpoints: Mutex<EndpointsStatus>,
 }
 
 impl App {
@@ -257,6 +271,7 @@ impl App {
                 .map(|h| h.lock().expect("history poisoned").path().to_path_buf()),
             history,
             history_problem: Arc::new(Mutex::new(history_problem)),
+            endpoints: Mutex::new(EndpointsStatus::default()),
         };
         let app = App {
             inner: Arc::new(inner),
@@ -404,7 +419,22 @@ impl App {
                 .lock()
                 .expect("history problem poisoned")
                 .clone(),
+            endpoints: self.endpoints_status(),
         }
+    }
+
+    /// Whether the HTTP endpoints are served.
+    pub fn endpoints_status(&self) -> EndpointsStatus {
+        self.inner
+            .endpoints
+            .lock()
+            .expect("endpoints poisoned")
+            .clone()
+    }
+
+    /// Records whether the HTTP endpoints are served (by `gatewatch-endpoints`).
+    pub fn set_endpoints_status(&self, status: EndpointsStatus) {
+        *self.inner.endpoints.lock().expect("endpoints poisoned") = status;
     }
 
     /// Every watched gateway as the metrics and health endpoints read it, in the order of

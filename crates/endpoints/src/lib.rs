@@ -13,3 +13,5 @@ pub mod routes;
 
 pub use listen::{DEFAULT_LISTEN, Listen, bind, read_token};
 pub use routes::{router, serve};
+pub mod exposure;
+pub use exposure::Exposure;

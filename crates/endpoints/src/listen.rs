@@ -6,10 +6,7 @@
 use std::net::SocketAddr;
 use std::path::Path;
 
-/// The default address: loopback, on a port outside Prometheus' exporter range (9100–9999,
-/// fully allocated since 2023) and away from IB's own (4001/4002, 7496/7497, and the
-/// 4003/4004 relays of the Docker images).
-pub const DEFAULT_LISTEN: &str = "127.0.0.1:7489";
+pub use gatewatch_settings::DEFAULT_LISTEN;
 
 /// The address and its protection.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -48,6 +48,36 @@ pub struct Settings {
     pub calendar: CalendarSettings,
     /// How long the history database keeps each kind of row.
     pub history: Retention,
+    /// The HTTP endpoints (`/metrics`, `/readyz`, …) for a Prometheus or Grafana at home;
+    /// off by default. (`gatewatch-cli serve` takes its own `--listen` and `--token`.)
+    pub endpoints: EndpointSettings,
+}
+
+/// Where the desktop app serves its metrics and health endpoints, if at all.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(default)]
+pub struct EndpointSettings {
+    /// Serve them.
+    pub enabled: bool,
+    /// Address and port, `127.0.0.1:7489` by default.
+    pub listen: String,
+    /// A file whose first line is the bearer token; needed for any address but loopback.
+    pub token_file: Option<String>,
+}
+
+/// The endpoints' default address: loopback, on a port outside Prometheus' exporter range
+/// (9100–9999, fully allocated since 2023) and away from IB's own (4001/4002, 7496/7497, and
+/// the 4003/4004 relays of the Docker images).
+pub const DEFAULT_LISTEN: &str = "127.0.0.1:7489";
+
+impl Default for EndpointSettings {
+    fn default() -> Self {
+        Self {
+            enabled: false,
+            listen: DEFAULT_LISTEN.into(),
+            token_file: None,
+        }
+    }
 }
 
 /// How long the history database keeps each kind of row; older rows are deleted in the
@@ -151,6 +181,7 @@ impl Default for Settings {
             start_minimized: false,
             calendar: CalendarSettings::default(),
             history: Retention::default(),
+            endpoints: EndpointSettings::default(),
         }
     }
 }

@@ -85,6 +85,7 @@ pub(crate) fn validate(settings: &Settings) -> Result<(), Vec<FieldError>> {
     check_notifications(&mut errors, "notifications", &settings.notifications);
     check_calendar(&mut errors, &settings.calendar);
     check_retention(&mut errors, &settings.history);
+    check_endpoints(&mut errors, &settings.endpoints);
     for (index, profile) in settings.profiles.iter().enumerate() {
         let at = format!("profiles[{index}]");
         check_profile(&mut errors, settings, &at, profile);
@@ -183,6 +184,29 @@ fn check_retention(errors: &mut Errors, retention: &crate::Retention) {
                 format!("must be between 1 and {max} {unit}"),
             );
         }
+    }
+}
+
+fn check_endpoints(errors: &mut Errors, endpoints: &crate::EndpointSettings) {
+    match endpoints.listen.trim().parse::<std::net::SocketAddr>() {
+        Err(_) => errors.add(
+            "endpoints.listen".into(),
+            "must be an address and a port, such as 127.0.0.1:7489",
+        ),
+        Ok(addr)
+            if endpoints.enabled
+                && !addr.ip().is_loopback()
+                && endpoints
+                    .token_file
+                    .as_deref()
+                    .is_none_or(|f| f.trim().is_empty()) =>
+        {
+            errors.add(
+                "endpoints.token_file".into(),
+                "needed to listen on anything but 127.0.0.1: anyone who can reach the port would read your gateways and accounts",
+            )
+        }
+        Ok(_) => {}
     }
 }
 
@@ -329,6 +353,26 @@ mod tests {
                 "profiles[1].schedule.ibc.command_server.port",
             ]
         );
+    }
+
+    #[test]
+    fn endpoints_need_an_address_and_a_token_file_off_loopback() {
+        let mut settings = Settings::default();
+        settings.endpoints.listen = "localhost".into();
+        let errors = validate(&settings).unwrap_err();
+        assert_eq!(errors[0].field, "endpoints.listen");
+        settings.endpoints.listen = "0.0.0.0:7489".into();
+        assert!(validate(&settings).is_ok(), "off, it is only a value");
+        settings.endpoints.enabled = true;
+        let errors = validate(&settings).unwrap_err();
+        assert_eq!(errors[0].field, "endpoints.token_file");
+        settings.endpoints.token_file = Some("/etc/gatewatch/token".into());
+        assert!(validate(&settings).is_ok());
+        settings.endpoints = crate::EndpointSettings {
+            enabled: true,
+            ..Default::default()
+        };
+        assert!(validate(&settings).is_ok(), "loopback needs no token");
     }
 
     #[test]
