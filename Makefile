@@ -56,6 +56,7 @@ bench-smoke: ui
 	$(CARGO) test -p gatewatch-supervisor --bench supervisor -- --quick
 	$(CARGO) test -p gatewatch-app --bench fleet -- --quick
 	$(CARGO) test -p gatewatch-app --bench history -- --quick
+	$(CARGO) test -p gatewatch-endpoints --bench metrics -- --quick
 
 bench: ui $(VENV)/.installed
 	$(CARGO) build --release --workspace --bins
@@ -63,6 +64,7 @@ bench: ui $(VENV)/.installed
 	$(CARGO) bench -p gatewatch-supervisor --bench supervisor
 	$(CARGO) bench -p gatewatch-app --bench fleet
 	$(CARGO) bench -p gatewatch-app --bench history
+	$(CARGO) bench -p gatewatch-endpoints --bench metrics
 
 # A short fuzz run of the frame and message decoders (needs `cargo install cargo-fuzz`).
 fuzz:

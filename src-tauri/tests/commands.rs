@@ -4,10 +4,10 @@
 use std::time::Duration;
 
 use gatewatch_app::{App, AppOptions};
+use tauri::WebviewWindowBuilder;
 use tauri::ipc::{CallbackFn, InvokeBody};
 use tauri::test::{INVOKE_KEY, get_ipc_response, mock_builder, mock_context, noop_assets};
 use tauri::webview::InvokeRequest;
-use tauri::WebviewWindowBuilder;
 
 fn request(cmd: &str, body: serde_json::Value) -> InvokeRequest {
     InvokeRequest {

@@ -1,5 +1,7 @@
 //! The app core watching many gateways at once: CPU and memory of the app core and of all
-//! its workers with 1, 4 and 8 gateways at one ping a second, and whether one gateway's
+//! its workers with 1, 4 and 8 gateways at one ping a second; the same 8 as the headless
+//! service runs them, with its HTTP endpoints and `/metrics` scraped every second (fifteen
+//! times Prometheus' default rate), against the 8 without in the same run; and whether one gateway's
 //! pings are delayed by another's outage (the p99 of gateway A's round trips with and
 //! without a neighbour's gateway killed and restarted every 10 s).
 //!
@@ -139,11 +141,48 @@ async fn app_for(dir: &tempfile::TempDir, sims: &[SimProcess]) -> App {
     app
 }
 
-/// CPU and RSS of the app core and its workers watching `n` gateways for `measure`.
-async fn load(n: usize, measure: Duration) {
+/// Scrapes `/metrics` at `addr` every second until dropped; counts the scrapes.
+async fn scrape_every_second(
+    addr: std::net::SocketAddr,
+    scrapes: std::sync::Arc<std::sync::atomic::AtomicU64>,
+) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut tick = tokio::time::interval(Duration::from_secs(1));
+    loop {
+        tick.tick().await;
+        let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+        stream
+            .write_all(b"GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+            .await
+            .unwrap();
+        let mut body = Vec::new();
+        stream.read_to_end(&mut body).await.unwrap();
+        assert!(body.starts_with(b"HTTP/1.1 200"), "a scrape failed");
+        scrapes.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    }
+}
+
+/// CPU and RSS of the app core and its workers watching `n` gateways for `measure`; with
+/// `serve`, as the headless service: the endpoints served and `/metrics` scraped every second.
+async fn load(n: usize, measure: Duration, serve: bool) -> f64 {
     let sims: Vec<SimProcess> = (0..n).map(|_| SimProcess::start(0)).collect();
     let dir = tempfile::tempdir().unwrap();
     let app = app_for(&dir, &sims).await;
+    let scrapes = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let scraper = if serve {
+        let mut listen = gatewatch_endpoints::Listen::loopback();
+        listen.addr = "127.0.0.1:0".parse().unwrap();
+        let listener = gatewatch_endpoints::bind(&listen).await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(gatewatch_endpoints::serve(
+            listener,
+            gatewatch_endpoints::router(app.clone(), None),
+            std::future::pending(),
+        ));
+        Some(tokio::spawn(scrape_every_second(addr, scrapes.clone())))
+    } else {
+        None
+    };
     // Let start-up settle: connects, first fetches.
     tokio::time::sleep(Duration::from_secs(2)).await;
     let me = std::process::id();
@@ -163,12 +202,24 @@ async fn load(n: usize, measure: Duration) {
     let workers_cpu = (workers_cpu() - workers_before).as_secs_f64() / elapsed * 100.0;
     let workers_rss: u64 = workers.iter().map(|pid| rss_kb(*pid)).sum();
     println!(
-        "{n} gateway{:<2} app core CPU {app_cpu:>6.3} % of a core   workers CPU {workers_cpu:>6.3} % (all {n})   app core RSS {:>5.1} MB   workers RSS {:>5.1} MB (all {n})",
+        "{n} gateway{:<2}{} app core CPU {app_cpu:>6.3} % of a core   workers CPU {workers_cpu:>6.3} % (all {n})   app core RSS {:>5.1} MB   workers RSS {:>5.1} MB (all {n})",
         if n == 1 { "" } else { "s" },
+        if serve {
+            format!(
+                " as the service ({} scrapes):",
+                scrapes.load(std::sync::atomic::Ordering::Relaxed)
+            )
+        } else {
+            String::new()
+        },
         rss_kb(me) as f64 / 1024.0,
         workers_rss as f64 / 1024.0,
     );
+    if let Some(scraper) = scraper {
+        scraper.abort();
+    }
     app.shutdown().await;
+    app_cpu
 }
 
 /// Gateway g0's answered round trips, µs, over `span`, while `during` runs.
@@ -268,8 +319,14 @@ async fn main() {
         std::thread::available_parallelism().map_or(0, |n| n.get()),
         if quick { "quick" } else { "full" }
     );
+    let mut eight = 0.0;
     for n in [1, 4, 8] {
-        load(n, measure).await;
+        eight = load(n, measure, false).await;
     }
+    let service = load(8, measure, true).await;
+    println!(
+        "8 gateways: app core CPU as the service scraped every second / without endpoints   ×{:.2}",
+        service / eight
+    );
     neighbour_outage(span, kill_every).await;
 }

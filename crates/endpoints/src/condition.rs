@@ -15,7 +15,7 @@ pub enum Condition {
     Connected,
     /// Connected, something wrong (slow, pings lost, cut off from IB, a farm broken).
     Degraded,
-    /// The first connect attempt of this run is under way.
+    /// The first connect attempt of this run is under way (none has ended yet).
     Connecting,
     /// Not connected: refused, dropped, or stalled after the version exchange.
     Down,
@@ -73,8 +73,9 @@ impl Condition {
         match &reading.snapshot.state {
             ConnectionState::Connected(_) => Condition::Connected,
             ConnectionState::Degraded { .. } => Condition::Degraded,
+            // Only before any attempt ended: after a drop, the first attempt is a gateway down.
             ConnectionState::Connecting { attempt: 1, .. }
-                if reading.tally.last_failure.is_none() =>
+                if reading.tally.connect_attempts == 0 =>
             {
                 Condition::Connecting
             }
@@ -143,7 +144,12 @@ pub fn not_ready(reading: &GatewayReading) -> Option<NotReady> {
         _ => match (&reading.tally.last_failure, state.outage_phrase()) {
             (_, Some(phrase)) => phrase,
             (Some(error), None) => error.message.clone(),
-            (None, None) => state.name().replace('_', " "),
+            (None, None) => match state {
+                ConnectionState::Connecting { attempt, .. } if condition == Condition::Down => {
+                    format!("reconnecting (attempt {attempt})")
+                }
+                _ => state.name().replace('_', " "),
+            },
         },
     };
     Some(NotReady {
@@ -152,4 +158,186 @@ pub fn not_ready(reading: &GatewayReading) -> Option<NotReady> {
         state: condition,
         reason,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use gatewatch_app::tally::Tally;
+    use gatewatch_protocol::{Encoding, ErrorCode, Stage, WorkerError};
+    use gatewatch_supervisor::calendar::{Occurrence, OccurrenceKind};
+    use gatewatch_supervisor::state::SessionInfo;
+    use gatewatch_supervisor::{EventKind, Snapshot, SupervisorEvent};
+
+    fn reading(state: ConnectionState, events: Vec<EventKind>) -> GatewayReading {
+        let mut tally = Tally::default();
+        for kind in events {
+            tally.observe(&SupervisorEvent { at_ms: 1, kind });
+        }
+        GatewayReading {
+            id: "g".into(),
+            name: "Gateway".into(),
+            host: "127.0.0.1".into(),
+            port: 4002,
+            snapshot: Snapshot {
+                state,
+                ..Snapshot::default()
+            },
+            tally,
+            expected_outage: None,
+        }
+    }
+
+    fn session() -> SessionInfo {
+        SessionInfo {
+            server_version: 213,
+            encoding: Encoding::Protobuf,
+            accounts: vec![],
+            client_id: 1,
+            since_ms: 1,
+            stage_us: Default::default(),
+        }
+    }
+
+    fn first_attempt() -> ConnectionState {
+        ConnectionState::Connecting {
+            attempt: 1,
+            stage: None,
+            client_id: 901,
+        }
+    }
+
+    fn failed(stage: Stage, code: ErrorCode) -> EventKind {
+        EventKind::ConnectFailed {
+            attempt: 1,
+            error: WorkerError::at(stage, code, "it failed"),
+        }
+    }
+
+    #[test]
+    fn the_first_attempt_is_connecting_but_the_first_after_a_drop_is_down() {
+        assert_eq!(
+            Condition::of(&reading(first_attempt(), vec![])),
+            Condition::Connecting
+        );
+        let connected = EventKind::StateChanged {
+            state: ConnectionState::Connected(session()),
+        };
+        let after_drop = reading(first_attempt(), vec![connected]);
+        assert_eq!(Condition::of(&after_drop), Condition::Down);
+        assert_eq!(
+            not_ready(&after_drop).unwrap().reason,
+            "reconnecting (attempt 1)"
+        );
+    }
+
+    #[test]
+    fn an_unanswered_version_exchange_is_a_zombie_and_a_refusal_is_down() {
+        let zombie = reading(
+            ConnectionState::Reconnecting {
+                attempt: 2,
+                next_try_ms: 0,
+            },
+            vec![failed(Stage::VersionExchange, ErrorCode::HandshakeTimeout)],
+        );
+        assert_eq!(Condition::of(&zombie), Condition::Zombie);
+        assert_eq!(not_ready(&zombie).unwrap().reason, "it failed");
+        let refused = reading(
+            ConnectionState::Reconnecting {
+                attempt: 2,
+                next_try_ms: 0,
+            },
+            vec![failed(Stage::TcpConnect, ErrorCode::GatewayUnreachable)],
+        );
+        assert_eq!(Condition::of(&refused), Condition::Down);
+    }
+
+    #[test]
+    fn slow_is_still_ready_but_unanswered_or_cut_off_from_ib_is_not() {
+        let degraded = |reasons| {
+            reading(
+                ConnectionState::Degraded {
+                    session: session(),
+                    reasons,
+                },
+                vec![],
+            )
+        };
+        assert!(
+            not_ready(&degraded(vec![DegradedReason::SlowPings {
+                p50_us: 900_000
+            }]))
+            .is_none()
+        );
+        assert!(
+            not_ready(&degraded(vec![DegradedReason::FarmBroken {
+                farm: "usfarm".into()
+            }]))
+            .is_none()
+        );
+        let cut_off = not_ready(&degraded(vec![
+            DegradedReason::SlowPings { p50_us: 900_000 },
+            DegradedReason::IbLinkLost,
+        ]))
+        .unwrap();
+        assert_eq!(cut_off.state, Condition::Degraded);
+        assert_eq!(
+            cut_off.reason,
+            "the gateway lost its connection to IB (1100)"
+        );
+        assert!(not_ready(&degraded(vec![DegradedReason::LostPings { missed: 3 }])).is_some());
+    }
+
+    #[test]
+    fn an_expected_restart_is_ready_and_up_while_the_session_lives_but_overdue_is_not_ready() {
+        let outage = Occurrence {
+            kind: OccurrenceKind::DailyRestart,
+            label: "nightly restart".into(),
+            starts_ms: 0,
+            ends_ms: Some(120_000),
+            expected_from_ms: 0,
+            expected_until_ms: 180_000,
+            overdue_at_ms: Some(480_000),
+            needs_2fa: true,
+            ibc_login: false,
+            local: "23:45 ET".into(),
+        };
+        let restarting = reading(
+            ConnectionState::ScheduledRestart {
+                outage: outage.clone(),
+                connection: Box::new(ConnectionState::Reconnecting {
+                    attempt: 2,
+                    next_try_ms: 0,
+                }),
+            },
+            vec![],
+        );
+        assert_eq!(Condition::of(&restarting), Condition::ScheduledRestart);
+        assert!(not_ready(&restarting).is_none());
+        assert!(!is_up(&restarting.snapshot.state));
+        let cut_off_inside = ConnectionState::ServerReset {
+            outage: outage.clone(),
+            connection: Box::new(ConnectionState::Degraded {
+                session: session(),
+                reasons: vec![DegradedReason::IbLinkLost],
+            }),
+        };
+        assert!(is_up(&cut_off_inside), "the API session is still there");
+        let overdue = reading(
+            ConnectionState::Overdue {
+                outage,
+                connection: Box::new(ConnectionState::CircuitOpen {
+                    failures: 5,
+                    since_ms: 0,
+                    probe_every_ms: 5_000,
+                    answering: false,
+                    next_full_try_ms: 0,
+                }),
+            },
+            vec![],
+        );
+        let why = not_ready(&overdue).unwrap();
+        assert_eq!(why.state, Condition::Overdue);
+        assert!(!why.reason.is_empty());
+    }
 }
