@@ -283,7 +283,9 @@ pub async fn run(
         "{}:{}, client id {}",
         config.host, config.port, config.client_id
     );
-    let zombies_before = tokio::task::spawn_blocking(move || zombie::scan(port, None)).await?;
+    let zombies_before = tokio::task::spawn_blocking(move || zombie::scan(port, None))
+        .await?
+        .map_err(anyhow::Error::msg)?;
     let client = BrokerClient::new(config)?;
     let mut events = client.subscribe();
     let started = Instant::now();
@@ -415,7 +417,9 @@ pub async fn run(
     }
     report.unexpected_trouble = excuses.unexpected();
     client.stop().await?;
-    report.zombies_after = tokio::task::spawn_blocking(move || zombie::scan(port, None)).await?;
+    report.zombies_after = tokio::task::spawn_blocking(move || zombie::scan(port, None))
+        .await?
+        .map_err(anyhow::Error::msg)?;
     report.judge();
     Ok(report)
 }

@@ -185,6 +185,12 @@ async fn serve_answers_its_endpoints_until_sigterm_then_stops_its_workers_and_le
     assert_eq!(status, 400);
     assert!(bad.contains("since"), "{bad}");
 
+    let workers: Vec<u64> = snapshot["gateways"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|g| g["worker"]["pid"].as_u64().expect("a worker runs"))
+        .collect();
     signal(&child, "-TERM");
     let status = tokio::time::timeout(Duration::from_secs(15), child.wait())
         .await
@@ -193,6 +199,12 @@ async fn serve_answers_its_endpoints_until_sigterm_then_stops_its_workers_and_le
     assert!(status.success(), "{status}");
     everyone_left(&a).await;
     everyone_left(&b).await;
+    for pid in workers {
+        assert!(
+            !std::path::Path::new(&format!("/proc/{pid}")).exists(),
+            "worker {pid} outlived the service"
+        );
+    }
     assert!(
         tokio::net::TcpStream::connect(addr).await.is_err(),
         "nothing listens after it stopped"

@@ -113,9 +113,9 @@ pub struct NotReady {
     pub reason: String,
 }
 
-/// Whether gateway `reading` can be used now: connected (degraded only by slowness or a
-/// data farm, which a bot can live with), or inside an outage the calendar expects. Lost
-/// pings and a lost link to IB are not ready: orders would not go through.
+/// Whether gateway `reading` can be used now: connected (degraded only by slowness, which a
+/// bot can live with), or inside an outage the calendar expects. Lost pings, a lost link to
+/// IB and a broken data farm are not ready: orders or market data would not go through.
 pub fn not_ready(reading: &GatewayReading) -> Option<NotReady> {
     let state = &reading.snapshot.state;
     let condition = Condition::of(reading);
@@ -132,6 +132,7 @@ pub fn not_ready(reading: &GatewayReading) -> Option<NotReady> {
                         DegradedReason::LostPings { .. }
                             | DegradedReason::IbLinkLost
                             | DegradedReason::ServerLinkBroken
+                            | DegradedReason::FarmBroken { .. }
                     )
                 })
                 .cloned()
@@ -253,7 +254,7 @@ mod tests {
     }
 
     #[test]
-    fn slow_is_still_ready_but_unanswered_or_cut_off_from_ib_is_not() {
+    fn slow_is_still_ready_but_unanswered_cut_off_or_without_a_farm_is_not() {
         let degraded = |reasons| {
             reading(
                 ConnectionState::Degraded {
@@ -269,12 +270,11 @@ mod tests {
             }]))
             .is_none()
         );
-        assert!(
-            not_ready(&degraded(vec![DegradedReason::FarmBroken {
-                farm: "usfarm".into()
-            }]))
-            .is_none()
-        );
+        let farm = not_ready(&degraded(vec![DegradedReason::FarmBroken {
+            farm: "usfarm".into(),
+        }]))
+        .unwrap();
+        assert_eq!(farm.reason, "data farm usfarm is broken");
         let cut_off = not_ready(&degraded(vec![
             DegradedReason::SlowPings { p50_us: 900_000 },
             DegradedReason::IbLinkLost,

@@ -276,7 +276,7 @@ impl Collector for Scrape {
         family(
             &mut e,
             "gatewatch_notices",
-            "IB notices received, by code (1100 link lost, 2104 farm OK, 326 client id in use, ...)",
+            "IB notices received on a connection, by code (1100 link lost, 1300 port reset, 2104 farm OK, ...); a 326 met while connecting is a connect failure at start_api",
             None,
             MetricType::Counter,
             all.iter().flat_map(|r| {

@@ -7,11 +7,13 @@
 
 pub mod condition;
 pub mod exposition;
+pub mod guard;
 pub mod listen;
 pub mod process;
 pub mod routes;
 
+pub use guard::Limits;
 pub use listen::{DEFAULT_LISTEN, Listen, bind, read_token};
-pub use routes::{router, serve};
+pub use routes::{router, serve, serve_within};
 pub mod exposure;
 pub use exposure::Exposure;

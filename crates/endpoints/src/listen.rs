@@ -31,7 +31,10 @@ impl Listen {
 
     /// Refuses a non-loopback address without a token or the explicit opt-out, saying why.
     pub fn check(&self) -> Result<(), String> {
-        if self.addr.ip().is_loopback() || self.token.is_some() || self.insecure_no_auth {
+        if self.addr.ip().to_canonical().is_loopback()
+            || self.token.is_some()
+            || self.insecure_no_auth
+        {
             return Ok(());
         }
         Err(format!(
@@ -92,6 +95,11 @@ mod tests {
     fn only_loopback_goes_without_a_token_unless_the_user_says_so() {
         assert!(listen("127.0.0.1:7489", None, false).check().is_ok());
         assert!(listen("[::1]:7489", None, false).check().is_ok());
+        assert!(
+            listen("[::ffff:127.0.0.1]:7489", None, false)
+                .check()
+                .is_ok()
+        );
         let refused = listen("0.0.0.0:7489", None, false).check().unwrap_err();
         assert!(
             refused.contains("--token FILE") && refused.contains("0.0.0.0:7489"),

@@ -15,6 +15,7 @@ use serde::{Deserialize, Serialize};
 use subtle::ConstantTimeEq;
 
 use crate::condition::{NotReady, not_ready};
+use crate::guard::{GuardedListener, Limits};
 
 #[derive(Clone)]
 struct Shared {
@@ -35,13 +36,23 @@ pub fn router(app: App, token: Option<String>) -> Router {
         .with_state(shared)
 }
 
-/// Serves `router` on `listener` until `shutdown` completes.
+/// Serves `router` on `listener` within the default [`Limits`] until `shutdown` completes.
 pub async fn serve(
     listener: tokio::net::TcpListener,
     router: Router,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, router)
+    serve_within(listener, router, Limits::default(), shutdown).await
+}
+
+/// Serves `router` on `listener` within `limits` until `shutdown` completes.
+pub async fn serve_within(
+    listener: tokio::net::TcpListener,
+    router: Router,
+    limits: Limits,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(GuardedListener::new(listener, limits), router)
         .with_graceful_shutdown(shutdown)
         .await
 }
@@ -68,14 +79,15 @@ async fn authorize(State(shared): State<Shared>, request: Request, next: Next) -
 /// Whether the request carries `Bearer <token>`, compared in constant time (only the
 /// length of a wrong token can show through the timing).
 fn bearer_matches(headers: &HeaderMap, token: &str) -> bool {
-    let Some(given) = headers
+    // The scheme is case-insensitive (RFC 9110 §11.1); the token is not.
+    let Some((scheme, given)) = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
+        .and_then(|v| v.trim().split_once(' '))
     else {
         return false;
     };
-    given.as_bytes().ct_eq(token.as_bytes()).into()
+    scheme.eq_ignore_ascii_case("bearer") && given.trim().as_bytes().ct_eq(token.as_bytes()).into()
 }
 
 fn error(status: StatusCode, code: &str, message: &str) -> Response {
@@ -176,8 +188,10 @@ pub fn parse_since(since: Option<&str>, now_ms: u64) -> Result<u64, String> {
     let Some(text) = since.map(str::trim) else {
         return Ok(now_ms.saturating_sub(24 * 3600 * 1000));
     };
+    // The database counts in i64 milliseconds: a later `since` is "from the far future".
+    const LATEST: u64 = i64::MAX as u64;
     if let Ok(ms) = text.parse::<u64>() {
-        return Ok(ms);
+        return Ok(ms.min(LATEST));
     }
     if let Ok(at) = text.parse::<jiff::Timestamp>() {
         return u64::try_from(at.as_millisecond())
@@ -226,6 +240,11 @@ mod tests {
             Ok(1_700_000_000_000)
         );
         assert_eq!(parse_since(Some("7d"), now), Ok(now - 7 * 86_400_000));
+        assert_eq!(
+            parse_since(Some("18446744073709551615"), now),
+            Ok(i64::MAX as u64),
+            "beyond what the database counts is the far future, not the past"
+        );
         assert_eq!(parse_since(Some("90m"), now), Ok(now - 5_400_000));
         assert_eq!(
             parse_since(Some("2026-11-29T18:00:00Z"), now),
@@ -244,6 +263,10 @@ mod tests {
             h
         };
         assert!(bearer_matches(&with("Bearer 0123456789abcdef"), token));
+        assert!(bearer_matches(&with("bearer 0123456789abcdef"), token));
+        assert!(bearer_matches(&with("BEARER  0123456789abcdef "), token));
+        assert!(!bearer_matches(&with("Basic 0123456789abcdef"), token));
+        assert!(!bearer_matches(&with("Bearer 0123456789ABCDEF"), token));
         assert!(!bearer_matches(&with("Bearer 0123456789abcdeX"), token));
         assert!(!bearer_matches(&with("Bearer 0123456789abcde"), token));
         assert!(!bearer_matches(&with("0123456789abcdef"), token));

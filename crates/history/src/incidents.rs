@@ -357,11 +357,15 @@ impl IncidentTracker {
         let stage = error.stage.map(|s| stage_name(s).to_owned());
         if open.kind == kind || open.stage.is_none() {
             let changed = open.kind != kind || open.stage != stage || open.cause.is_empty();
-            open.kind = kind.to_owned();
-            open.stage = stage;
+            // The first failure after a drop says what the gateway does now; the drop's own
+            // cause ("closed the connection") alone would pin the stage on the drop.
             if open.cause.is_empty() {
                 open.cause = error.message.clone();
+            } else if open.stage.is_none() && !open.cause.contains(&error.message) {
+                open.cause = format!("{}; then {}", open.cause, error.message);
             }
+            open.kind = kind.to_owned();
+            open.stage = stage;
             return if changed {
                 vec![open.clone()]
             } else {
@@ -474,6 +478,7 @@ mod tests {
             .pop()
             .unwrap();
         assert_eq!(changed.stage.as_deref(), Some("tcp_connect"));
+        assert_eq!(changed.cause, "the gateway closed the connection; then refused");
         assert!(
             t.observe(&state(2_000, reconnecting(2)), &mut ids)
                 .is_empty(),
@@ -485,7 +490,7 @@ mod tests {
             .unwrap();
         assert_eq!((closed.id, closed.ended_ms), (42, Some(59_001)));
         assert!(!closed.expected);
-        assert_eq!(closed.cause, "the gateway closed the connection");
+        assert_eq!(closed.cause, "the gateway closed the connection; then refused");
         assert!(t.open().is_none());
     }
 

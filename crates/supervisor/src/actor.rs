@@ -86,8 +86,10 @@ pub(crate) struct Actor {
     refresh_outstanding: u8,
     next_zombie_scan: Instant,
     scan_in_flight: bool,
-    scans_tx: mpsc::UnboundedSender<ZombieCount>,
-    scans: mpsc::UnboundedReceiver<ZombieCount>,
+    /// The last scan failed (said once until one succeeds again).
+    scan_failing: bool,
+    scans_tx: mpsc::UnboundedSender<Result<ZombieCount, String>>,
+    scans: mpsc::UnboundedReceiver<Result<ZombieCount, String>>,
     zombies: ZombieCount,
     positions: Vec<gatewatch_protocol::Position>,
     account_summary: Vec<gatewatch_protocol::SummaryRow>,
@@ -142,6 +144,7 @@ impl Actor {
             next_refresh: None,
             refresh_outstanding: 0,
             scan_in_flight: false,
+            scan_failing: false,
             scans_tx,
             scans,
             zombies: ZombieCount::default(),
@@ -722,8 +725,22 @@ impl Actor {
         });
     }
 
-    async fn on_zombie_scan(&mut self, count: ZombieCount) {
+    async fn on_zombie_scan(&mut self, scanned: Result<ZombieCount, String>) {
         self.scan_in_flight = false;
+        let count = match scanned {
+            Ok(count) => {
+                self.scan_failing = false;
+                count
+            }
+            // The last count stands: a scan that could not look knows nothing new.
+            Err(problem) => {
+                if !self.scan_failing {
+                    tracing::warn!(problem, "CLOSE_WAIT scan failed; the last count stands");
+                    self.scan_failing = true;
+                }
+                return;
+            }
+        };
         if count != self.zombies {
             if let Some(advice) = count.advice() {
                 tracing::warn!("{advice}");

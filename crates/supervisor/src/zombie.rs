@@ -97,34 +97,50 @@ pub fn classify(rows: &[SocketRow], gateway_port: u16, our_inodes: &HashSet<u64>
     count
 }
 
-/// The socket inodes process `pid` holds open.
-pub fn socket_inodes(pid: u32) -> HashSet<u64> {
-    let Ok(entries) = std::fs::read_dir(format!("/proc/{pid}/fd")) else {
-        return HashSet::new();
+/// The socket inodes process `pid` holds open; none when the process is gone. An error
+/// when they cannot be listed (out of file descriptors, say), so a failed listing is never
+/// taken for a process without sockets.
+pub fn socket_inodes(pid: u32) -> std::io::Result<HashSet<u64>> {
+    let entries = match std::fs::read_dir(format!("/proc/{pid}/fd")) {
+        Ok(entries) => entries,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(HashSet::new()),
+        Err(e) => return Err(e),
     };
-    entries
-        .filter_map(|entry| std::fs::read_link(entry.ok()?.path()).ok())
-        .filter_map(|target| {
-            let target = target.to_string_lossy().into_owned();
-            target
-                .strip_prefix("socket:[")?
-                .strip_suffix(']')?
-                .parse()
-                .ok()
-        })
-        .collect()
-}
-
-/// Scans the machine's TCP tables for CLOSE_WAIT sockets on `gateway_port`.
-pub fn scan(gateway_port: u16, worker_pid: Option<u32>) -> ZombieCount {
-    let mut rows = Vec::new();
-    for table in ["/proc/net/tcp", "/proc/net/tcp6"] {
-        if let Ok(text) = std::fs::read_to_string(table) {
-            rows.extend(parse_table(&text));
+    let mut inodes = HashSet::new();
+    for entry in entries {
+        let Ok(target) = std::fs::read_link(entry?.path()) else {
+            continue; // closed meanwhile
+        };
+        let target = target.to_string_lossy();
+        if let Some(inode) = target
+            .strip_prefix("socket:[")
+            .and_then(|t| t.strip_suffix(']'))
+            .and_then(|t| t.parse().ok())
+        {
+            inodes.insert(inode);
         }
     }
-    let ours = worker_pid.map(socket_inodes).unwrap_or_default();
-    classify(&rows, gateway_port, &ours)
+    Ok(inodes)
+}
+
+/// Scans the machine's TCP tables for CLOSE_WAIT sockets on `gateway_port`. An error when a
+/// table cannot be read (a missing `tcp6` is only a machine without IPv6): a scan that
+/// could not look must not say "none".
+pub fn scan(gateway_port: u16, worker_pid: Option<u32>) -> Result<ZombieCount, String> {
+    let mut rows = Vec::new();
+    for table in ["/proc/net/tcp", "/proc/net/tcp6"] {
+        match std::fs::read_to_string(table) {
+            Ok(text) => rows.extend(parse_table(&text)),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound && table.ends_with('6') => {}
+            Err(e) => return Err(format!("cannot read {table}: {e}")),
+        }
+    }
+    let ours = match worker_pid {
+        Some(pid) => socket_inodes(pid)
+            .map_err(|e| format!("cannot list the worker's sockets (/proc/{pid}/fd): {e}"))?,
+        None => HashSet::new(),
+    };
+    Ok(classify(&rows, gateway_port, &ours))
 }
 
 #[cfg(test)]
@@ -162,11 +178,15 @@ mod tests {
     #[test]
     fn our_own_process_holds_sockets_we_can_find() {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        let inodes = socket_inodes(std::process::id());
+        let inodes = socket_inodes(std::process::id()).unwrap();
         assert!(
             !inodes.is_empty(),
             "the listener is a socket of this process"
         );
         drop(listener);
+        assert!(
+            socket_inodes(u32::MAX).unwrap().is_empty(),
+            "a process that is gone holds nothing"
+        );
     }
 }

@@ -412,7 +412,7 @@ async fn reconnects_to_a_wedged_gateway_add_nothing_to_its_close_wait_pile() {
     }
     tokio::time::sleep(Duration::from_millis(400)).await;
     let port = sim.addr().port();
-    let count = gatewatch_supervisor::zombie::scan(port, None);
+    let count = gatewatch_supervisor::zombie::scan(port, None).unwrap();
     assert_eq!(
         count.gateway, 1,
         "still only the bot's socket after three reconnects: {count:?}"
@@ -420,7 +420,9 @@ async fn reconnects_to_a_wedged_gateway_add_nothing_to_its_close_wait_pile() {
     client.stop().await.unwrap();
     tokio::time::sleep(Duration::from_millis(400)).await;
     assert_eq!(
-        gatewatch_supervisor::zombie::scan(port, None).gateway,
+        gatewatch_supervisor::zombie::scan(port, None)
+            .unwrap()
+            .gateway,
         1,
         "stopping adds none either"
     );
@@ -631,7 +633,9 @@ async fn two_hundred_reconnect_cycles_leak_nothing() {
     assert_eq!(snapshot.worker.restarts, 0, "reconnects reuse the worker");
     let pid = snapshot.worker.pid.unwrap();
     assert_eq!(
-        gatewatch_supervisor::zombie::scan(sim.addr().port(), Some(pid)).ours,
+        gatewatch_supervisor::zombie::scan(sim.addr().port(), Some(pid))
+            .unwrap()
+            .ours,
         0,
         "no CLOSE_WAIT of ours"
     );
