@@ -5,7 +5,8 @@
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use gatewatch_app::{App, AppOptions};
+mod common;
+
 use gatewatch_endpoints::Exposure;
 use gatewatch_settings::EndpointSettings;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -24,17 +25,8 @@ async fn status_of(addr: SocketAddr, path: &str) -> std::io::Result<u16> {
 
 #[tokio::test]
 async fn the_settings_turn_the_endpoints_on_move_them_and_turn_them_off() {
-    let worker = gatewatch_supervisor::config::sibling_binary("gatewatch-worker").unwrap();
-    assert!(worker.exists(), "build the workspace binaries first");
     let dir = tempfile::tempdir().unwrap();
-    let app = App::start(AppOptions {
-        demo: true,
-        settings_path: Some(dir.path().join("settings.json")),
-        worker_path: Some(worker),
-        history_path: None,
-    })
-    .await
-    .unwrap();
+    let app = common::demo_app(&dir).await;
     let mut exposure = Exposure::default();
     exposure.apply(&app, &EndpointSettings::default()).await;
     assert_eq!(

@@ -3,22 +3,15 @@
 
 use std::time::Duration;
 
-use gatewatch_app::{App, AppOptions};
+mod common;
+
 use gatewatch_endpoints::{Limits, router, serve_within};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 #[tokio::test]
 async fn idle_connections_cannot_hold_the_service_past_their_lifetime() {
-    let worker = gatewatch_supervisor::config::sibling_binary("gatewatch-worker").unwrap();
     let dir = tempfile::tempdir().unwrap();
-    let app = App::start(AppOptions {
-        demo: true,
-        settings_path: Some(dir.path().join("settings.json")),
-        worker_path: Some(worker),
-        history_path: None,
-    })
-    .await
-    .unwrap();
+    let app = common::demo_app(&dir).await;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let limits = Limits {

@@ -478,7 +478,10 @@ mod tests {
             .pop()
             .unwrap();
         assert_eq!(changed.stage.as_deref(), Some("tcp_connect"));
-        assert_eq!(changed.cause, "the gateway closed the connection; then refused");
+        assert_eq!(
+            changed.cause,
+            "the gateway closed the connection; then refused"
+        );
         assert!(
             t.observe(&state(2_000, reconnecting(2)), &mut ids)
                 .is_empty(),
@@ -490,7 +493,10 @@ mod tests {
             .unwrap();
         assert_eq!((closed.id, closed.ended_ms), (42, Some(59_001)));
         assert!(!closed.expected);
-        assert_eq!(closed.cause, "the gateway closed the connection; then refused");
+        assert_eq!(
+            closed.cause,
+            "the gateway closed the connection; then refused"
+        );
         assert!(t.open().is_none());
     }
 
