@@ -25,12 +25,14 @@ pub struct Limits {
 }
 
 impl Default for Limits {
-    /// 64 connections (Prometheus, Grafana and a health check need a handful), 30 s each (a
-    /// scrape takes milliseconds; Prometheus opens a new connection when one is closed).
+    /// 64 connections (Prometheus, Grafana and a health check need a handful), 10 s each (a
+    /// scrape takes milliseconds, Prometheus' own scrape timeout is 10 s, and it opens a new
+    /// connection when one is closed). A flood of idle connections can delay a scrape by
+    /// that much per wave, but cannot hold the descriptors the supervision needs.
     fn default() -> Self {
         Self {
             connections: 64,
-            lifetime: Duration::from_secs(30),
+            lifetime: Duration::from_secs(10),
         }
     }
 }
