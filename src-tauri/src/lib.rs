@@ -137,13 +137,16 @@ fn init_logging() -> Option<tracing_appender::non_blocking::WorkerGuard> {
     let stderr = tracing_subscriber::fmt::layer()
         .with_writer(std::io::stderr)
         .with_filter(filter());
-    let dir = gatewatch_app::log_dir().filter(|dir| std::fs::create_dir_all(dir).is_ok());
-    let (file, guard) = match dir {
-        Some(dir) => {
-            let (writer, guard) = tracing_appender::non_blocking(tracing_appender::rolling::daily(
-                dir,
-                "gatewatch.log",
-            ));
+    let appender = gatewatch_app::log_dir()
+        .filter(|dir| std::fs::create_dir_all(dir).is_ok())
+        .and_then(|dir| {
+            daily_log(&dir)
+                .map_err(|e| eprintln!("gatewatch: no log file in {}: {e}", dir.display()))
+                .ok()
+        });
+    let (file, guard) = match appender {
+        Some(appender) => {
+            let (writer, guard) = tracing_appender::non_blocking(appender);
             (
                 Some(
                     tracing_subscriber::fmt::layer()
@@ -161,6 +164,20 @@ fn init_logging() -> Option<tracing_appender::non_blocking::WorkerGuard> {
         .with(file)
         .init();
     guard
+}
+
+/// How many daily log files are kept (two weeks); older ones go when a new one is opened.
+const LOG_FILES_KEPT: usize = 14;
+
+/// `gatewatch.log.<date>` in `dir`, a new file each day, at most [`LOG_FILES_KEPT`] of them.
+fn daily_log(
+    dir: &std::path::Path,
+) -> Result<tracing_appender::rolling::RollingFileAppender, tracing_appender::rolling::InitError> {
+    tracing_appender::rolling::Builder::new()
+        .rotation(tracing_appender::rolling::Rotation::DAILY)
+        .filename_prefix("gatewatch.log")
+        .max_log_files(LOG_FILES_KEPT)
+        .build(dir)
 }
 
 /// `--demo` watches the embedded simulator; `--settings FILE` uses another settings file
@@ -232,5 +249,38 @@ async fn forward(handle: tauri::AppHandle, app: App) {
         {
             tauri::async_runtime::spawn(notify::show(alert));
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_daily_log_keeps_two_weeks_of_files() {
+        let dir = tempfile::tempdir().unwrap();
+        for day in 1..=20 {
+            std::fs::write(
+                dir.path().join(format!("gatewatch.log.2026-10-{day:02}")),
+                "x",
+            )
+            .unwrap();
+        }
+        std::fs::write(dir.path().join("history.db"), "not a log").unwrap();
+        let appender = daily_log(dir.path()).unwrap();
+        drop(appender);
+        let names: Vec<String> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        let logs = names
+            .iter()
+            .filter(|n| n.starts_with("gatewatch.log."))
+            .count();
+        assert!(logs <= LOG_FILES_KEPT, "{logs} log files kept: {names:?}");
+        assert!(
+            names.contains(&"history.db".to_owned()),
+            "only logs are pruned"
+        );
     }
 }

@@ -130,6 +130,26 @@ test("the overview shows both gateways connected, each with its own accounts", a
   assert.equal(errors, "", "the UI raised no error");
 });
 
+test("the Content Security Policy refuses an inline script and the window still works under it", async () => {
+  const outcome = await browser.executeAsync((done) => {
+    const violations = [];
+    document.addEventListener("securitypolicyviolation", (e) => violations.push(e.violatedDirective));
+    window.__inline = "not run";
+    const script = document.createElement("script");
+    script.textContent = "window.__inline = 'ran';";
+    document.head.appendChild(script);
+    setTimeout(() => done({ inline: window.__inline, violations }), 200);
+  });
+  assert.equal(outcome.inline, "not run", "an inline script must not run");
+  assert.ok(
+    outcome.violations.some((d) => d.startsWith("script-src")),
+    `the policy refused it: ${JSON.stringify(outcome.violations)}`,
+  );
+  // The cards rendered under the policy, and the UI raised no error.
+  assert.equal(await cardState("paper"), "connected");
+  assert.equal(await browser.$("#errors").getText(), "");
+});
+
 test("four gateways' worth of cards fit a 1000×700 window", async () => {
   await browser.setWindowSize(1000, 700);
   const box = await browser.execute(() => {
