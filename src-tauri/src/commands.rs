@@ -122,19 +122,13 @@ pub async fn export_csv(
 
 /// Opens the log folder in the desktop's file manager.
 #[tauri::command]
-pub fn open_log_folder() -> Result<(), AppError> {
+pub fn open_log_folder<R: tauri::Runtime>(handle: tauri::AppHandle<R>) -> Result<(), AppError> {
+    use tauri_plugin_opener::OpenerExt;
     let dir =
         gatewatch_app::log_dir().ok_or_else(|| AppError::io("no data directory for this user"))?;
-    let opener = if cfg!(target_os = "macos") {
-        "open"
-    } else if cfg!(windows) {
-        "explorer"
-    } else {
-        "xdg-open"
-    };
-    std::process::Command::new(opener)
-        .arg(&dir)
-        .spawn()
-        .map(drop)
+    // The opener plugin waits for the file manager's launcher, so no process is left behind.
+    handle
+        .opener()
+        .open_path(dir.to_string_lossy(), None::<&str>)
         .map_err(|e| AppError::io(format!("cannot open {}: {e}", dir.display())))
 }

@@ -107,23 +107,26 @@ pub fn manage<R: tauri::Runtime>(manager: &impl Manager<R>, app: App) {
 
 /// Registers every command the UI can call (the app and the command tests share this).
 pub fn with_commands<R: tauri::Runtime>(builder: tauri::Builder<R>) -> tauri::Builder<R> {
-    builder.invoke_handler(tauri::generate_handler![
-        commands::get_snapshot,
-        commands::get_latency,
-        commands::get_incidents,
-        commands::get_uptime,
-        commands::get_morning_summary,
-        commands::export_csv,
-        commands::open_log_folder,
-        commands::reconnect_now,
-        commands::pause,
-        commands::resume,
-        commands::connect,
-        commands::disconnect,
-        commands::get_settings,
-        commands::save_settings,
-        commands::pull_ibc_lever,
-    ])
+    // `open_log_folder` opens through the opener plugin (its own JS commands are not granted).
+    builder
+        .plugin(tauri_plugin_opener::init())
+        .invoke_handler(tauri::generate_handler![
+            commands::get_snapshot,
+            commands::get_latency,
+            commands::get_incidents,
+            commands::get_uptime,
+            commands::get_morning_summary,
+            commands::export_csv,
+            commands::open_log_folder,
+            commands::reconnect_now,
+            commands::pause,
+            commands::resume,
+            commands::connect,
+            commands::disconnect,
+            commands::get_settings,
+            commands::save_settings,
+            commands::pull_ibc_lever,
+        ])
 }
 
 /// Logs to stderr and to a daily-rolling file in [`gatewatch_app::log_dir`]; the returned

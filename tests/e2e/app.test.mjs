@@ -184,6 +184,29 @@ test("a card opens the gateway's detail, with its positions and latency chart; E
   await toOverview();
 });
 
+test("opening the log folder leaves no process behind, and a failure is said next to the button", async () => {
+  await browser.$("[data-testid=card][data-gateway=paper]").click();
+  const button = await browser.$("[data-testid=open-log-folder]");
+  await button.waitForExist({ timeout: 5000 });
+  for (let i = 0; i < 3; i++) await button.click();
+  // The opener's launchers get a moment to open (or fail) and be reaped.
+  await new Promise((r) => setTimeout(r, 3000));
+  const app = execFileSync("pgrep", ["-f", `${bin("gatewatch")} --settings ${settingsFile}`]).toString().trim().split("\n")[0];
+  let children = "";
+  try {
+    children = execFileSync("ps", ["-o", "stat=,comm=", "--ppid", app]).toString();
+  } catch {
+    children = ""; // no child at all
+  }
+  const zombies = children.split("\n").filter((line) => line.trim().startsWith("Z"));
+  assert.deepEqual(zombies, [], `the app's children: ${children}`);
+  // Under Xvfb there may be no file manager: then the button says why, and nothing else breaks.
+  const problem = await browser.$("[data-testid=log-folder-problem]");
+  if (await problem.isExisting()) assert.match(await problem.getText(), /cannot open/);
+  assert.equal(await browser.$("#errors").getText(), "", "no unhandled error");
+  await toOverview();
+});
+
 test("a dropped gateway shows on its card within 2 s, its neighbour stays connected", async () => {
   await browser.waitUntil(bothConnected, { timeout: 20000 });
   await simulator(paper, "restart 1");
