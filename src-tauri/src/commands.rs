@@ -62,7 +62,32 @@ pub async fn save_settings<R: tauri::Runtime>(
 ) -> Result<Applied, AppError> {
     let applied = app.save_settings(settings).await?;
     apply_endpoints(&handle, &app).await;
+    apply_autostart(&handle, &app.settings());
     Ok(applied)
+}
+
+/// Writes or removes the desktop's autostart entry as `start_at_login` says, touching it
+/// only when it differs (a failure is logged; the settings are saved all the same). Applied
+/// when the settings are saved in the window.
+pub fn apply_autostart<R: tauri::Runtime>(handle: &tauri::AppHandle<R>, settings: &Settings) {
+    use tauri_plugin_autostart::ManagerExt;
+    let autostart = handle.autolaunch();
+    let result = match (settings.start_at_login, autostart.is_enabled()) {
+        (true, Ok(false)) => {
+            // The entry's writer creates only the last folder of ~/.config/autostart.
+            #[cfg(target_os = "linux")]
+            if let Some(home) = std::env::var_os("HOME") {
+                let _ = std::fs::create_dir_all(std::path::Path::new(&home).join(".config"));
+            }
+            autostart.enable()
+        }
+        (false, Ok(true)) => autostart.disable(),
+        (_, Err(e)) => Err(e),
+        _ => Ok(()),
+    };
+    if let Err(e) = result {
+        tracing::warn!(error = %e, "the autostart entry could not be changed");
+    }
 }
 
 /// The HTTP endpoints the settings may turn on (off by default).

@@ -107,9 +107,16 @@ pub fn manage<R: tauri::Runtime>(manager: &impl Manager<R>, app: App) {
 
 /// Registers every command the UI can call (the app and the command tests share this).
 pub fn with_commands<R: tauri::Runtime>(builder: tauri::Builder<R>) -> tauri::Builder<R> {
-    // `open_log_folder` opens through the opener plugin (its own JS commands are not granted).
+    // `open_log_folder` opens through the opener plugin, and saving `start_at_login` writes
+    // the autostart entry through the autostart plugin (neither plugin's own JS commands are
+    // granted to the window).
     builder
         .plugin(tauri_plugin_opener::init())
+        .plugin(
+            tauri_plugin_autostart::Builder::new()
+                .app_name("gatewatch")
+                .build(),
+        )
         .invoke_handler(tauri::generate_handler![
             commands::get_snapshot,
             commands::get_latency,

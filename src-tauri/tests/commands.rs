@@ -69,6 +69,14 @@ fn commands_answer_with_snapshots_settings_and_field_errors() {
             .unwrap()
             .deserialize()
             .unwrap();
+    let saved = get_ipc_response(
+        &webview,
+        request(
+            "save_settings",
+            serde_json::json!({ "settings": settings.clone() }),
+        ),
+    );
+    assert!(saved.is_ok(), "valid settings are saved: {saved:?}");
     settings["profiles"][1]["port"] = 0.into();
     let refused = get_ipc_response(
         &webview,

@@ -6,7 +6,7 @@ import assert from "node:assert/strict";
 import { execFileSync, spawn } from "node:child_process";
 import { createInterface } from "node:readline";
 import { createServer, connect } from "node:net";
-import { mkdtempSync, writeFileSync, mkdirSync, readFileSync } from "node:fs";
+import { existsSync, mkdtempSync, writeFileSync, mkdirSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { remote } from "webdriverio";
@@ -18,6 +18,7 @@ let browser;
 let live;
 let paper;
 let settingsFile;
+let appHome;
 let capabilities;
 // No server region and no daily restart: what a test sees cannot depend on the hour it runs at.
 const NO_CALENDAR = { region: null, daily: { action: "none" } };
@@ -81,9 +82,12 @@ before(async () => {
     }),
   );
   const driverPort = await freePort();
+  // A home of its own, so the autostart entry the settings write lands here, not in yours.
+  appHome = join(dir, "home");
+  mkdirSync(appHome);
   const driver = spawn("WebKitWebDriver", [`--port=${driverPort}`, "--host=127.0.0.1"], {
     stdio: "ignore",
-    env: { ...process.env, TAURI_WEBVIEW_AUTOMATION: "true" },
+    env: { ...process.env, TAURI_WEBVIEW_AUTOMATION: "true", HOME: appHome },
   });
   children.push(driver);
   await new Promise((r) => setTimeout(r, 500));
@@ -229,6 +233,26 @@ test("invalid settings show an error at the field inside its profile and leave t
   assert.match(await error.getText(), /between 1 and 65535/);
   assert.equal(readFileSync(settingsFile, "utf8"), before, "nothing was saved");
   await toOverview();
+});
+
+test("\"Start Gatewatch when I log in\" writes the desktop's autostart entry, and unticking it removes it", async () => {
+  const entry = join(appHome, ".config", "autostart", "gatewatch.desktop");
+  const save = async (ticked) => {
+    await browser.$("[data-testid=nav-settings]").click();
+    const box = await browser.$("input[name='start_at_login']");
+    await box.waitForExist({ timeout: 10000 });
+    if ((await box.isSelected()) !== ticked) await box.click();
+    await browser.$("[data-testid=save-settings]").click();
+    await browser.$("[data-testid=saved]").waitForExist({ timeout: 10000, timeoutMsg: "not saved" });
+    await toOverview();
+  };
+  assert.ok(!existsSync(entry), "no entry before it is asked for");
+  await save(true);
+  const text = readFileSync(entry, "utf8");
+  assert.match(text, /^Exec=.*target\/debug\/gatewatch/m, text);
+  assert.equal(JSON.parse(readFileSync(settingsFile, "utf8")).start_at_login, true);
+  await save(false);
+  assert.ok(!existsSync(entry), "the entry is removed");
 });
 
 /** Notifications the fake service recorded so far. */

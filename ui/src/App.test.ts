@@ -106,7 +106,7 @@ beforeEach(() => {
   ];
   morning = { since_ms: 1000, text: "Since yesterday 18:00: 2 incidents, 1 unexpected (Gateway paper, 18 min down).", incidents: 2, unexpected: 1 };
   levers = [];
-  settings = { profiles: [profile("live", "TWS live", 7496), profile("paper", "Gateway paper", 4002)], monitoring, notifications, start_minimized: false, calendar, history: { raw_hours: 48, minute_days: 90, event_days: 365 }, endpoints: { enabled: false, listen: "127.0.0.1:7489", token_file: null } };
+  settings = { profiles: [profile("live", "TWS live", 7496), profile("paper", "Gateway paper", 4002)], monitoring, notifications, start_minimized: false, start_at_login: false, calendar, history: { raw_hours: 48, minute_days: 90, event_days: 365 }, endpoints: { enabled: false, listen: "127.0.0.1:7489", token_file: null } };
   mockIPC(
     (cmd, args: any) => {
       switch (cmd) {

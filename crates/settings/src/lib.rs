@@ -43,6 +43,8 @@ pub struct Settings {
     pub notifications: NotificationSettings,
     /// Start hidden in the tray.
     pub start_minimized: bool,
+    /// Start Gatewatch when the user logs in (the desktop's autostart entry); off by default.
+    pub start_at_login: bool,
     /// Margins, grace time, Sunday reminders and server-window overrides of the IB
     /// calendar, for every gateway.
     pub calendar: CalendarSettings,
@@ -179,6 +181,7 @@ impl Default for Settings {
             monitoring: MonitoringSettings::default(),
             notifications: NotificationSettings::default(),
             start_minimized: false,
+            start_at_login: false,
             calendar: CalendarSettings::default(),
             history: Retention::default(),
             endpoints: EndpointSettings::default(),

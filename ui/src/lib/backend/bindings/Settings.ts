@@ -27,6 +27,10 @@ notifications: NotificationSettings,
  */
 start_minimized: boolean, 
 /**
+ * Start Gatewatch when the user logs in (the desktop's autostart entry); off by default.
+ */
+start_at_login: boolean, 
+/**
  * Margins, grace time, Sunday reminders and server-window overrides of the IB
  * calendar, for every gateway.
  */
