@@ -74,27 +74,11 @@ pub fn run() {
 /// SIGTERM (a logout, `systemctl stop`, `kill`) and SIGINT end the app as Quit does: workers
 /// stopped, the history written.
 async fn quit_on_signal(handle: tauri::AppHandle, app: App) {
-    #[cfg(unix)]
-    {
-        use tokio::signal::unix::{SignalKind, signal};
-        let (Ok(mut term), Ok(mut int)) = (
-            signal(SignalKind::terminate()),
-            signal(SignalKind::interrupt()),
-        ) else {
-            tracing::warn!("cannot listen for SIGTERM/SIGINT; they end the app abruptly");
-            return;
-        };
-        tokio::select! {
-            _ = term.recv() => tracing::info!("SIGTERM: quitting"),
-            _ = int.recv() => tracing::info!("SIGINT: quitting"),
-        }
-    }
-    #[cfg(not(unix))]
-    {
-        if tokio::signal::ctrl_c().await.is_err() {
-            return;
-        }
-    }
+    let Some(signal) = gatewatch_app::stop_signal().await else {
+        tracing::warn!("cannot listen for SIGTERM/SIGINT; they end the app abruptly");
+        return;
+    };
+    tracing::info!("{signal}: quitting");
     app.shutdown().await;
     handle.exit(0);
 }

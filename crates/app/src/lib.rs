@@ -15,6 +15,7 @@ mod log;
 pub mod past;
 mod records;
 pub mod sleep;
+mod stop;
 pub mod tally;
 pub mod tray;
 
@@ -24,6 +25,7 @@ pub use latency::{LatencyHistory, LatencySeries};
 pub use log::{EventLog, LogEntry, LogKind};
 pub use past::{ExportKind, IncidentView, LatencyRange, MorningSummary, UptimeDay};
 pub use records::GatewayEvent;
+pub use stop::stop_signal;
 
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};

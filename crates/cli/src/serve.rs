@@ -42,7 +42,6 @@ pub async fn serve(
     let listener = gatewatch_endpoints::bind(&listen)
         .await
         .map_err(|e| anyhow::anyhow!(e))?;
-    let bound = listener.local_addr()?;
     let app = App::start(AppOptions {
         demo: false,
         settings_path: Some(path.clone()),
@@ -63,51 +62,19 @@ pub async fn serve(
             }
         }
     });
-    let (stop_http, http_stopped) = tokio::sync::oneshot::channel::<()>();
-    let router = gatewatch_endpoints::router(app.clone(), listen.token.clone());
-    let http = tokio::spawn(gatewatch_endpoints::serve(listener, router, async {
-        let _ = http_stopped.await;
-    }));
+    let served = gatewatch_endpoints::Served::spawn(listener, app.clone(), listen.token.clone())?;
     tracing::info!(
-        listen = %bound,
+        listen = %served.addr(),
         token = listen.token.is_some(),
         "endpoints: /metrics /healthz /readyz /api/v1/snapshot /api/v1/incidents"
     );
-    stop_signal().await;
-    tracing::info!("stopping: endpoints, workers, then the history");
-    let _ = stop_http.send(());
-    match tokio::time::timeout(std::time::Duration::from_secs(5), http).await {
-        Ok(Ok(Err(e))) => tracing::warn!(error = %e, "endpoints"),
-        Err(_) => tracing::warn!("endpoints: a request did not finish within 5 s"),
-        _ => {}
-    }
+    let signal = gatewatch_app::stop_signal().await;
+    tracing::info!(signal, "stopping: endpoints, workers, then the history");
+    served.stop().await;
     app.shutdown().await;
     logging.abort();
-    Ok(())
-}
-
-/// SIGTERM or SIGINT (Ctrl-C elsewhere).
-async fn stop_signal() {
-    #[cfg(unix)]
-    {
-        use tokio::signal::unix::{SignalKind, signal};
-        match (
-            signal(SignalKind::terminate()),
-            signal(SignalKind::interrupt()),
-        ) {
-            (Ok(mut term), Ok(mut int)) => {
-                tokio::select! {
-                    _ = term.recv() => {}
-                    _ = int.recv() => {}
-                }
-            }
-            _ => {
-                let _ = tokio::signal::ctrl_c().await;
-            }
-        }
-    }
-    #[cfg(not(unix))]
-    {
-        let _ = tokio::signal::ctrl_c().await;
+    match signal {
+        Some(_) => Ok(()),
+        None => anyhow::bail!("cannot listen for SIGTERM/SIGINT, so stopped at once"),
     }
 }

@@ -4,21 +4,14 @@
 
 use gatewatch_app::{App, EndpointsStatus};
 use gatewatch_settings::EndpointSettings;
-use tokio::sync::oneshot;
 
 use crate::listen::{Listen, bind, read_token};
-
-/// One running server and the settings it was started with.
-struct Running {
-    settings: EndpointSettings,
-    stop: oneshot::Sender<()>,
-    task: tokio::task::JoinHandle<std::io::Result<()>>,
-}
+use crate::served::Served;
 
 /// The endpoints as the settings want them.
 #[derive(Default)]
 pub struct Exposure {
-    running: Option<Running>,
+    running: Option<Served>,
     /// The settings last applied (also when they failed), so an unchanged save is a no-op.
     applied: Option<EndpointSettings>,
 }
@@ -74,33 +67,17 @@ impl Exposure {
             insecure_no_auth: false,
         };
         let listener = bind(&listen).await?;
-        let bound = listener.local_addr().map_err(|e| e.to_string())?;
-        let (stop, stopped) = oneshot::channel::<()>();
-        let router = crate::router(app.clone(), listen.token);
-        let task = tokio::spawn(crate::serve(listener, router, async {
-            let _ = stopped.await;
-        }));
-        self.running = Some(Running {
-            settings: settings.clone(),
-            stop,
-            task,
-        });
+        let served =
+            Served::spawn(listener, app.clone(), listen.token).map_err(|e| e.to_string())?;
+        let bound = served.addr();
+        self.running = Some(served);
         Ok(bound)
     }
 
     /// Stops the server, if one runs, waiting up to 5 s for requests under way.
     pub async fn stop(&mut self) {
         if let Some(running) = self.running.take() {
-            let _ = running.stop.send(());
-            if tokio::time::timeout(std::time::Duration::from_secs(5), running.task)
-                .await
-                .is_err()
-            {
-                tracing::warn!(
-                    listen = running.settings.listen,
-                    "the endpoints did not stop within 5 s"
-                );
-            }
+            running.stop().await;
         }
     }
 }

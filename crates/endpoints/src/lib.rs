@@ -11,9 +11,11 @@ pub mod guard;
 pub mod listen;
 pub mod process;
 pub mod routes;
+pub mod served;
 
 pub use guard::Limits;
 pub use listen::{DEFAULT_LISTEN, Listen, bind, read_token};
 pub use routes::{router, serve, serve_within};
+pub use served::Served;
 pub mod exposure;
 pub use exposure::Exposure;
