@@ -9,9 +9,10 @@
 
 use std::collections::BTreeMap;
 
+use gatewatch_history::{Attempt, AttemptTracker};
 use gatewatch_protocol::notice::NoticeCategory;
-use gatewatch_protocol::{DisconnectCause, Stage, WorkerError};
-use gatewatch_supervisor::{ConnectionState, EventKind, SupervisorEvent};
+use gatewatch_protocol::{DisconnectCause, WorkerError};
+use gatewatch_supervisor::{EventKind, SupervisorEvent};
 
 /// Round-trip buckets, seconds: 1-2-5 steps from 0.1 ms (a gateway on the same computer) to
 /// 5 s (far past any ping timeout worth keeping).
@@ -24,14 +25,6 @@ pub const RTT_BUCKETS_S: [f64; 15] = [
 pub const STAGE_BUCKETS_S: [f64; 17] = [
     0.0001, 0.0002, 0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0, 2.0, 5.0,
     10.0, 30.0,
-];
-
-/// The connect stages, in order.
-pub const STAGES: [Stage; 4] = [
-    Stage::TcpConnect,
-    Stage::VersionExchange,
-    Stage::StartApi,
-    Stage::FirstPing,
 ];
 
 /// Observations in fixed buckets (each count is that bucket's alone; the exposition makes
@@ -142,7 +135,7 @@ pub struct Tally {
     pub connect_attempts: u64,
     /// Failed attempts by the name of the stage that failed (`unknown` when none is named).
     pub connect_failures: BTreeMap<&'static str, u64>,
-    /// How long each stage of the successful connects took, in [`STAGES`] order.
+    /// How long each stage of the successful connects took, in [`Stage::ALL`]'s order.
     pub stage_times: [Buckets; 4],
     /// Workers replaced.
     pub worker_restarts: u64,
@@ -154,8 +147,8 @@ pub struct Tally {
     pub farms: BTreeMap<String, FarmStatus>,
     /// The last failed connect or probe since the gateway was last connected.
     pub last_failure: Option<WorkerError>,
-    /// The `since_ms` of the session last counted, so a repeated state is not a new connect.
-    session_since: Option<u64>,
+    /// Which events end a connect attempt (the history's own rule).
+    attempts: AttemptTracker,
 }
 
 impl Default for Tally {
@@ -173,7 +166,7 @@ impl Default for Tally {
             notices: BTreeMap::new(),
             farms: BTreeMap::new(),
             last_failure: None,
-            session_since: None,
+            attempts: AttemptTracker::default(),
         }
     }
 }
@@ -192,6 +185,22 @@ pub fn cause_name(cause: DisconnectCause) -> &'static str {
 impl Tally {
     /// Takes in one event.
     pub fn observe(&mut self, event: &SupervisorEvent) {
+        match self.attempts.attempt(event) {
+            Some(Attempt::Connected(session)) => {
+                self.connect_attempts += 1;
+                self.last_failure = None;
+                for (buckets, us) in self.stage_times.iter_mut().zip(session.stage_us.in_order()) {
+                    buckets.observe_us(us);
+                }
+            }
+            Some(Attempt::Failed(error)) => {
+                self.connect_attempts += 1;
+                let stage = error.stage.map_or("unknown", gatewatch_history::stage_name);
+                *self.connect_failures.entry(stage).or_default() += 1;
+                self.last_failure = Some(error.clone());
+            }
+            None => {}
+        }
         match &event.kind {
             EventKind::Ping { late: true, .. } => {}
             EventKind::Ping {
@@ -207,31 +216,6 @@ impl Tally {
                     None => self.pings_lost += 1,
                 }
             }
-            EventKind::StateChanged { state } => {
-                if let ConnectionState::Connected(session)
-                | ConnectionState::Degraded { session, .. } = state
-                    && self.session_since != Some(session.since_ms)
-                {
-                    self.session_since = Some(session.since_ms);
-                    self.connect_attempts += 1;
-                    self.last_failure = None;
-                    let t = session.stage_us;
-                    for (buckets, us) in self.stage_times.iter_mut().zip([
-                        t.tcp_connect,
-                        t.version_exchange,
-                        t.start_api,
-                        t.first_ping,
-                    ]) {
-                        buckets.observe_us(us);
-                    }
-                }
-            }
-            EventKind::ConnectFailed { error, .. } => {
-                self.connect_attempts += 1;
-                let stage = error.stage.map_or("unknown", gatewatch_history::stage_name);
-                *self.connect_failures.entry(stage).or_default() += 1;
-                self.last_failure = Some(error.clone());
-            }
             EventKind::ProbeFailed { error } => self.last_failure = Some(error.clone()),
             EventKind::Disconnected { cause, .. } => {
                 *self.disconnects.entry(cause_name(*cause)).or_default() += 1;
@@ -245,7 +229,9 @@ impl Tally {
                     self.farms.insert(farm.clone(), status);
                 }
             }
-            EventKind::ClientIdFallback { .. }
+            EventKind::StateChanged { .. }
+            | EventKind::ConnectFailed { .. }
+            | EventKind::ClientIdFallback { .. }
             | EventKind::ZombieSockets(_)
             | EventKind::DataRefreshed => {}
         }
@@ -256,7 +242,8 @@ impl Tally {
 mod tests {
     use super::*;
     use gatewatch_protocol::notice::Notice;
-    use gatewatch_protocol::{Encoding, ErrorCode, StageTimes};
+    use gatewatch_protocol::{Encoding, ErrorCode, Stage, StageTimes};
+    use gatewatch_supervisor::ConnectionState;
     use gatewatch_supervisor::state::SessionInfo;
 
     fn at(at_ms: u64, kind: EventKind) -> SupervisorEvent {

@@ -94,10 +94,7 @@ impl Condition {
 /// The API session is up: connected or degraded, also inside an expected or overdue outage
 /// (a gateway cut off from IB during its restart still answers its API).
 pub fn is_up(state: &ConnectionState) -> bool {
-    match state {
-        ConnectionState::Connected(_) | ConnectionState::Degraded { .. } => true,
-        other => other.outage().is_some_and(|(_, inner)| is_up(inner)),
-    }
+    state.live_session().is_some()
 }
 
 /// A gateway that is not ready, and why.

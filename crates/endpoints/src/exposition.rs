@@ -9,7 +9,8 @@
 use std::fmt;
 
 use gatewatch_app::GatewayReading;
-use gatewatch_app::tally::{Buckets, FarmStatus, STAGES};
+use gatewatch_app::tally::{Buckets, FarmStatus};
+use gatewatch_protocol::Stage;
 use gatewatch_supervisor::ConnectionState;
 use prometheus_client::collector::Collector;
 use prometheus_client::encoding::{
@@ -240,7 +241,7 @@ impl Collector for Scrape {
             Some(&Unit::Seconds),
             MetricType::Histogram,
             all.iter().flat_map(|r| {
-                STAGES
+                Stage::ALL
                     .iter()
                     .zip(&r.tally.stage_times)
                     .map(move |(stage, buckets)| {
@@ -330,7 +331,7 @@ impl Collector for Scrape {
             None,
             MetricType::Gauge,
             all.iter().filter_map(|r| {
-                let session = session(&r.snapshot.state)?;
+                let session = r.snapshot.state.live_session()?;
                 Some((gateway(r), gauge(i64::from(session.server_version))))
             }),
         )?;
@@ -338,15 +339,6 @@ impl Collector for Scrape {
             process_families(&mut e, &p)?;
         }
         Ok(())
-    }
-}
-
-fn session(state: &ConnectionState) -> Option<&gatewatch_supervisor::state::SessionInfo> {
-    match state {
-        ConnectionState::Connected(session) | ConnectionState::Degraded { session, .. } => {
-            Some(session)
-        }
-        other => other.outage().and_then(|(_, inner)| session(inner)),
     }
 }
 

@@ -1,6 +1,8 @@
 //! Connect attempts (with each stage's time) and CLOSE_WAIT counts when they change, as rows,
 //! from the supervisor's events alone, so the app and the headless service keep the same.
 
+use gatewatch_protocol::WorkerError;
+use gatewatch_supervisor::state::SessionInfo;
 use gatewatch_supervisor::zombie::ZombieCount;
 use gatewatch_supervisor::{ConnectionState, EventKind, SupervisorEvent};
 
@@ -8,7 +10,7 @@ use crate::incidents::stage_name;
 use crate::{ConnectRow, ZombieRow};
 
 /// One gateway's last session and CLOSE_WAIT counts.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct AttemptTracker {
     /// The `since_ms` of the session last recorded: a state that repeats it is the same
     /// connection, not a new attempt.
@@ -25,48 +27,64 @@ pub struct AttemptRows {
     pub zombie: Option<ZombieRow>,
 }
 
+/// A connect attempt that ended, as the events tell it.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Attempt<'e> {
+    /// A session seen for the first time (a state that repeats a session is not a connect).
+    Connected(&'e SessionInfo),
+    /// A full connect that failed.
+    Failed(&'e WorkerError),
+}
+
 impl AttemptTracker {
-    /// Takes in one event of gateway `gateway`.
-    pub fn observe(&mut self, gateway: &str, event: &SupervisorEvent) -> AttemptRows {
-        let mut rows = AttemptRows::default();
+    /// The connect attempt `event` ends, if any. The history's rows and the metrics' counts
+    /// both come from here.
+    pub fn attempt<'e>(&mut self, event: &'e SupervisorEvent) -> Option<Attempt<'e>> {
         match &event.kind {
             EventKind::StateChanged {
                 state:
                     ConnectionState::Connected(session) | ConnectionState::Degraded { session, .. },
             } if self.session_since != Some(session.since_ms) => {
                 self.session_since = Some(session.since_ms);
-                let t = session.stage_us;
-                rows.connect = Some(ConnectRow {
-                    gateway: gateway.to_owned(),
-                    at_ms: session.since_ms,
-                    ok: true,
-                    stage: None,
-                    stage_us: [t.tcp_connect, t.version_exchange, t.start_api, t.first_ping]
-                        .map(Some),
-                    error: None,
-                });
+                Some(Attempt::Connected(session))
             }
-            EventKind::ConnectFailed { error, .. } => {
-                rows.connect = Some(ConnectRow {
-                    gateway: gateway.to_owned(),
-                    at_ms: event.at_ms,
-                    ok: false,
-                    stage: error.stage.map(|s| stage_name(s).to_owned()),
-                    stage_us: [None; 4],
-                    error: Some(error.message.clone()),
-                });
-            }
+            EventKind::ConnectFailed { error, .. } => Some(Attempt::Failed(error)),
+            _ => None,
+        }
+    }
+
+    /// Takes in one event of gateway `gateway`.
+    pub fn observe(&mut self, gateway: &str, event: &SupervisorEvent) -> AttemptRows {
+        let connect = self.attempt(event).map(|attempt| match attempt {
+            Attempt::Connected(session) => ConnectRow {
+                gateway: gateway.to_owned(),
+                at_ms: session.since_ms,
+                ok: true,
+                stage: None,
+                stage_us: session.stage_us.in_order().map(Some),
+                error: None,
+            },
+            Attempt::Failed(error) => ConnectRow {
+                gateway: gateway.to_owned(),
+                at_ms: event.at_ms,
+                ok: false,
+                stage: error.stage.map(|s| stage_name(s).to_owned()),
+                stage_us: [None; 4],
+                error: Some(error.message.clone()),
+            },
+        });
+        let zombie = match &event.kind {
             EventKind::ZombieSockets(count) if *count != self.close_wait => {
                 self.close_wait = *count;
-                rows.zombie = Some(ZombieRow {
+                Some(ZombieRow {
                     gateway: gateway.to_owned(),
                     at_ms: event.at_ms,
                     counts: [count.ours, count.gateway, count.other_clients],
-                });
+                })
             }
-            _ => {}
-        }
-        rows
+            _ => None,
+        };
+        AttemptRows { connect, zombie }
     }
 }
 

@@ -19,7 +19,7 @@ mod read;
 mod schema;
 mod words;
 
-pub use attempts::{AttemptRows, AttemptTracker};
+pub use attempts::{Attempt, AttemptRows, AttemptTracker};
 pub use batch::{Batch, ConnectRow, EventRow, IncidentRow, PingRow, WatchSpan, ZombieRow};
 pub use chart::{Bucket, RawSpan, Source, buckets, minute_rows, oldest_ping, raw_span};
 pub use export::{incidents_csv, minutes_csv};

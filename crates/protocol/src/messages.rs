@@ -251,6 +251,18 @@ pub struct StageTimes {
     pub first_ping: u64,
 }
 
+impl StageTimes {
+    /// The times in [`Stage::ALL`]'s order.
+    pub fn in_order(&self) -> [u64; 4] {
+        [
+            self.tcp_connect,
+            self.version_exchange,
+            self.start_api,
+            self.first_ping,
+        ]
+    }
+}
+
 /// One position, with the market data account updates give.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
 pub struct Position {
@@ -352,6 +364,16 @@ impl std::fmt::Display for WorkerError {
             None => f.write_str(&self.message),
         }
     }
+}
+
+impl Stage {
+    /// Every stage, in the order a connect goes through them.
+    pub const ALL: [Stage; 4] = [
+        Stage::TcpConnect,
+        Stage::VersionExchange,
+        Stage::StartApi,
+        Stage::FirstPing,
+    ];
 }
 
 impl std::fmt::Display for Stage {

@@ -228,6 +228,17 @@ impl ConnectionState {
         })
     }
 
+    /// The live API session: connected or degraded, also under an expected or overdue outage
+    /// (a gateway cut off from IB during its restart still answers its API).
+    pub fn live_session(&self) -> Option<&SessionInfo> {
+        match self {
+            ConnectionState::Connected(session) | ConnectionState::Degraded { session, .. } => {
+                Some(session)
+            }
+            other => other.outage().and_then(|(_, inner)| inner.live_session()),
+        }
+    }
+
     /// The expected outage this state is about, with what the connection does meanwhile.
     pub fn outage(&self) -> Option<(&Occurrence, &ConnectionState)> {
         match self {
