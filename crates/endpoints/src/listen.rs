@@ -31,7 +31,7 @@ impl Listen {
 
     /// Refuses a non-loopback address without a token or the explicit opt-out, saying why.
     pub fn check(&self) -> Result<(), String> {
-        if self.addr.ip().to_canonical().is_loopback()
+        if !gatewatch_settings::needs_token(&self.addr)
             || self.token.is_some()
             || self.insecure_no_auth
         {

@@ -72,6 +72,12 @@ pub struct EndpointSettings {
 /// the 4003/4004 relays of the Docker images).
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:7489";
 
+/// Whether serving the endpoints on `addr` needs a token: any address but loopback
+/// (`::ffff:127.0.0.1` is loopback too).
+pub fn needs_token(addr: &std::net::SocketAddr) -> bool {
+    !addr.ip().to_canonical().is_loopback()
+}
+
 impl Default for EndpointSettings {
     fn default() -> Self {
         Self {

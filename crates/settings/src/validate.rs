@@ -195,7 +195,7 @@ fn check_endpoints(errors: &mut Errors, endpoints: &crate::EndpointSettings) {
         ),
         Ok(addr)
             if endpoints.enabled
-                && !addr.ip().to_canonical().is_loopback()
+                && crate::needs_token(&addr)
                 && endpoints
                     .token_file
                     .as_deref()
