@@ -21,7 +21,7 @@ import App from "./App.svelte";
 const notifications = { enabled: true, hold_secs: 5, disconnected: true, handshake_stalled: true, ib_link_lost: true, zombie_sockets: true, slow_or_lost_pings: true, recovered: true, overdue: true, relogin_reminders: true };
 const calendar = { margin_secs: 120, restart_takes_secs: 180, grace_secs: 180, relogin_reminders_mins: [420, 60], server_windows: [] };
 const schedule = { region: "north_america", daily: { action: "restart", time: "23:45", time_zone: null }, ibc: { manages_login: false, command_server: null } };
-const monitoring = { ping_interval_ms: 1000, ping_timeout_ms: 800, timeouts: { tcp_connect_ms: 1000, version_exchange_ms: 3000, start_api_ms: 5000, first_ping_ms: 3000, request_ms: 10000 } };
+const monitoring = { ping_interval_ms: 1000, ping_timeout_ms: 800, slow_ping_ms: 250, timeouts: { tcp_connect_ms: 1000, version_exchange_ms: 3000, start_api_ms: 5000, first_ping_ms: 3000, request_ms: 10000 } };
 const profile = (id: string, name: string, port: number) => ({
   id, name, host: "127.0.0.1", port, client_id: 901, fallback_client_id: 902, enabled: true, monitoring: null, notifications: null, schedule,
 });
@@ -38,6 +38,7 @@ const base = {
   since_ms: Date.now() - 125_000,
   upcoming: [],
   ibc_levers: false,
+  problems: [],
 };
 
 const live = {
@@ -47,7 +48,7 @@ const live = {
   state: { state: "connected", server_version: 178, encoding: "classic_text", accounts: ["U1234567"], client_id: 901, since_ms: 0 },
   accounts: [{ id: "U1234567", paper: false }],
   last_problem: null,
-  status_line: "TWS live: connected 0.42 ms",
+  status_line: "TWS live: Connected · 0.42 ms",
   ibc_levers: true,
   upcoming: [
     { kind: "daily_restart", label: "nightly restart", starts_ms: Date.now() + (3 * 60 + 12) * 60_000 + 30_000, ends_ms: null, expected_from_ms: 0, expected_until_ms: 0, overdue_at_ms: null, needs_2fa: false, ibc_login: false, local: "Mon 23:45 EST" },
@@ -68,7 +69,7 @@ const paper = {
   state: { state: "circuit_open", failures: 5, since_ms: 0, probe_every_ms: 2000, answering: false, next_full_try_ms: 0 },
   accounts: [{ id: "DU1234567", paper: true }],
   last_problem: { gateway: "paper", at_ms: 0, kind: "failure", text: "connect attempt 5 failed: refused", expected: false },
-  status_line: "Gateway paper: down 2 min, checking every 2 s",
+  status_line: "Gateway paper: Gateway down for 2 min — checking every 2 s",
   last_error: { code: "gateway_unreachable", message: "TCP connect: refused", stage: "tcp_connect" },
   latency: { last_rtt_us: 420, last_ping_ms: 0, windows: [["one_minute", { sent: 40, lost: 20, late: 0, p50_us: 260, p95_us: 900, p99_us: 950, max_us: 1000 }]] },
 };
@@ -79,7 +80,7 @@ const snapshot = {
     { gateway: "live", at_ms: 1, kind: "state", text: "state: connected", expected: false },
     { gateway: "paper", at_ms: 2, kind: "failure", text: "connect attempt 5 failed: refused", expected: false },
   ],
-  status_line: "Gateway paper: down 2 min, checking every 2 s",
+  status_line: "Gateway paper: Gateway down for 2 min — checking every 2 s",
   demo: false,
   settings_problem: null,
   settings_migrated_from: null,
@@ -165,16 +166,18 @@ describe("overview", () => {
     await vi.waitFor(() => expect(cards().length).toBe(2));
     const [first, second] = cards();
     expect(first.dataset.state).toBe("connected");
-    expect(first.querySelector("[data-testid=card-state]")?.textContent).toBe("connected 0.42 ms");
+    expect(first.querySelector("[data-testid=card-state]")?.textContent).toBe("Connected · 0.42 ms");
     expect(first.querySelector("[data-testid=card-account]")?.textContent).toBe("U1234567 · live");
-    expect(first.querySelector("[data-testid=card-p50]")?.textContent).toContain("0.41 ms");
+    expect(first.querySelector("[data-testid=card-latency]")?.textContent).toContain("0.41 ms");
     expect(first.querySelector("[data-testid=card-since]")?.textContent).toBe("up for 2 min");
     expect(second.dataset.state).toBe("circuit_open");
     expect(second.querySelector("[data-testid=card-account]")?.textContent).toBe("DU1234567 · paper");
     expect(second.querySelector("[data-testid=card-problem]")?.textContent).toContain("connect attempt 5 failed");
-    expect(second.querySelector("[data-testid=card-lost]")?.textContent).toBe("20 of 40 pings unanswered in time");
+    // Down: the last minute's figures are not current, so the last ping is shown with its age.
+    expect(second.querySelector("[data-testid=card-lost]")).toBeNull();
+    expect(second.querySelector("[data-testid=card-latency]")?.textContent).toMatch(/^last ping 0.42 ms, .* ago$/);
     expect(first.querySelector("[data-testid=card-lost]")).toBeNull();
-    expect(target.querySelector("[data-testid=status-line]")?.textContent).toContain("Gateway paper: down 2 min");
+    expect(target.querySelector("[data-testid=status-line]")?.textContent).toContain("Gateway paper: Gateway down for 2 min");
     expect(target.querySelector("[data-testid=settings-ignored]")?.textContent).toContain("profiles[0].clientId");
   });
 

@@ -134,8 +134,11 @@ pub struct GatewayView {
     pub since_ms: u64,
     /// Its newest failure, if any.
     pub last_problem: Option<LogEntry>,
-    /// Its tray line ("TWS live: connected 0.42 ms").
+    /// Its tray line ("TWS live: Connected · 0.42 ms").
     pub status_line: String,
+    /// Every problem of its live connection in a few words, most serious first (the first
+    /// is the state words of the tray line); empty unless degraded.
+    pub problems: Vec<String>,
     /// What comes next in its calendar, soonest first (restart, server reset, re-login).
     pub upcoming: Vec<Occurrence>,
     /// IBC's command server is set for it: the window offers its levers.
@@ -390,6 +393,7 @@ impl App {
                 let record = records.gateways.get(&id).cloned().unwrap_or_default();
                 GatewayView {
                     status_line: tray::gateway_line(&name, &snapshot, record.since_ms, now),
+                    problems: tray::problems(&snapshot.state),
                     accounts: badges(&snapshot),
                     since_ms: record.since_ms,
                     last_problem: record.last_problem,

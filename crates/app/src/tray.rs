@@ -2,7 +2,7 @@
 //! lines carry them: one per gateway ("TWS live: connected 0.42 ms", "Gateway paper: down
 //! 2 min"), and the icon shows the worst state across gateways.
 
-use gatewatch_supervisor::{ConnectionState, Snapshot};
+use gatewatch_supervisor::{ConnectionState, DegradedReason, Snapshot};
 use serde::{Deserialize, Serialize};
 
 /// The six tray icons, one per kind of state, from the best to the worst.
@@ -70,50 +70,102 @@ pub fn span(ms: u64) -> String {
     }
 }
 
-/// One gateway's tray line: its name, its state in a word or two, the current round trip
-/// while connected (any other time it would not be current), and how long it has been down.
-/// `since_ms` is when the gateway entered its present condition (connected, or down).
+/// One gateway's tray line: its name and [`state_words`].
 pub fn gateway_line(name: &str, snapshot: &Snapshot, since_ms: u64, now_ms: u64) -> String {
+    format!("{name}: {}", state_words(snapshot, since_ms, now_ms))
+}
+
+/// A gateway's state as a trader says it, for the window, the tray and the service:
+/// "Connected · 0.42 ms", "Slow (p50 412 ms)", "Gateway down for 2 min — retrying in 4 s",
+/// "Gateway not answering the API (zombie) for 35 s — checking every 2 s". A round trip
+/// appears only while connected, when it is current; a bad state says how long it has held.
+/// `since_ms` is when the gateway entered its present condition (connected, or down).
+pub fn state_words(snapshot: &Snapshot, since_ms: u64, now_ms: u64) -> String {
     let how_long = span(now_ms.saturating_sub(since_ms));
-    let rtt = || {
-        snapshot
-            .latency
-            .last_rtt_us
-            .flatten()
-            .map(|us| format!(" {}", millis(us)))
-            .unwrap_or_default()
-    };
-    let state = match &snapshot.state {
-        ConnectionState::Connected(_) => format!("connected{}", rtt()),
+    let down = || down_words(snapshot, &how_long);
+    match &snapshot.state {
+        ConnectionState::Connected(_) => match snapshot.latency.last_rtt_us.flatten() {
+            Some(us) => format!("Connected · {}", millis(us)),
+            None => "Connected".into(),
+        },
         ConnectionState::Degraded { reasons, .. } => match reasons.first() {
-            Some(reason) => format!("degraded, {reason}"),
-            None => "degraded".into(),
+            Some(reason) => reason_words(reason),
+            None => "Connected, not well".into(),
         },
         ConnectionState::Connecting { attempt: 1, .. } if snapshot.last_error.is_none() => {
-            "connecting".into()
+            "Connecting…".into()
         }
-        ConnectionState::Connecting { .. } | ConnectionState::Reconnecting { .. } => {
-            format!("down {how_long}, reconnecting")
+        ConnectionState::Connecting { .. } => format!("{} — trying again now", down()),
+        ConnectionState::Reconnecting { next_try_ms, .. } => {
+            let wait = next_try_ms.saturating_sub(now_ms).div_ceil(1000);
+            format!("{} — retrying in {wait} s", down())
         }
-        ConnectionState::CircuitOpen {
-            answering: true, ..
-        } => format!("down {how_long}, the API does not start"),
         ConnectionState::CircuitOpen { probe_every_ms, .. } => {
             format!(
-                "down {how_long}, checking every {} s",
-                probe_every_ms / 1000
+                "{} — checking every {} s",
+                down(),
+                probe_every_ms.div_ceil(1000)
             )
         }
-        ConnectionState::Paused { .. } => "alerts paused".into(),
+        ConnectionState::Paused { .. } => "Alerts paused".into(),
         ConnectionState::ScheduledRestart { .. } | ConnectionState::ServerReset { .. } => {
-            snapshot.state.outage_phrase().unwrap_or_default()
+            capitalized(&snapshot.state.outage_phrase().unwrap_or_default())
         }
         ConnectionState::Overdue { outage, .. } => {
-            format!("down {how_long}, not back after its {}", outage.label)
+            format!("Not back after its {} — down {how_long}", outage.label)
         }
-        ConnectionState::Stopped => "not watched (disconnected by you)".into(),
+        ConnectionState::Stopped => "Not watched (disconnected by you)".into(),
+    }
+}
+
+/// Why a gateway is down, from its last connect error, and for how long.
+fn down_words(snapshot: &Snapshot, how_long: &str) -> String {
+    use gatewatch_protocol::{ErrorCode, Stage};
+    let Some(error) = &snapshot.last_error else {
+        return format!("Gateway down for {how_long}");
     };
-    format!("{name}: {state}")
+    match (error.code, error.stage) {
+        _ if gatewatch_history::failure_kind(error) == "zombie" => {
+            format!("Gateway not answering the API (zombie) for {how_long}")
+        }
+        (ErrorCode::ClientIdInUse, _) => format!("Client id in use (326) for {how_long}"),
+        (ErrorCode::HandshakeTimeout, Some(Stage::StartApi)) => {
+            format!("Gateway API not starting (no nextValidId) for {how_long}")
+        }
+        (ErrorCode::HandshakeTimeout, Some(Stage::FirstPing)) => {
+            format!("Gateway not answering its first ping for {how_long}")
+        }
+        _ => format!("Gateway down for {how_long}"),
+    }
+}
+
+/// Every problem of a live connection in a few words, most serious first.
+pub fn problems(state: &ConnectionState) -> Vec<String> {
+    match state {
+        ConnectionState::Degraded { reasons, .. } => reasons.iter().map(reason_words).collect(),
+        _ => Vec::new(),
+    }
+}
+
+/// A problem of a live connection in a few words.
+fn reason_words(reason: &DegradedReason) -> String {
+    match reason {
+        DegradedReason::SlowPings { p50_us } => format!("Slow (p50 {})", millis(*p50_us)),
+        DegradedReason::LostPings { missed } => {
+            format!("Not answering pings ({missed} in a row)")
+        }
+        DegradedReason::IbLinkLost => "IB servers unreachable (1100)".into(),
+        DegradedReason::ServerLinkBroken => "Gateway cut off from its IB server (2110)".into(),
+        DegradedReason::FarmBroken { farm } => format!("Data farm {farm} broken"),
+    }
+}
+
+fn capitalized(text: &str) -> String {
+    let mut chars = text.chars();
+    match chars.next() {
+        Some(first) => first.to_uppercase().chain(chars).collect(),
+        None => String::new(),
+    }
 }
 
 /// The line beside the tray icon: the worst gateway's line, and how many others are not
@@ -142,8 +194,8 @@ pub fn summary_line(lines: &[(TrayIcon, String)]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use gatewatch_protocol::Encoding;
-    use gatewatch_supervisor::state::{DegradedReason, LatencySnapshot, SessionInfo};
+    use gatewatch_protocol::{Encoding, ErrorCode, Stage, WorkerError};
+    use gatewatch_supervisor::state::{LatencySnapshot, SessionInfo};
 
     fn session() -> SessionInfo {
         SessionInfo {
@@ -164,6 +216,34 @@ mod tests {
         }
     }
 
+    fn error(code: ErrorCode, stage: Option<Stage>) -> Option<WorkerError> {
+        Some(WorkerError {
+            code,
+            message: String::new(),
+            stage,
+        })
+    }
+
+    fn words(state: ConnectionState, last_error: Option<WorkerError>, now_ms: u64) -> String {
+        let snapshot = Snapshot {
+            state,
+            latency: latency(),
+            last_error,
+            ..Snapshot::default()
+        };
+        state_words(&snapshot, 0, now_ms)
+    }
+
+    fn circuit(answering: bool) -> ConnectionState {
+        ConnectionState::CircuitOpen {
+            failures: 5,
+            since_ms: 0,
+            probe_every_ms: 2_000,
+            answering,
+            next_full_try_ms: 0,
+        }
+    }
+
     #[test]
     fn a_gateway_line_names_the_gateway_and_its_state() {
         let connected = Snapshot {
@@ -173,34 +253,108 @@ mod tests {
         };
         assert_eq!(
             gateway_line("TWS live", &connected, 0, 60_000),
-            "TWS live: connected 0.42 ms"
+            "TWS live: Connected · 0.42 ms"
         );
-        let down = Snapshot {
-            state: ConnectionState::CircuitOpen {
-                failures: 5,
-                since_ms: 0,
-                probe_every_ms: 2_000,
-                answering: false,
-                next_full_try_ms: 0,
-            },
-            latency: latency(),
-            ..Snapshot::default()
+    }
+
+    #[test]
+    fn a_round_trip_is_shown_only_while_connected() {
+        let refused = error(ErrorCode::GatewayUnreachable, Some(Stage::TcpConnect));
+        assert_eq!(
+            words(circuit(false), refused.clone(), 125_000),
+            "Gateway down for 2 min — checking every 2 s"
+        );
+        let waiting = ConnectionState::Reconnecting {
+            attempt: 3,
+            next_try_ms: 38_200,
         };
         assert_eq!(
-            gateway_line("Gateway paper", &down, 0, 125_000),
-            "Gateway paper: down 2 min, checking every 2 s",
-            "no stale round trip while down"
+            words(waiting, refused.clone(), 35_000),
+            "Gateway down for 35 s — retrying in 4 s"
         );
-        let slow = Snapshot {
-            state: ConnectionState::Degraded {
-                session: session(),
-                reasons: vec![DegradedReason::SlowPings { p50_us: 412_000 }],
-            },
-            ..Snapshot::default()
+        let trying = ConnectionState::Connecting {
+            attempt: 3,
+            stage: None,
+            client_id: 901,
         };
         assert_eq!(
-            gateway_line("VPS", &slow, 0, 0),
-            "VPS: degraded, slow (median round trip 412.00 ms over the last minute)"
+            words(trying.clone(), refused, 35_000),
+            "Gateway down for 35 s — trying again now"
+        );
+        let first = ConnectionState::Connecting {
+            attempt: 1,
+            stage: None,
+            client_id: 901,
+        };
+        assert_eq!(words(first, None, 1_000), "Connecting…");
+    }
+
+    #[test]
+    fn a_down_gateway_says_why_in_a_traders_words() {
+        let zombie = error(ErrorCode::HandshakeTimeout, Some(Stage::VersionExchange));
+        assert_eq!(
+            words(circuit(false), zombie, 35_000),
+            "Gateway not answering the API (zombie) for 35 s — checking every 2 s"
+        );
+        let no_next_id = error(ErrorCode::HandshakeTimeout, Some(Stage::StartApi));
+        assert_eq!(
+            words(circuit(true), no_next_id, 35_000),
+            "Gateway API not starting (no nextValidId) for 35 s — checking every 2 s"
+        );
+        let taken = error(ErrorCode::ClientIdInUse, Some(Stage::StartApi));
+        assert_eq!(
+            words(circuit(true), taken, 35_000),
+            "Client id in use (326) for 35 s — checking every 2 s"
+        );
+        assert_eq!(
+            words(ConnectionState::Stopped, None, 0),
+            "Not watched (disconnected by you)"
+        );
+        assert_eq!(
+            words(ConnectionState::Paused { until_ms: None }, None, 0),
+            "Alerts paused"
+        );
+    }
+
+    #[test]
+    fn a_sick_live_connection_is_not_connected_and_well() {
+        let degraded = |reasons| ConnectionState::Degraded {
+            session: session(),
+            reasons,
+        };
+        assert_eq!(
+            words(
+                degraded(vec![DegradedReason::SlowPings { p50_us: 412_000 }]),
+                None,
+                0
+            ),
+            "Slow (p50 412 ms)"
+        );
+        assert_eq!(
+            words(degraded(vec![DegradedReason::IbLinkLost]), None, 0),
+            "IB servers unreachable (1100)"
+        );
+        assert_eq!(
+            words(
+                degraded(vec![
+                    DegradedReason::LostPings { missed: 2 },
+                    DegradedReason::SlowPings { p50_us: 900_000 }
+                ]),
+                None,
+                0
+            ),
+            "Not answering pings (2 in a row)",
+            "the most serious reason first"
+        );
+        assert_eq!(
+            words(
+                degraded(vec![DegradedReason::FarmBroken {
+                    farm: "usfarm".into()
+                }]),
+                None,
+                0
+            ),
+            "Data farm usfarm broken"
         );
     }
 

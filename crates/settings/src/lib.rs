@@ -146,6 +146,9 @@ pub struct MonitoringSettings {
     pub ping_interval_ms: u64,
     /// How long a ping may take before it counts as lost.
     pub ping_timeout_ms: u64,
+    /// The last minute's median round trip above this shows the gateway as slow, not
+    /// connected and well.
+    pub slow_ping_ms: u64,
     /// Per-stage connect timeouts.
     pub timeouts: Timeouts,
 }
@@ -219,6 +222,7 @@ impl Default for MonitoringSettings {
         Self {
             ping_interval_ms: defaults.ping_interval_ms,
             ping_timeout_ms: defaults.ping_timeout_ms,
+            slow_ping_ms: defaults.slow_ping_ms,
             timeouts: defaults.timeouts,
         }
     }
@@ -300,6 +304,7 @@ impl Settings {
             fallback_client_id: profile.fallback_client_id,
             ping_interval_ms: monitoring.ping_interval_ms,
             ping_timeout_ms: monitoring.ping_timeout_ms,
+            slow_ping_ms: monitoring.slow_ping_ms,
             timeouts: monitoring.timeouts,
             calendar: Some(CalendarConfig {
                 schedule: profile.schedule.clone(),

@@ -34,6 +34,7 @@ fn home(supervisor_field: &str) -> Option<Home> {
         "fallback_client_id" => Home::Profile("fallback_client_id"),
         "ping_interval_ms" => Home::Monitoring("ping_interval_ms"),
         "ping_timeout_ms" => Home::Monitoring("ping_timeout_ms"),
+        "slow_ping_ms" => Home::Monitoring("slow_ping_ms"),
         "timeouts.tcp_connect_ms" => Home::Monitoring("timeouts.tcp_connect_ms"),
         "timeouts.version_exchange_ms" => Home::Monitoring("timeouts.version_exchange_ms"),
         "timeouts.start_api_ms" => Home::Monitoring("timeouts.start_api_ms"),
@@ -319,11 +320,13 @@ mod tests {
         settings.profiles[1].host = "  ".into();
         settings.profiles[0].name = "".into();
         settings.monitoring.ping_timeout_ms = 5_000;
+        settings.monitoring.slow_ping_ms = 0;
         settings.monitoring.timeouts.start_api_ms = 0;
         settings.notifications.hold_secs = 10_000;
         assert_eq!(
             fields(&settings),
             [
+                "monitoring.slow_ping_ms",
                 "monitoring.timeouts.start_api_ms",
                 "monitoring.ping_timeout_ms",
                 "notifications.hold_secs",

@@ -26,7 +26,7 @@ pub struct SupervisorConfig {
     pub ping_interval_ms: u64,
     /// How long a ping may take before it counts as lost.
     pub ping_timeout_ms: u64,
-    /// A ping slower than this marks the connection degraded.
+    /// The last minute's median round trip above this marks the connection slow (degraded).
     pub slow_ping_ms: u64,
     /// Consecutive lost pings before the connection is reconnected.
     pub reconnect_after_lost_pings: u32,
@@ -85,7 +85,7 @@ impl Default for SupervisorConfig {
             timeouts: Timeouts::default(),
             ping_interval_ms: 1_000,
             ping_timeout_ms: 800,
-            slow_ping_ms: 500,
+            slow_ping_ms: 250,
             reconnect_after_lost_pings: 3,
             heartbeat_interval_ms: 500,
             heartbeat_timeout_ms: 1_500,
@@ -145,6 +145,7 @@ impl SupervisorConfig {
         let positive = [
             ("ping_interval_ms", self.ping_interval_ms),
             ("ping_timeout_ms", self.ping_timeout_ms),
+            ("slow_ping_ms", self.slow_ping_ms),
             ("heartbeat_interval_ms", self.heartbeat_interval_ms),
             ("heartbeat_timeout_ms", self.heartbeat_timeout_ms),
             ("refresh_interval_ms", self.refresh_interval_ms),

@@ -2,6 +2,7 @@
 // window. The words of a state come from the backend's tray line, so the tray, the cards
 // and the notifications say the same thing.
 import type { GatewayView } from "./backend/types";
+import { formatNumber } from "./format";
 
 /** The state in words: the gateway's tray line without its name ("connected 0.42 ms"). */
 export function stateWords(g: GatewayView): string {
@@ -20,6 +21,22 @@ export function p50OneMinuteMs(g: GatewayView): number | null {
 export function lostOneMinute(g: GatewayView): { lost: number; sent: number } | null {
   const window = g.latency.windows.find(([w]) => w === "one_minute");
   return window && window[1].sent > 0 ? { lost: window[1].lost, sent: window[1].sent } : null;
+}
+
+/**
+ * The round trip worth showing on a card, never a stale figure as a current one: while
+ * connected the last minute's median ("p50 (1 min) 0.42 ms"); otherwise the last answered
+ * ping and how old it is ("last ping 412.00 ms, 35 s ago"), or null when there was none.
+ */
+export function latencyFact(g: GatewayView, nowMs: number): string | null {
+  if (isUp(g)) {
+    const p50 = p50OneMinuteMs(g);
+    return `p50 (1 min) ${p50 === null ? "–" : `${formatNumber(p50, 2)} ms`}`;
+  }
+  const rtt = g.latency.last_rtt_us;
+  const at = g.latency.last_ping_ms;
+  if (rtt === null || rtt === undefined || at === null || at === undefined) return null;
+  return `last ping ${formatNumber(rtt / 1000, 2)} ms, ${ago(at, nowMs)} ago`;
 }
 
 /** Whether the gateway is connected (healthy or not). */

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { reasonsOf, serverVersionOf, stageOf } from "./state";
+import { serverVersionOf, stageOf } from "./state";
 
 const session = { server_version: 213, encoding: "protobuf" as const, accounts: [], client_id: 901, since_ms: 0, stage_us: { tcp_connect: 0, version_exchange: 0, start_api: 0, first_ping: 0 } };
 
@@ -9,9 +9,6 @@ describe("state readers", () => {
     expect(serverVersionOf({ state: "connected", ...session })).toBe(213);
     expect(serverVersionOf({ state: "degraded", session, reasons: [] })).toBe(213);
     expect(serverVersionOf({ state: "stopped" })).toBeNull();
-    expect(reasonsOf({ state: "degraded", session, reasons: [{ reason: "farm_broken", farm: "usfarm" }, { reason: "ib_link_lost" }] })).toEqual([
-      "farm broken: usfarm",
-      "ib link lost",
-    ]);
+    expect(stageOf({ state: "connecting", attempt: 1, stage: "start_api", client_id: 901 })).toBe("API start-up");
   });
 });

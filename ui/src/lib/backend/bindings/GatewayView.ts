@@ -35,9 +35,14 @@ since_ms: number,
  */
 last_problem: LogEntry | null, 
 /**
- * Its tray line ("TWS live: connected 0.42 ms").
+ * Its tray line ("TWS live: Connected · 0.42 ms").
  */
 status_line: string, 
+/**
+ * Every problem of its live connection in a few words, most serious first (the first
+ * is the state words of the tray line); empty unless degraded.
+ */
+problems: Array<string>, 
 /**
  * What comes next in its calendar, soonest first (restart, server reset, re-login).
  */

@@ -14,6 +14,11 @@ ping_interval_ms: number,
  */
 ping_timeout_ms: number, 
 /**
+ * The last minute's median round trip above this shows the gateway as slow, not
+ * connected and well.
+ */
+slow_ping_ms: number, 
+/**
  * Per-stage connect timeouts.
  */
 timeouts: Timeouts, };
