@@ -17,7 +17,7 @@ pub const UI_EVENT: &str = "gatewatch://event";
 
 /// Starts the app and runs the window and tray until Quit.
 pub fn run() {
-    let _log_guard = init_logging();
+    let log_guard = init_logging();
     let options = match parse_args(std::env::args().skip(1)) {
         Ok(options) => options,
         Err(message) => {
@@ -35,10 +35,7 @@ pub fn run() {
                 ?args,
                 "a second launch handed over to this running Gatewatch; its arguments are not used"
             );
-            if let Some(window) = handle.get_webview_window("main") {
-                let _ = window.show();
-                let _ = window.set_focus();
-            }
+            notify::show_window(handle);
         }))
         .setup(move |tauri_app| {
             // Started here, after the single-instance check, so a second launch never starts
@@ -64,11 +61,30 @@ pub fn run() {
                 let _ = window.hide();
             }
         })
-        .run(tauri::generate_context!());
-    if let Err(error) = result {
-        eprintln!("gatewatch: {error}");
-        std::process::exit(1);
-    }
+        .build(tauri::generate_context!());
+    let tauri_app = match result {
+        Ok(tauri_app) => tauri_app,
+        Err(error) => {
+            eprintln!("gatewatch: {error}");
+            std::process::exit(1);
+        }
+    };
+    let code = tauri_app.run_return(|handle, event| {
+        // However the event loop ends (Quit, a signal, the desktop session closing the
+        // display), the workers are stopped and the history written before the process goes;
+        // after Quit or a signal this finds nothing left to stop.
+        if let tauri::RunEvent::Exit = event
+            && let Some(app) = handle.try_state::<App>()
+        {
+            let app = app.inner().clone();
+            let _ = tauri::async_runtime::block_on(tokio::time::timeout(
+                Duration::from_secs(5),
+                app.shutdown(),
+            ));
+        }
+    });
+    drop(log_guard);
+    std::process::exit(code);
 }
 
 /// SIGTERM (a logout, `systemctl stop`, `kill`) and SIGINT end the app as Quit does: workers
@@ -87,6 +103,7 @@ async fn quit_on_signal(handle: tauri::AppHandle, app: App) {
 pub fn manage<R: tauri::Runtime>(manager: &impl Manager<R>, app: App) {
     manager.manage(app);
     manager.manage(commands::Endpoints::default());
+    manager.manage(notify::Shown::default());
 }
 
 /// Registers every command the UI can call (the app and the command tests share this).
@@ -226,7 +243,11 @@ async fn forward(handle: tauri::AppHandle, app: App) {
                 &gateway.snapshot,
                 now,
             ) {
-                tauri::async_runtime::spawn(notify::show(alert));
+                tauri::async_runtime::spawn(notify::show(
+                    handle.clone(),
+                    alert,
+                    notifications.sound,
+                ));
             }
         }
         let watched: Vec<&str> = snapshot.gateways.iter().map(|g| g.id.as_str()).collect();
@@ -241,7 +262,11 @@ async fn forward(handle: tauri::AppHandle, app: App) {
                 &settings.notifications,
             )
         {
-            tauri::async_runtime::spawn(notify::show(alert));
+            tauri::async_runtime::spawn(notify::show(
+                handle.clone(),
+                alert,
+                settings.notifications.sound,
+            ));
         }
     }
 }

@@ -113,12 +113,7 @@ fn on_menu(handle: &AppHandle, id: &str) {
         return;
     }
     match id {
-        "open" => {
-            if let Some(window) = handle.get_webview_window("main") {
-                let _ = window.show();
-                let _ = window.set_focus();
-            }
-        }
+        "open" => crate::notify::show_window(handle),
         "pause15" | "pause60" => {
             let minutes = if id == "pause15" { 15 } else { 60 };
             tauri::async_runtime::spawn(async move { app.pause(Some(minutes)).await });
@@ -150,7 +145,7 @@ pub struct TrayView {
 
 impl TrayView {
     pub fn show(&mut self, handle: &AppHandle, snapshot: &UiSnapshot) {
-        let kind = worst(snapshot.gateways.iter().map(|g| &g.snapshot.state));
+        let kind = worst(snapshot.gateways.iter().map(|g| g.tone));
         let roster: Roster = snapshot
             .gateways
             .iter()

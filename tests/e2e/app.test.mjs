@@ -6,7 +6,7 @@ import assert from "node:assert/strict";
 import { execFileSync, spawn } from "node:child_process";
 import { createInterface } from "node:readline";
 import { createServer, connect } from "node:net";
-import { existsSync, mkdtempSync, writeFileSync, mkdirSync, readFileSync } from "node:fs";
+import { existsSync, mkdtempSync, writeFileSync, mkdirSync, readFileSync, readdirSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { remote } from "webdriverio";
@@ -58,6 +58,20 @@ function simulator(sim, command) {
 
 /** The state of gateway `id`'s card in the overview. */
 const cardState = async (id) => (await browser.$(`[data-testid=card][data-gateway=${id}]`)).getAttribute("data-state");
+/** The words of gateway `id`'s card, and the round trip it shows. */
+const cardWords = async (id) => (await browser.$(`[data-testid=card][data-gateway=${id}] [data-testid=card-state]`)).getText();
+const cardLatency = async (id) => {
+  const fact = await browser.$(`[data-testid=card][data-gateway=${id}] [data-testid=card-latency]`);
+  return (await fact.isExisting()) ? fact.getText() : null;
+};
+
+/** A screenshot of the window as it is, for docs/screenshots (`make screenshots`). */
+async function shot(name) {
+  const dir = join(root, "target", "e2e", "states");
+  mkdirSync(dir, { recursive: true });
+  await browser.saveScreenshot(join(dir, `${name}.png`));
+}
+
 const bothConnected = async () => (await cardState("live")) === "connected" && (await cardState("paper")) === "connected";
 
 async function toOverview() {
@@ -78,7 +92,7 @@ before(async () => {
         { id: "live", name: "TWS live", port: live.api, client_id: 901, schedule: NO_CALENDAR },
         { id: "paper", name: "Gateway paper", port: paper.api, client_id: 901, schedule: NO_CALENDAR },
       ],
-      notifications: { hold_secs: 1 },
+      notifications: { hold_secs: 1, sound: true },
     }),
   );
   const driverPort = await freePort();
@@ -132,6 +146,9 @@ test("the overview shows both gateways connected, each with its own accounts", a
   assert.deepEqual(await accounts("paper"), ["DU1234567 · paper", "DU7654321 · paper"]);
   const errors = await browser.$("#errors").getText();
   assert.equal(errors, "", "the UI raised no error");
+  assert.match(await cardWords("paper"), /^Connected · [\d.]+ ms$/);
+  assert.match(await cardLatency("paper"), /^p50 \(1 min\) [\d.]+ ms$/);
+  await shot("connected");
 });
 
 test("the Content Security Policy refuses an inline script and the window still works under it", async () => {
@@ -142,7 +159,10 @@ test("the Content Security Policy refuses an inline script and the window still 
     const script = document.createElement("script");
     script.textContent = "window.__inline = 'ran';";
     document.head.appendChild(script);
-    setTimeout(() => done({ inline: window.__inline, violations }), 200);
+    // The report is a task of its own; wait for it (up to 2 s), not for a fixed time.
+    const started = Date.now();
+    const check = () => (violations.length > 0 || Date.now() - started > 2000 ? done({ inline: window.__inline, violations }) : setTimeout(check, 50));
+    setTimeout(check, 50);
   });
   assert.equal(outcome.inline, "not run", "an inline script must not run");
   assert.ok(
@@ -152,6 +172,48 @@ test("the Content Security Policy refuses an inline script and the window still 
   // The cards rendered under the policy, and the UI raised no error.
   assert.equal(await cardState("paper"), "connected");
   assert.equal(await browser.$("#errors").getText(), "");
+});
+
+test("a slow gateway reads Slow with its median, not Connected", async () => {
+  await settled();
+  await simulator(paper, "latency 400");
+  // The last minute's median crosses 250 ms once most of its pings were slow.
+  await browser.waitUntil(async () => /^Slow \(p50 4\d\d ms\)$/.test(await cardWords("paper")), {
+    timeout: 50000,
+    timeoutMsg: "a 400 ms gateway never read as slow",
+  });
+  assert.equal(await cardState("paper"), "degraded");
+  assert.match(await cardWords("live"), /^Connected · /, "the neighbour is untouched");
+  await shot("slow");
+  await simulator(paper, "latency 0");
+  await browser.waitUntil(async () => (await cardState("paper")) === "connected", { timeout: 60000, timeoutMsg: "never well again" });
+});
+
+test("a gateway cut off from IB reads IB servers unreachable (1100)", async () => {
+  await settled();
+  await simulator(paper, "notice 1100");
+  await browser.waitUntil(async () => (await cardWords("paper")) === "IB servers unreachable (1100)", {
+    timeout: 5000,
+    timeoutMsg: "1100 did not show in words",
+  });
+  assert.equal(await cardState("paper"), "degraded");
+  await shot("ib-unreachable");
+  await simulator(paper, "notice 1102");
+  await browser.waitUntil(async () => (await cardState("paper")) === "connected", { timeout: 10000, timeoutMsg: "1102 did not restore it" });
+});
+
+test("a gateway that takes TCP but not the API reads as a zombie, with no current round trip", async () => {
+  await settled();
+  await simulator(paper, "zombie on");
+  await simulator(paper, "drop");
+  await browser.waitUntil(async () => /^Gateway not answering the API \(zombie\) for \d+ s — /.test(await cardWords("paper")), {
+    timeout: 20000,
+    timeoutMsg: "the zombie was not named",
+  });
+  assert.match(await cardLatency("paper"), /^last ping [\d.]+ ms, \d+ s ago$/, "the last figure with its age, not as current");
+  await shot("zombie");
+  await simulator(paper, "zombie off");
+  await browser.waitUntil(async () => (await cardState("paper")) === "connected", { timeout: 30000, timeoutMsg: "never back" });
 });
 
 test("four gateways' worth of cards fit a 1000×700 window", async () => {
@@ -293,8 +355,37 @@ test("a gateway that stays down gives one notification naming it, and one on rec
   await browser.waitUntil(async () => (await cardState("paper")) === "connected", { timeout: 20000, timeoutMsg: "never reconnected" });
   await browser.waitUntil(async () => notifications().length >= before + 2, { timeout: 8000, timeoutMsg: "no recovery notification" });
   await new Promise((r) => setTimeout(r, 1500));
-  const summaries = notifications().slice(before).map((n) => n.summary);
-  assert.deepEqual(summaries, ["Gateway paper disconnected", "Gateway paper connected again"]);
+  const [down, back] = notifications().slice(before);
+  assert.deepEqual([down.summary, back?.summary], ["Gateway paper disconnected", "Gateway paper connected again"]);
+  assert.deepEqual(down.actions, ["open", "Open", "reconnect", "Reconnect now"], "the drop offers its buttons");
+  assert.equal(down.sound, "dialog-warning", "the warning sound, switched on in these settings");
+  assert.equal(back.replaces_id, down.id, "the recovery replaces the drop's notification instead of stacking");
+  assert.deepEqual([back.actions, back.sound], [[], null], "a recovery needs no button and no alarm");
+});
+
+test("pressing Reconnect now on a drop's notification retries at once", async () => {
+  await settled();
+  const before = notifications().length;
+  await simulator(paper, "refuse closed");
+  await simulator(paper, "drop");
+  await browser.waitUntil(async () => notifications().length > before, { timeout: 8000, timeoutMsg: "no disconnect notification" });
+  const down = notifications()[before];
+  assert.equal(down.summary, "Gateway paper disconnected");
+  // Five failed connects open the circuit: then only probes run, every 2 s, and with the
+  // port still refusing nothing but the button can bring a full connect.
+  await browser.waitUntil(async () => (await cardState("paper")) === "circuit_open", { timeout: 20000, timeoutMsg: "the circuit never opened" });
+  await new Promise((r) => setTimeout(r, 500));
+  assert.equal(await cardState("paper"), "circuit_open");
+  assert.match(await cardWords("paper"), /^Gateway down for \d+ s — checking every 2 s$/);
+  assert.match(await cardLatency("paper"), /^last ping [\d.]+ ms, \d+ s ago$/);
+  await shot("down");
+  writeFileSync(process.env.GATEWATCH_PRESS, JSON.stringify({ id: down.id, action: "reconnect" }) + "\n", { flag: "a" });
+  await browser.waitUntil(async () => ["connecting", "reconnecting"].includes(await cardState("paper")), {
+    timeout: 3000,
+    timeoutMsg: "the button did not bring a connect attempt",
+  });
+  await simulator(paper, "refuse off");
+  await browser.waitUntil(async () => (await cardState("paper")) === "connected", { timeout: 20000, timeoutMsg: "never reconnected" });
 });
 
 test("a gateway answering every ping too late gives one notification naming it, and one when it is well", async () => {
@@ -359,13 +450,23 @@ async function noPlannedRestart() {
   await toOverview();
 }
 
-/** Every state paper's card shows until `until()` holds, in order, without repeats. */
-async function paperStatesUntil(until, timeout) {
+/**
+ * Every state paper's card shows until `until()` holds, in order, without repeats; `words`
+ * gets the card's words the first time each state shows, and a screenshot is taken then of
+ * the states named in `shots` (state → file name).
+ */
+async function paperStatesUntil(until, timeout, shots = {}, words = {}) {
   const seen = [];
   await browser.waitUntil(
     async () => {
       const state = await cardState("paper");
-      if (seen.at(-1) !== state) seen.push(state);
+      if (seen.at(-1) !== state) {
+        seen.push(state);
+        if (!(state in words)) {
+          words[state] = await cardWords("paper");
+          if (shots[state]) await shot(shots[state]);
+        }
+      }
       return until(seen);
     },
     { timeout, interval: 100, timeoutMsg: `paper's card showed ${seen.join(" → ")}` },
@@ -377,8 +478,10 @@ test("a planned restart on schedule shows as expected on its card, with no notif
   await settled();
   await plannedRestart(10, 2);
   const before = notifications().length;
-  const seen = await paperStatesUntil((s) => s.includes("scheduled_restart") && s.at(-1) === "connected", 40000);
+  const words = {};
+  const seen = await paperStatesUntil((s) => s.includes("scheduled_restart") && s.at(-1) === "connected", 40000, { scheduled_restart: "scheduled-restart" }, words);
   assert.ok(!seen.includes("overdue") && !seen.includes("circuit_open") && !seen.includes("reconnecting"), seen.join(" → "));
+  assert.match(words.scheduled_restart, /^(Nightly|Weekly re-login) restart, back by \d\d:\d\d/, "the planned restart in words");
   assert.equal(await cardState("live"), "connected");
   await settled();
   // On a Sunday after 01:00 ET this is the week's first restart, and its return is news.
@@ -391,8 +494,10 @@ test("a gateway that stays down past its restart window gives exactly one overdu
   await settled();
   await plannedRestart(10, 22);
   const before = notifications().length;
-  const seen = await paperStatesUntil((s) => s.includes("overdue") && s.at(-1) === "connected", 60000);
+  const words = {};
+  const seen = await paperStatesUntil((s) => s.includes("overdue") && s.at(-1) === "connected", 60000, { overdue: "overdue" }, words);
   assert.ok(seen.indexOf("scheduled_restart") < seen.indexOf("overdue"), seen.join(" → "));
+  assert.match(words.overdue, /^Not back after its (nightly|weekly re-login) restart — down \d+ s$/, "overdue in words");
   await settled();
   const said = notifications().slice(before);
   assert.deepEqual(said.map((n) => n.summary), ["Gateway paper did not come back", "Gateway paper is back"]);
@@ -501,4 +606,22 @@ test("after SIGTERM and a new start, the 24 h chart still has the samples from b
   assert.match(lines[0], /now \(still going\)/, "the newest, this run's, first");
   assert.match(lines[1], /not watched to its end/);
   await toOverview();
+});
+
+test("the desktop session ending (SIGHUP) quits as Quit does: no worker left", async () => {
+  const app = execFileSync("pgrep", ["-f", `${bin("gatewatch")} --settings ${settingsFile}`]).toString().trim().split("\n")[0];
+  const workers = execFileSync("pgrep", ["-P", app]).toString().trim().split("\n").filter((pid) => {
+    try {
+      return readFileSync(`/proc/${pid}/comm`, "utf8").startsWith("gatewatch-work");
+    } catch {
+      return false;
+    }
+  });
+  assert.equal(workers.length, 2, "one worker per gateway before");
+  process.kill(Number(app), "SIGHUP");
+  await browser.waitUntil(async () => !appRunning(), { timeout: 15000, timeoutMsg: "the app did not quit on SIGHUP" });
+  assert.deepEqual(workers.filter((pid) => existsSync(`/proc/${pid}`)), [], "every worker stopped");
+  const logs = join(process.env.XDG_DATA_HOME, "gatewatch", "logs");
+  const said = readdirSync(logs).map((f) => readFileSync(join(logs, f), "utf8")).join("");
+  assert.match(said, /SIGHUP: quitting/, "the app quit on purpose, not by the signal's default");
 });

@@ -1,11 +1,14 @@
 """Stand-ins for the desktop services the end-to-end tests observe, on the test's private
 session bus:
 
-- org.freedesktop.Notifications: every Notify call is appended to RECORD_FILE;
+- org.freedesktop.Notifications: every Notify call is appended to RECORD_FILE (its id, the
+  id it replaces, its action keys and its sound hint too); a line `{"id": N, "action": KEY}`
+  appended to INVOKE_FILE presses that button of notification N (an ActionInvoked signal,
+  as a notification server sends when the user clicks);
 - org.kde.StatusNotifierWatcher: the tray item that registers is polled, and each change of
   its label or icon is appended to TRAY_FILE.
 
-Usage: python fake_notifications.py RECORD_FILE TRAY_FILE
+Usage: python fake_notifications.py RECORD_FILE TRAY_FILE INVOKE_FILE
 """
 
 import asyncio
@@ -26,14 +29,20 @@ class Notifications(ServiceInterface):
     @method()
     def Notify(self, app_name: "s", replaces_id: "u", app_icon: "s", summary: "s", body: "s",  # noqa: F821
                actions: "as", hints: "a{sv}", expire_timeout: "i") -> "u":  # noqa: F821
-        self.next_id += 1
+        # A replacement keeps the id it replaces, as the specification says.
+        if replaces_id == 0:
+            self.next_id += 1
+        nid = replaces_id or self.next_id
+        sound = hints.get("sound-name")
         with open(self.record, "a") as out:
-            out.write(json.dumps({"app": app_name, "summary": summary, "body": body}) + "\n")
-        return self.next_id
+            out.write(json.dumps({"app": app_name, "summary": summary, "body": body, "id": nid,
+                                  "replaces_id": replaces_id, "actions": list(actions),
+                                  "sound": sound.value if sound else None}) + "\n")
+        return nid
 
     @method()
     def GetCapabilities(self) -> "as":  # noqa: F821
-        return ["body"]
+        return ["body", "actions", "sound"]
 
     @method()
     def GetServerInformation(self) -> "ssss":  # noqa: F821
@@ -42,6 +51,10 @@ class Notifications(ServiceInterface):
     @method()
     def CloseNotification(self, id: "u"):  # noqa: F821
         pass
+
+    @signal()
+    def ActionInvoked(self, press) -> "us":  # noqa: F821
+        return press
 
 
 class Watcher(ServiceInterface):
@@ -95,7 +108,22 @@ async def poll_tray(bus, watcher, record):
                     out.write(json.dumps(state) + "\n")
 
 
-async def main(notifications_file, tray_file):
+async def press_buttons(notifications, invoke_file):
+    """Emits ActionInvoked for each line appended to `invoke_file`."""
+    done = 0
+    while True:
+        await asyncio.sleep(0.2)
+        try:
+            with open(invoke_file) as lines:
+                presses = [json.loads(line) for line in lines if line.strip()]
+        except FileNotFoundError:
+            continue
+        for press in presses[done:]:
+            notifications.ActionInvoked([press["id"], press["action"]])
+        done = len(presses)
+
+
+async def main(notifications_file, tray_file, invoke_file):
     bus = await MessageBus().connect()
     watcher = Watcher()
 
@@ -106,12 +134,13 @@ async def main(notifications_file, tray_file):
         return None
 
     bus.add_message_handler(on_message)
-    bus.export("/org/freedesktop/Notifications", Notifications(notifications_file))
+    notifications = Notifications(notifications_file)
+    bus.export("/org/freedesktop/Notifications", notifications)
     bus.export("/StatusNotifierWatcher", watcher)
     await bus.request_name("org.freedesktop.Notifications")
     await bus.request_name("org.kde.StatusNotifierWatcher")
     print("ready", flush=True)
-    await poll_tray(bus, watcher, tray_file)
+    await asyncio.gather(poll_tray(bus, watcher, tray_file), press_buttons(notifications, invoke_file))
 
 
-asyncio.run(main(sys.argv[1], sys.argv[2]))
+asyncio.run(main(sys.argv[1], sys.argv[2], sys.argv[3]))

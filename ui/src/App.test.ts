@@ -18,7 +18,7 @@ vi.mock("uplot", () => ({
 
 import App from "./App.svelte";
 
-const notifications = { enabled: true, hold_secs: 5, disconnected: true, handshake_stalled: true, ib_link_lost: true, zombie_sockets: true, slow_or_lost_pings: true, recovered: true, overdue: true, relogin_reminders: true };
+const notifications = { enabled: true, hold_secs: 5, disconnected: true, handshake_stalled: true, ib_link_lost: true, zombie_sockets: true, slow_or_lost_pings: true, recovered: true, overdue: true, relogin_reminders: true, sound: false };
 const calendar = { margin_secs: 120, restart_takes_secs: 180, grace_secs: 180, relogin_reminders_mins: [420, 60], server_windows: [] };
 const schedule = { region: "north_america", daily: { action: "restart", time: "23:45", time_zone: null }, ibc: { manages_login: false, command_server: null } };
 const monitoring = { ping_interval_ms: 1000, ping_timeout_ms: 800, slow_ping_ms: 250, timeouts: { tcp_connect_ms: 1000, version_exchange_ms: 3000, start_api_ms: 5000, first_ping_ms: 3000, request_ms: 10000 } };
@@ -49,6 +49,7 @@ const live = {
   accounts: [{ id: "U1234567", paper: false }],
   last_problem: null,
   status_line: "TWS live: Connected · 0.42 ms",
+  tone: "connected",
   ibc_levers: true,
   upcoming: [
     { kind: "daily_restart", label: "nightly restart", starts_ms: Date.now() + (3 * 60 + 12) * 60_000 + 30_000, ends_ms: null, expected_from_ms: 0, expected_until_ms: 0, overdue_at_ms: null, needs_2fa: false, ibc_login: false, local: "Mon 23:45 EST" },
@@ -70,6 +71,7 @@ const paper = {
   accounts: [{ id: "DU1234567", paper: true }],
   last_problem: { gateway: "paper", at_ms: 0, kind: "failure", text: "connect attempt 5 failed: refused", expected: false },
   status_line: "Gateway paper: Gateway down for 2 min — checking every 2 s",
+  tone: "disconnected",
   last_error: { code: "gateway_unreachable", message: "TCP connect: refused", stage: "tcp_connect" },
   latency: { last_rtt_us: 420, last_ping_ms: 0, windows: [["one_minute", { sent: 40, lost: 20, late: 0, p50_us: 260, p95_us: 900, p99_us: 950, max_us: 1000 }]] },
 };
@@ -171,6 +173,8 @@ describe("overview", () => {
     expect(first.querySelector("[data-testid=card-latency]")?.textContent).toContain("0.41 ms");
     expect(first.querySelector("[data-testid=card-since]")?.textContent).toBe("up for 2 min");
     expect(second.dataset.state).toBe("circuit_open");
+    expect(second.dataset.tone).toBe("disconnected");
+    expect(second.querySelector(".symbol")?.textContent).toBe("✕");
     expect(second.querySelector("[data-testid=card-account]")?.textContent).toBe("DU1234567 · paper");
     expect(second.querySelector("[data-testid=card-problem]")?.textContent).toContain("connect attempt 5 failed");
     // Down: the last minute's figures are not current, so the last ping is shown with its age.

@@ -108,6 +108,67 @@ pub struct Alert {
     pub body: String,
 }
 
+/// What a notification offers the trader to do, where the notification server shows
+/// buttons.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AlertAction {
+    /// Show the window (also what a click on the notification itself does).
+    Open,
+    /// Drop whatever the supervisor is waiting for and connect again at once.
+    ReconnectNow,
+}
+
+impl AlertAction {
+    /// The action's key in the XDG notification protocol.
+    pub fn key(self) -> &'static str {
+        match self {
+            AlertAction::Open => "open",
+            AlertAction::ReconnectNow => "reconnect",
+        }
+    }
+
+    /// The button's label.
+    pub fn label(self) -> &'static str {
+        match self {
+            AlertAction::Open => "Open",
+            AlertAction::ReconnectNow => "Reconnect now",
+        }
+    }
+
+    /// The action an invoked key stands for; the notification's own click (`default`) opens.
+    pub fn from_key(key: &str) -> Option<Self> {
+        match key {
+            "open" | "default" => Some(AlertAction::Open),
+            "reconnect" => Some(AlertAction::ReconnectNow),
+            _ => None,
+        }
+    }
+}
+
+impl Alert {
+    /// The buttons its notification carries: a bad state of one gateway can be looked at, and
+    /// where a fresh connect may help (down, stalled, not answering, overdue), retried at
+    /// once; a recovery or a reminder needs neither.
+    pub fn actions(&self) -> Vec<AlertAction> {
+        if self.recovered || self.gateway.is_empty() {
+            return Vec::new();
+        }
+        match self.condition {
+            Condition::Disconnected
+            | Condition::HandshakeStalled
+            | Condition::NotAnswering
+            | Condition::Overdue => vec![AlertAction::Open, AlertAction::ReconnectNow],
+            Condition::IbLinkLost | Condition::ZombieSockets => vec![AlertAction::Open],
+            Condition::ReloginDone | Condition::ReloginDue => Vec::new(),
+        }
+    }
+
+    /// Whether it tells of a bad state (and so may play the alert sound).
+    pub fn is_bad(&self) -> bool {
+        !self.recovered && !matches!(self.condition, Condition::ReloginDone)
+    }
+}
+
 #[derive(Debug, Clone)]
 struct Tracked {
     since: Instant,
@@ -562,6 +623,39 @@ mod tests {
             "{back:?}"
         );
         assert_eq!(back[0].title, "Gateway paper connected again");
+        assert_eq!(
+            alerts[0].actions(),
+            [AlertAction::Open, AlertAction::ReconnectNow],
+            "a drop can be looked at and retried"
+        );
+        assert!(alerts[0].is_bad());
+        assert!(back[0].actions().is_empty() && !back[0].is_bad());
+    }
+
+    #[test]
+    fn actions_fit_what_a_fresh_connect_can_mend() {
+        let alert = |condition, gateway: &str| Alert {
+            gateway: gateway.into(),
+            condition,
+            recovered: false,
+            title: String::new(),
+            body: String::new(),
+        };
+        assert_eq!(
+            alert(Condition::IbLinkLost, "paper").actions(),
+            [AlertAction::Open],
+            "reconnecting to the gateway does not bring back its link to IB"
+        );
+        assert_eq!(
+            alert(Condition::Overdue, "paper").actions(),
+            [AlertAction::Open, AlertAction::ReconnectNow]
+        );
+        assert!(alert(Condition::ReloginDue, "").actions().is_empty());
+        for action in [AlertAction::Open, AlertAction::ReconnectNow] {
+            assert_eq!(AlertAction::from_key(action.key()), Some(action));
+        }
+        assert_eq!(AlertAction::from_key("default"), Some(AlertAction::Open));
+        assert_eq!(AlertAction::from_key("dismiss"), None);
     }
 
     #[test]

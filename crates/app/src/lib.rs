@@ -134,6 +134,8 @@ pub struct GatewayView {
     pub since_ms: u64,
     /// Its newest failure, if any.
     pub last_problem: Option<LogEntry>,
+    /// Its kind of state, as the tray's icon and the window's colours show it.
+    pub tone: tray::TrayIcon,
     /// Its tray line ("TWS live: Connected · 0.42 ms").
     pub status_line: String,
     /// Every problem of its live connection in a few words, most serious first (the first
@@ -394,6 +396,7 @@ impl App {
                 GatewayView {
                     status_line: tray::gateway_line(&name, &snapshot, record.since_ms, now),
                     problems: tray::problems(&snapshot.state),
+                    tone: tray::icon(&snapshot),
                     accounts: badges(&snapshot),
                     since_ms: record.since_ms,
                     last_problem: record.last_problem,
@@ -409,7 +412,7 @@ impl App {
             .collect();
         let lines: Vec<(tray::TrayIcon, String)> = gateways
             .iter()
-            .map(|g| (tray::icon(&g.snapshot.state), g.status_line.clone()))
+            .map(|g| (g.tone, g.status_line.clone()))
             .collect();
         UiSnapshot {
             recent_events: records.log.recent(500, &[]),

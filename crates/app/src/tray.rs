@@ -4,9 +4,11 @@
 
 use gatewatch_supervisor::{ConnectionState, DegradedReason, Snapshot};
 use serde::{Deserialize, Serialize};
+use ts_rs::TS;
 
-/// The six tray icons, one per kind of state, from the best to the worst.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+/// The six tray icons, one per kind of state, from the best to the worst; the window's
+/// colours follow the same kinds, so the tray and the cards never disagree.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, TS)]
 #[serde(rename_all = "snake_case")]
 pub enum TrayIcon {
     /// Connected and healthy.
@@ -17,19 +19,23 @@ pub enum TrayIcon {
     Expected,
     /// Connected with a problem.
     Degraded,
-    /// Connecting or waiting to reconnect.
+    /// The first connect, before anything failed.
     Connecting,
-    /// Stopped, or retries stopped.
+    /// Down: retrying after a drop or a failed connect, probing, overdue or stopped.
     Disconnected,
 }
 
-/// The icon for a state.
-pub fn icon(state: &ConnectionState) -> TrayIcon {
-    match state {
+/// The icon for a gateway: a retry after a failure is down, not "connecting", since for a
+/// trader the gateway is not there.
+pub fn icon(snapshot: &Snapshot) -> TrayIcon {
+    match &snapshot.state {
         ConnectionState::Connected(_) => TrayIcon::Connected,
         ConnectionState::Degraded { .. } => TrayIcon::Degraded,
-        ConnectionState::Connecting { .. } | ConnectionState::Reconnecting { .. } => {
+        ConnectionState::Connecting { attempt: 1, .. } if snapshot.last_error.is_none() => {
             TrayIcon::Connecting
+        }
+        ConnectionState::Connecting { .. } | ConnectionState::Reconnecting { .. } => {
+            TrayIcon::Disconnected
         }
         ConnectionState::Stopped | ConnectionState::CircuitOpen { .. } => TrayIcon::Disconnected,
         ConnectionState::Paused { .. } => TrayIcon::Paused,
@@ -40,14 +46,10 @@ pub fn icon(state: &ConnectionState) -> TrayIcon {
     }
 }
 
-/// The worst icon of all gateways; `Disconnected` when none is watched, since then nothing
+/// The worst of the gateways' icons; `Disconnected` when none is watched, since then nothing
 /// is.
-pub fn worst<'a>(states: impl IntoIterator<Item = &'a ConnectionState>) -> TrayIcon {
-    states
-        .into_iter()
-        .map(icon)
-        .max()
-        .unwrap_or(TrayIcon::Disconnected)
+pub fn worst(icons: impl IntoIterator<Item = TrayIcon>) -> TrayIcon {
+    icons.into_iter().max().unwrap_or(TrayIcon::Disconnected)
 }
 
 /// A round trip for people: `0.42 ms`, `12.3 ms`, `412 ms`.
@@ -365,8 +367,31 @@ mod tests {
             attempt: 2,
             next_try_ms: 0,
         };
-        assert_eq!(worst([&connected, &waiting]), TrayIcon::Connecting);
-        assert_eq!(worst([&connected]), TrayIcon::Connected);
+        let of = |state: &ConnectionState, last_error: Option<WorkerError>| {
+            icon(&Snapshot {
+                state: state.clone(),
+                last_error,
+                ..Snapshot::default()
+            })
+        };
+        let refused = error(ErrorCode::GatewayUnreachable, Some(Stage::TcpConnect));
+        assert_eq!(
+            of(&waiting, refused.clone()),
+            TrayIcon::Disconnected,
+            "retrying after a failure is down"
+        );
+        let first = ConnectionState::Connecting {
+            attempt: 1,
+            stage: None,
+            client_id: 901,
+        };
+        assert_eq!(of(&first, None), TrayIcon::Connecting);
+        assert_eq!(of(&first, refused), TrayIcon::Disconnected);
+        assert_eq!(
+            worst([of(&connected, None), of(&first, None)]),
+            TrayIcon::Connecting
+        );
+        assert_eq!(worst([of(&connected, None)]), TrayIcon::Connected);
         assert_eq!(worst([]), TrayIcon::Disconnected);
 
         let ok = (

@@ -178,6 +178,8 @@ pub struct NotificationSettings {
     pub relogin_reminders: bool,
     /// A bad state ended.
     pub recovered: bool,
+    /// Play the desktop's warning sound with a bad state's notification (off by default).
+    pub sound: bool,
 }
 
 impl Default for Settings {
@@ -241,6 +243,7 @@ impl Default for NotificationSettings {
             overdue: true,
             relogin_reminders: true,
             recovered: true,
+            sound: false,
         }
     }
 }

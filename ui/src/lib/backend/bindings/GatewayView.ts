@@ -6,6 +6,7 @@ import type { LogEntry } from "./LogEntry";
 import type { Occurrence } from "./Occurrence";
 import type { Position } from "./Position";
 import type { SummaryRow } from "./SummaryRow";
+import type { TrayIcon } from "./TrayIcon";
 import type { WorkerError } from "./WorkerError";
 import type { WorkerInfo } from "./WorkerInfo";
 import type { ZombieCount } from "./ZombieCount";
@@ -34,6 +35,10 @@ since_ms: number,
  * Its newest failure, if any.
  */
 last_problem: LogEntry | null, 
+/**
+ * Its kind of state, as the tray's icon and the window's colours show it.
+ */
+tone: TrayIcon, 
 /**
  * Its tray line ("TWS live: Connected · 0.42 ms").
  */

@@ -44,4 +44,8 @@ relogin_reminders: boolean,
 /**
  * A bad state ended.
  */
-recovered: boolean, };
+recovered: boolean, 
+/**
+ * Play the desktop's warning sound with a bad state's notification (off by default).
+ */
+sound: boolean, };
