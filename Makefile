@@ -7,9 +7,9 @@ PYTHON ?= python3
 VENV := target/py-venv
 SIM := target/debug/gatewatch-sim
 
-.PHONY: test demo deps ui ui-test rust-test python-test e2e-test bench-smoke bench fuzz lint sim
+.PHONY: test demo deps ui ui-test rust-test python-test e2e-test package package-test screenshots icons bench-smoke bench fuzz lint sim
 
-test: deps ui-test lint rust-test python-test e2e-test bench-smoke
+test: deps ui-test lint rust-test python-test e2e-test package-test bench-smoke
 
 deps:
 	scripts/install-deps.sh
@@ -33,6 +33,26 @@ rust-test: deps ui
 # The real app window under Xvfb, driven by WebKitWebDriver, against a simulator it controls.
 e2e-test: rust-test $(VENV)/.installed tests/e2e/node_modules/.installed
 	tests/e2e/run.sh
+
+# The e2e tests photograph the window in each state (target/e2e/states); this copies the
+# photographs of the last run into docs/screenshots, where the README shows them.
+screenshots:
+	mkdir -p docs/screenshots
+	cp target/e2e/states/*.png docs/screenshots/
+
+# The .deb, built by Tauri's bundler in release: target/release/bundle/deb/.
+package: deps ui
+	scripts/package.sh release
+
+# The .deb built from the debug build (after the e2e tests: Tauri's build of the app replaces
+# target/debug/gatewatch with its bundle build) and checked: lintian, the desktop entry, the
+# installed layout, the installed app and CLI finding their worker.
+package-test: e2e-test
+	deb=$$(scripts/package.sh debug) && tests/package/check.sh "$$deb"
+
+# The bundles' icons from icons/generate.py's drawing (checked in).
+icons: ui/node_modules/.installed
+	scripts/icons.sh
 
 tests/e2e/node_modules/.installed: tests/e2e/package.json tests/e2e/package-lock.json
 	cd tests/e2e && npm ci --no-audit --no-fund

@@ -1,7 +1,9 @@
 """Draws the app icon and one tray icon per state as PNGs (run: python3 icons/generate.py).
 
 Plain zlib and struct, so no imaging library is needed: a filled circle of the state's
-colour with a darker ring, on a transparent background.
+colour with a darker ring, on a transparent background. `app-icon.png` (1024 px) is the
+source of the bundles' icons: Tauri's own `tauri icon` makes the hicolor sizes, `icon.ico`
+and `icon.icns` from it (`make icons`).
 """
 
 import pathlib
@@ -44,4 +46,7 @@ def png(size, rgb):
 
 here = pathlib.Path(__file__).parent
 for name, rgb in COLOURS.items():
-    (here / f"{name}.png").write_bytes(png(128 if name == "icon" else 32, rgb))
+    if name == "icon":
+        (here / "app-icon.png").write_bytes(png(1024, rgb))
+    else:
+        (here / f"{name}.png").write_bytes(png(32, rgb))

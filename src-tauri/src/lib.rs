@@ -17,14 +17,15 @@ pub const UI_EVENT: &str = "gatewatch://event";
 
 /// Starts the app and runs the window and tray until Quit.
 pub fn run() {
-    let log_guard = init_logging();
     let options = match parse_args(std::env::args().skip(1)) {
-        Ok(options) => options,
+        Ok(Some(options)) => options,
+        Ok(None) => return,
         Err(message) => {
-            eprintln!("gatewatch: {message}\nusage: gatewatch [--demo] [--settings FILE]");
+            eprintln!("gatewatch: {message}\n{USAGE}");
             std::process::exit(2);
         }
     };
+    let log_guard = init_logging();
     let result = with_commands(tauri::Builder::default())
         // First, so a second launch hands over before anything else starts: it shows and
         // focuses the running window and exits.
@@ -191,9 +192,27 @@ fn daily_log(
         .build(dir)
 }
 
+const USAGE: &str = "usage: gatewatch [--demo] [--settings FILE]";
+
+const HELP: &str =
+    "Gatewatch watches the TWS API connection of IB Gateway and TWS: a window, a tray icon
+and desktop notifications. Read-only: it never places an order.
+
+Usage: gatewatch [OPTIONS]
+
+Options:
+      --demo           Watch two embedded simulated gateways instead of the settings' ones
+      --settings FILE  Use this settings file instead of the one in the config folder
+  -h, --help           Print help
+  -V, --version        Print version
+
+Closing the window keeps Gatewatch in the tray; Quit is in the tray's menu.
+gatewatch-cli probes, watches and serves gateways without a window.";
+
 /// `--demo` watches the embedded simulator; `--settings FILE` uses another settings file
-/// (tests point the app at their own simulator this way).
-fn parse_args(mut args: impl Iterator<Item = String>) -> Result<AppOptions, String> {
+/// (tests point the app at their own simulator this way); `--help` and `--version` print
+/// and return `None`.
+fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Option<AppOptions>, String> {
     let mut options = AppOptions::default();
     while let Some(arg) = args.next() {
         match arg.as_str() {
@@ -201,10 +220,18 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<AppOptions, Stri
             "--settings" => {
                 options.settings_path = Some(args.next().ok_or("--settings needs a file")?.into())
             }
+            "-h" | "--help" => {
+                println!("{HELP}");
+                return Ok(None);
+            }
+            "-V" | "--version" => {
+                println!("gatewatch {}", env!("CARGO_PKG_VERSION"));
+                return Ok(None);
+            }
             other => return Err(format!("unknown argument {other}")),
         }
     }
-    Ok(options)
+    Ok(Some(options))
 }
 
 /// Tells the UI and the tray about every change, and raises the notifications each

@@ -122,21 +122,31 @@ fn describe(kind: &EventKind) -> Option<(LogKind, String)> {
     Some(match kind {
         EventKind::StateChanged { state } => (
             LogKind::State,
+            // In a trader's words, like the cards ("connecting: version exchange", "not
+            // well: slow (…)", "down: checking every 2 s"), never the internal state names.
             match state {
                 ConnectionState::Connecting {
                     stage: Some(stage), ..
-                } => format!("state: connecting, {stage}"),
+                } => format!("state: connecting: {stage}"),
+                ConnectionState::Connecting { stage: None, .. } => "state: connecting".into(),
+                ConnectionState::Connected(_) => "state: connected".into(),
                 ConnectionState::Degraded { reasons, .. } => {
-                    format!("state: degraded: {}", DegradedReason::join(reasons))
+                    format!("state: not well: {}", DegradedReason::join(reasons))
                 }
-                ConnectionState::ScheduledRestart { .. }
-                | ConnectionState::ServerReset { .. }
-                | ConnectionState::Overdue { .. } => format!(
-                    "state: {}: {}",
-                    state.name().replace('_', " "),
+                ConnectionState::Reconnecting { .. } => "state: down, retrying".into(),
+                ConnectionState::CircuitOpen { probe_every_ms, .. } => format!(
+                    "state: down, connects spaced out, checking every {} s",
+                    probe_every_ms.div_ceil(1000)
+                ),
+                ConnectionState::ScheduledRestart { .. } | ConnectionState::ServerReset { .. } => {
+                    format!("state: {}", state.outage_phrase().unwrap_or_default())
+                }
+                ConnectionState::Overdue { .. } => format!(
+                    "state: overdue: {}",
                     state.outage_phrase().unwrap_or_default()
                 ),
-                _ => format!("state: {}", state.name().replace('_', " ")),
+                ConnectionState::Paused { .. } => "state: alerts paused".into(),
+                ConnectionState::Stopped => "state: not watched".into(),
             },
         ),
         EventKind::Notice(notice) => (
@@ -219,7 +229,7 @@ mod tests {
         assert_eq!(log.recent(10, &[])[0].gateway, "paper");
         assert_eq!(
             log.recent(10, &[LogKind::State])[0].text,
-            "state: circuit open"
+            "state: down, connects spaced out, checking every 2 s"
         );
         assert!(
             log.recent(10, &[LogKind::Notice])[0]
@@ -256,7 +266,7 @@ mod tests {
         assert_eq!(
             texts,
             [
-                "state: connecting, version exchange",
+                "state: connecting: version exchange",
                 "connect attempt 2 failed at TCP connect: refused"
             ]
         );

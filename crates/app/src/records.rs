@@ -234,7 +234,7 @@ mod tests {
                 .as_ref()
                 .unwrap()
                 .text,
-            "state: degraded: pings unanswered in time (4 in a row)"
+            "state: not well: pings unanswered in time (4 in a row)"
         );
     }
 
