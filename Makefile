@@ -7,9 +7,9 @@ PYTHON ?= python3
 VENV := target/py-venv
 SIM := target/debug/gatewatch-sim
 
-.PHONY: test demo deps ui ui-test rust-test python-test e2e-test package package-test screenshots icons bench-smoke bench fuzz lint sim
+.PHONY: test demo deps ui ui-test rust-test python-test e2e-test package package-test windows-check screenshots icons bench-smoke bench fuzz lint sim
 
-test: deps ui-test lint rust-test python-test e2e-test package-test bench-smoke
+test: deps ui-test lint rust-test python-test e2e-test package-test windows-check bench-smoke
 
 deps:
 	scripts/install-deps.sh
@@ -49,6 +49,12 @@ package: deps ui
 # installed layout, the installed app and CLI finding their worker.
 package-test: e2e-test
 	deb=$$(scripts/package.sh debug) && tests/package/check.sh "$$deb"
+
+# The whole workspace, the Tauri shell included, type-checked for Windows (what this Linux
+# machine can prove of a Windows build; docs/platforms.md). Skipped, saying so, when the
+# Rust target cannot be installed.
+windows-check: deps ui
+	scripts/windows-check.sh
 
 # The bundles' icons from icons/generate.py's drawing (checked in).
 icons: ui/node_modules/.installed

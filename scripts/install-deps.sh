@@ -8,7 +8,7 @@ packages=(
     build-essential pkg-config file make
     libwebkit2gtk-4.1-dev libgtk-3-dev libayatana-appindicator3-dev librsvg2-dev libxdo-dev libssl-dev
     xvfb xauth webkit2gtk-driver dbus-daemon imagemagick xdg-utils
-    lintian desktop-file-utils help2man curl
+    lintian desktop-file-utils help2man curl gcc-mingw-w64-x86-64
     python3 python3-venv
 )
 

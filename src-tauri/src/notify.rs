@@ -11,8 +11,7 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::Duration;
 
-use gatewatch_alerts::{Alert, AlertAction};
-use gatewatch_app::App;
+use gatewatch_alerts::Alert;
 use tauri::async_runtime::JoinHandle;
 use tauri::{AppHandle, Manager};
 
@@ -21,7 +20,8 @@ const NOTIFY_TIMEOUT: Duration = Duration::from_secs(5);
 /// The sound theme's name for a warning (freedesktop sound naming specification).
 const WARNING_SOUND: &str = "dialog-warning";
 
-/// The notification a gateway shows now.
+/// The notification a gateway shows now (kept only where notifications are replaced: XDG).
+#[cfg_attr(not(all(unix, not(target_os = "macos"))), allow(dead_code))]
 struct Showing {
     /// Its id, which the next one replaces.
     id: u32,
@@ -32,68 +32,105 @@ struct Showing {
 /// The notification each gateway shows now; reminders for the whole fleet are kept under
 /// the empty key.
 #[derive(Default)]
+#[cfg_attr(not(all(unix, not(target_os = "macos"))), allow(dead_code))]
 pub struct Shown(Mutex<HashMap<String, Showing>>);
 
 /// Shows `alert`, replacing its gateway's last notification; `sound` adds the warning sound.
 pub async fn show(handle: AppHandle, alert: Alert, sound: bool) {
-    let shown = handle.state::<Shown>();
-    let replaces = shown
-        .0
-        .lock()
-        .expect("shown notifications poisoned")
-        .get(&alert.gateway)
-        .map(|showing| showing.id);
     let mut notification = notify_rust::Notification::new();
     notification
         .appname("Gatewatch")
         .summary(&alert.title)
         .body(&alert.body);
     #[cfg(all(unix, not(target_os = "macos")))]
-    {
-        if let Some(id) = replaces {
-            notification.id(id);
+    show_xdg(handle, alert, sound, notification).await;
+    #[cfg(not(all(unix, not(target_os = "macos"))))]
+    show_plain(alert, notification).await;
+    #[cfg(not(all(unix, not(target_os = "macos"))))]
+    let _ = (handle, sound, WARNING_SOUND);
+}
+
+/// Logs the outcome of showing; the handle when shown.
+fn shown<T, E: std::fmt::Display>(
+    title: &str,
+    outcome: Result<Result<T, E>, tokio::time::error::Elapsed>,
+) -> Option<T> {
+    match outcome {
+        Ok(Ok(shown)) => {
+            tracing::info!(title, "notification shown");
+            Some(shown)
         }
-        if sound && alert.is_bad() {
-            notification.hint(notify_rust::Hint::SoundName(WARNING_SOUND.into()));
+        Ok(Err(error)) => {
+            tracing::warn!(%error, title, "notification failed");
+            None
         }
-        notification.hint(notify_rust::Hint::DesktopEntry("gatewatch".into()));
-        for action in alert.actions() {
-            notification.action(action.key(), action.label());
+        Err(_) => {
+            tracing::warn!(title, "notification service did not answer in time");
+            None
         }
     }
-    #[cfg(not(all(unix, not(target_os = "macos"))))]
-    let _ = (replaces, sound, WARNING_SOUND);
-    let notification_handle =
-        match tokio::time::timeout(NOTIFY_TIMEOUT, notification.show_async()).await {
-            Ok(Ok(notification_handle)) => notification_handle,
-            Ok(Err(error)) => {
-                tracing::warn!(%error, title = %alert.title, "notification failed");
-                return;
-            }
-            Err(_) => {
-                tracing::warn!(title = %alert.title, "notification service did not answer in time");
-                return;
-            }
-        };
-    tracing::info!(title = %alert.title, "notification shown");
-    #[cfg(all(unix, not(target_os = "macos")))]
-    let (id, waiter) = {
-        let id = notification_handle.id();
-        let waiter = (!alert.actions().is_empty()).then(|| {
-            tauri::async_runtime::spawn(wait_for_button(
-                handle.clone(),
-                alert.gateway.clone(),
-                notification_handle,
-            ))
-        });
-        (id, waiter)
+}
+
+/// Windows and macOS: shown as a toast (on Windows under the app's AppUserModelID, the
+/// bundle identifier Tauri's installer registers), without buttons or replacement.
+#[cfg(not(all(unix, not(target_os = "macos"))))]
+async fn show_plain(alert: Alert, mut notification: notify_rust::Notification) {
+    #[cfg(windows)]
+    notification.app_id(APP_USER_MODEL_ID);
+    let outcome = tokio::time::timeout(
+        NOTIFY_TIMEOUT,
+        tauri::async_runtime::spawn_blocking(move || {
+            notification.show().map(drop).map_err(|e| e.to_string())
+        }),
+    )
+    .await
+    .map(|joined| joined.unwrap_or_else(|e| Err(e.to_string())));
+    shown(&alert.title, outcome);
+}
+
+/// The Windows toast identity: the bundle identifier of `tauri.conf.json`.
+#[cfg(windows)]
+const APP_USER_MODEL_ID: &str = "com.gatewatch.desktop";
+
+/// The XDG notification server (Linux, BSD): replaces the gateway's last notification, adds
+/// the buttons and the sound hint, and waits for a button.
+#[cfg(all(unix, not(target_os = "macos")))]
+async fn show_xdg(
+    handle: AppHandle,
+    alert: Alert,
+    sound: bool,
+    mut notification: notify_rust::Notification,
+) {
+    let shown_now = handle.state::<Shown>();
+    let replaces = shown_now
+        .0
+        .lock()
+        .expect("shown notifications poisoned")
+        .get(&alert.gateway)
+        .map(|showing| showing.id);
+    if let Some(id) = replaces {
+        notification.id(id);
+    }
+    if sound && alert.is_bad() {
+        notification.hint(notify_rust::Hint::SoundName(WARNING_SOUND.into()));
+    }
+    notification.hint(notify_rust::Hint::DesktopEntry("gatewatch".into()));
+    for action in alert.actions() {
+        notification.action(action.key(), action.label());
+    }
+    let outcome = tokio::time::timeout(NOTIFY_TIMEOUT, notification.show_async()).await;
+    let Some(notification_handle) = shown(&alert.title, outcome) else {
+        return;
     };
-    #[cfg(not(all(unix, not(target_os = "macos"))))]
-    let (id, waiter) = {
-        drop(notification_handle);
-        (0, None)
-    };
-    let previous = shown
+    let id = notification_handle.id();
+    let waiter = (!alert.actions().is_empty()).then(|| {
+        tauri::async_runtime::spawn(wait_for_button(
+            handle.clone(),
+            alert.gateway.clone(),
+            notification_handle,
+        ))
+    });
+    let previous = shown_now
         .0
         .lock()
         .expect("shown notifications poisoned")
@@ -111,6 +148,7 @@ async fn wait_for_button(
     gateway: String,
     notification: notify_rust::NotificationHandle,
 ) {
+    use gatewatch_alerts::AlertAction;
     let mut pressed = None;
     notification
         .wait_for_action_async(|response| {
@@ -128,7 +166,7 @@ async fn wait_for_button(
     match action {
         AlertAction::Open => show_window(&handle),
         AlertAction::ReconnectNow => {
-            let app = handle.state::<App>().inner().clone();
+            let app = handle.state::<gatewatch_app::App>().inner().clone();
             if let Err(error) = app.reconnect_now(&gateway).await {
                 tracing::warn!(%gateway, %error, "reconnect from a notification failed");
             }

@@ -216,6 +216,57 @@ test("a gateway that takes TCP but not the API reads as a zombie, with no curren
   await browser.waitUntil(async () => (await cardState("paper")) === "connected", { timeout: 30000, timeoutMsg: "never back" });
 });
 
+/** Runs axe-core in the window as it is now; resolves to its serious and critical findings. */
+async function axeFindings() {
+  await browser.execute(readFileSync(join(import.meta.dirname, "node_modules", "axe-core", "axe.min.js"), "utf8"));
+  return browser.executeAsync((done) => {
+    window.axe.run(document, { resultTypes: ["violations"] }).then(
+      (result) =>
+        done(
+          result.violations
+            .filter((v) => v.impact === "serious" || v.impact === "critical")
+            .map((v) => ({ id: v.id, impact: v.impact, help: v.help, nodes: v.nodes.slice(0, 3).map((n) => n.target.join(" ")) })),
+        ),
+      (error) => done([{ id: "axe did not run", help: String(error) }]),
+    );
+  });
+}
+
+test("the overview, a gateway's detail and the settings have no serious accessibility problem (axe-core)", async () => {
+  await settled();
+  const found = {};
+  found.overview = await axeFindings();
+  await browser.$("[data-testid=card][data-gateway=paper]").click();
+  await browser.$("[data-testid=gateway-name]").waitForExist({ timeout: 5000 });
+  found.detail = await axeFindings();
+  await browser.$("[data-testid=nav-settings]").click();
+  await browser.$("[data-testid=save-settings]").waitForExist({ timeout: 5000 });
+  found.settings = await axeFindings();
+  await toOverview();
+  assert.deepEqual(found, { overview: [], detail: [], settings: [] }, JSON.stringify(found, null, 1));
+});
+
+test("Tab reaches every control in turn, each showing where the focus is, and the state is announced", async () => {
+  await toOverview();
+  await browser.execute(() => document.activeElement?.blur());
+  const reached = [];
+  for (let i = 0; i < 14; i++) {
+    await browser.keys("Tab");
+    reached.push(
+      await browser.execute(() => {
+        const element = document.activeElement;
+        const style = getComputedStyle(element);
+        return { tag: element.tagName, text: (element.textContent ?? "").trim().slice(0, 24), outline: `${style.outlineStyle} ${style.outlineWidth}` };
+      }),
+    );
+  }
+  assert.deepEqual(reached.filter((r) => r.tag === "BODY"), [], "the focus never falls off the page");
+  assert.deepEqual(reached.filter((r) => r.outline.startsWith("none") || r.outline.endsWith(" 0px")), [], `a visible focus on each: ${JSON.stringify(reached)}`);
+  assert.ok(reached.some((r) => r.text.startsWith("TWS live")) && reached.some((r) => r.text.startsWith("Gateway paper")), "both cards are reached");
+  const live = await browser.$("[data-testid=status-line]");
+  assert.equal(await live.getAttribute("aria-live"), "polite", "the state line is a live region for screen readers");
+});
+
 test("four gateways' worth of cards fit a 1000×700 window", async () => {
   await browser.setWindowSize(1000, 700);
   const box = await browser.execute(() => {

@@ -84,6 +84,7 @@ const snapshot = {
   ],
   status_line: "Gateway paper: Gateway down for 2 min — checking every 2 s",
   demo: false,
+  close_wait_available: true,
   settings_problem: null,
   settings_migrated_from: null,
   settings_ignored: ["profiles[0].clientId"],
@@ -194,12 +195,24 @@ describe("overview", () => {
     await vi.waitFor(() => expect(target.querySelector("[data-testid=gateway-name]")?.textContent).toBe("Gateway paper"));
     expect(target.querySelector("[data-testid=last-error]")?.textContent).toContain("refused");
     expect(target.textContent).toMatch(/Is TWS or IB Gateway running/);
+    expect(target.querySelector("[data-testid=zombies]")?.textContent).toBe("sockets stuck in CLOSE_WAIT: 0 by the gateway · 0 by Gatewatch");
     target.querySelector<HTMLButtonElement>("header button:nth-of-type(2)")!.click();
     await vi.waitFor(() => expect(reconnected).toEqual(["paper"]));
     key(window.document.body, "Escape");
     await vi.waitFor(() => expect(cards().length).toBe(2));
     await tick();
     expect(document.activeElement).toBe(cards()[1]);
+  });
+
+  it("says CLOSE_WAIT is not counted where the platform cannot count it, never 0", async () => {
+    snapshot.close_wait_available = false;
+    try {
+      await vi.waitFor(() => expect(cards().length).toBe(2));
+      cards()[1].click();
+      await vi.waitFor(() => expect(target.querySelector("[data-testid=zombies]")?.textContent).toBe("sockets stuck in CLOSE_WAIT: not available on this platform"));
+    } finally {
+      snapshot.close_wait_available = true;
+    }
   });
 
   it("shows what comes next on the card and pulls an IBC lever only once confirmed", async () => {

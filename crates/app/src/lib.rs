@@ -158,6 +158,9 @@ pub struct UiSnapshot {
     pub status_line: String,
     /// Watching the embedded simulators.
     pub demo: bool,
+    /// Whether CLOSE_WAIT sockets are counted on this platform (Linux); elsewhere the window
+    /// says "not available on this platform" instead of a count.
+    pub close_wait_available: bool,
     /// Why the settings file was not used, if it was not.
     pub settings_problem: Option<String>,
     /// Where an older settings file was kept when it was migrated at start.
@@ -419,6 +422,7 @@ impl App {
             status_line: tray::summary_line(&lines),
             gateways,
             demo: !self.inner.demo.is_empty(),
+            close_wait_available: gatewatch_supervisor::zombie::AVAILABLE,
             settings_problem: self.inner.settings_problem.clone(),
             settings_migrated_from: self.inner.settings_migrated_from.clone(),
             settings_ignored: self.inner.settings_ignored.clone(),

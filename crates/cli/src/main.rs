@@ -205,20 +205,12 @@ impl TryFrom<TargetArgs> for Target {
     }
 }
 
-/// Resolves at the first SIGINT (Ctrl-C) or SIGTERM.
+/// Resolves at the first stop signal (`gatewatch_app::stop_signal`: SIGINT, SIGTERM,
+/// SIGHUP; Ctrl-C and the console's close on Windows); never when none can be listened for.
 async fn stop_signal() {
-    let mut terminate =
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(signal) => signal,
-            Err(error) => {
-                tracing::warn!(%error, "cannot listen for SIGTERM");
-                let _ = tokio::signal::ctrl_c().await;
-                return;
-            }
-        };
-    tokio::select! {
-        _ = tokio::signal::ctrl_c() => {}
-        _ = terminate.recv() => {}
+    if gatewatch_app::stop_signal().await.is_none() {
+        tracing::warn!("cannot listen for stop signals: only killing the process ends it");
+        std::future::pending::<()>().await;
     }
 }
 

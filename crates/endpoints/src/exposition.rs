@@ -11,7 +11,7 @@ use std::fmt;
 use gatewatch_app::GatewayReading;
 use gatewatch_app::tally::{Buckets, FarmStatus};
 use gatewatch_protocol::Stage;
-use gatewatch_supervisor::ConnectionState;
+use gatewatch_supervisor::{ConnectionState, zombie};
 use prometheus_client::collector::Collector;
 use prometheus_client::encoding::{
     DescriptorEncoder, EncodeGaugeValue, EncodeLabelSet, MetricEncoder, NoLabelSet,
@@ -314,7 +314,8 @@ impl Collector for Scrape {
             "Sockets stuck in CLOSE_WAIT on the gateway's port, by who holds them: ours (the worker), gateway (the gateway never closed them: it is wedged), others (other clients)",
             None,
             MetricType::Gauge,
-            all.iter().flat_map(|r| {
+            // Not a family at all where no scan runs: a 0 would read as measured.
+            all.iter().filter(|_| zombie::AVAILABLE).flat_map(|r| {
                 let z = r.snapshot.zombies;
                 [
                     ("ours", z.ours),

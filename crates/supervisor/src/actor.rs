@@ -713,7 +713,7 @@ impl Actor {
 
     /// Starts a scan on a blocking thread; the actor keeps serving while `/proc` is read.
     fn scan_zombies(&mut self) {
-        if self.scan_in_flight {
+        if self.scan_in_flight || !zombie::AVAILABLE {
             return;
         }
         self.scan_in_flight = true;
@@ -864,8 +864,11 @@ async fn wait_exit(worker: &mut Option<WorkerProcess>) -> String {
 /// An exit status for people: `the worker exited with status 3`, `the worker was killed by
 /// signal 9 (SIGKILL)`.
 fn describe_exit(status: std::process::ExitStatus) -> String {
-    use std::os::unix::process::ExitStatusExt;
-    match (status.code(), status.signal()) {
+    #[cfg(unix)]
+    let signal = std::os::unix::process::ExitStatusExt::signal(&status);
+    #[cfg(not(unix))]
+    let signal: Option<i32> = None;
+    match (status.code(), signal) {
         (Some(code), _) => format!("the worker exited with status {code}"),
         (None, Some(signal)) => {
             let name = match signal {

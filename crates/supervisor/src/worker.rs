@@ -3,14 +3,21 @@
 //!
 //! Every worker gets a generation number; messages carry it, so the actor can ignore the
 //! last words of a worker it has already replaced.
+//!
+//! Its lifetime is tied to the app's on every platform (process-wrap): killed when its
+//! handle is dropped; on Unix in a process group of its own (a Ctrl-C in the terminal reaches
+//! the app, which stops the worker gracefully, rather than the worker first; on Linux the
+//! worker also asks the kernel to kill it when the app dies), on Windows in a job object
+//! closed with the app, however the app ends.
 
 use std::path::Path;
 use std::process::Stdio;
 
 use gatewatch_protocol::lines::{LineError, LineReader, encode_line};
 use gatewatch_protocol::{FromWorker, Request, check_hello};
+use process_wrap::tokio::{ChildWrapper, CommandWrap, KillOnDrop};
 use tokio::io::{AsyncWriteExt, BufReader};
-use tokio::process::{Child, ChildStdin, Command};
+use tokio::process::ChildStdin;
 use tokio::sync::mpsc;
 use tracing::Instrument;
 
@@ -30,7 +37,7 @@ pub(crate) enum WorkerOutput {
 /// A running worker.
 pub(crate) struct WorkerProcess {
     pub(crate) pid: u32,
-    child: Child,
+    child: Box<dyn ChildWrapper>,
     /// `None` once closed (stopping) or broken.
     input: Option<ChildStdin>,
 }
@@ -42,23 +49,25 @@ impl WorkerProcess {
         generation: u64,
         output: mpsc::UnboundedSender<(u64, WorkerOutput)>,
     ) -> std::io::Result<Self> {
-        let mut child = Command::new(path)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .kill_on_drop(true)
-            // Its own process group: a Ctrl-C in the terminal reaches the app, which stops
-            // the worker gracefully, rather than killing the worker first.
-            .process_group(0)
-            .spawn()?;
+        let mut command = CommandWrap::with_new(path, |command| {
+            command
+                .stdin(Stdio::piped())
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped());
+        });
+        #[cfg(unix)]
+        command.wrap(process_wrap::tokio::ProcessGroup::leader());
+        #[cfg(windows)]
+        command.wrap(process_wrap::tokio::JobObject);
+        let mut child = command.wrap(KillOnDrop).spawn()?;
         let pid = child.id().unwrap_or(0);
         let span = tracing::info_span!("worker", generation, pid);
-        let stdout = child.stdout.take().expect("stdout is piped");
-        let stderr = child.stderr.take().expect("stderr is piped");
+        let stdout = child.stdout().take().expect("stdout is piped");
+        let stderr = child.stderr().take().expect("stderr is piped");
         tokio::spawn(read_stdout(stdout, generation, output).instrument(span.clone()));
         tokio::spawn(relay_logs(stderr).instrument(span));
         tracing::info!(generation, pid, path = %path.display(), "worker started");
-        let input = child.stdin.take();
+        let input = child.stdin().take();
         Ok(Self { pid, child, input })
     }
 
@@ -82,7 +91,7 @@ impl WorkerProcess {
 
     /// Kills the process (SIGKILL works on a stopped process too) and reaps it.
     pub(crate) async fn kill(&mut self) {
-        let _ = self.child.kill().await;
+        let _ = Box::into_pin(self.child.kill()).await;
     }
 
     /// Closes stdin and waits up to `grace` for the exit, then kills. The stdout reader keeps

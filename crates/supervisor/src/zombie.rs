@@ -12,6 +12,15 @@ use std::collections::HashSet;
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
+/// Whether this platform's TCP tables can be read (Linux's `/proc`). Elsewhere no scan runs
+/// and every front end says [`NOT_AVAILABLE`] instead of a count: a 0 nobody measured would
+/// read as "no zombie sockets". (A Windows or macOS implementation would read the tables
+/// through a maintained crate such as `netstat2`.)
+pub const AVAILABLE: bool = cfg!(target_os = "linux");
+
+/// What is said instead of a CLOSE_WAIT count where none can be taken.
+pub const NOT_AVAILABLE: &str = "not available on this platform";
+
 /// The kernel's code for CLOSE_WAIT in `/proc/net/tcp`.
 const CLOSE_WAIT: u8 = 0x08;
 
@@ -127,6 +136,9 @@ pub fn socket_inodes(pid: u32) -> std::io::Result<HashSet<u64>> {
 /// table cannot be read (a missing `tcp6` is only a machine without IPv6): a scan that
 /// could not look must not say "none".
 pub fn scan(gateway_port: u16, worker_pid: Option<u32>) -> Result<ZombieCount, String> {
+    if !AVAILABLE {
+        return Err(NOT_AVAILABLE.into());
+    }
     let mut rows = Vec::new();
     for table in ["/proc/net/tcp", "/proc/net/tcp6"] {
         match std::fs::read_to_string(table) {

@@ -4,9 +4,8 @@
 //! a thread hop to each request and reply on the ping path. The supervisor always gives the
 //! worker pipes, and a pipe can be registered with the reactor like a socket. When stdin or
 //! stdout is something else (a terminal, a file, run by hand), the blocking-thread versions
-//! are used instead.
+//! are used instead, as they are on every platform but Unix.
 
-use std::os::fd::AsFd;
 use std::pin::Pin;
 
 use tokio::io::{AsyncRead, AsyncWrite};
@@ -16,8 +15,16 @@ pub type Input = Pin<Box<dyn AsyncRead + Send>>;
 /// The worker's output.
 pub type Output = Pin<Box<dyn AsyncWrite + Send>>;
 
-/// Stdin and stdout, reactor-driven where they are pipes. Must run inside a tokio runtime.
+/// Stdin and stdout on blocking threads (not Unix: no pipe can join the reactor here).
+#[cfg(not(unix))]
 pub fn stdio() -> (Input, Output) {
+    (Box::pin(tokio::io::stdin()), Box::pin(tokio::io::stdout()))
+}
+
+/// Stdin and stdout, reactor-driven where they are pipes. Must run inside a tokio runtime.
+#[cfg(unix)]
+pub fn stdio() -> (Input, Output) {
+    use std::os::fd::AsFd;
     let input: Input = match std::io::stdin()
         .as_fd()
         .try_clone_to_owned()

@@ -24,6 +24,11 @@ status_line: string,
  */
 demo: boolean, 
 /**
+ * Whether CLOSE_WAIT sockets are counted on this platform (Linux); elsewhere the window
+ * says "not available on this platform" instead of a count.
+ */
+close_wait_available: boolean, 
+/**
  * Why the settings file was not used, if it was not.
  */
 settings_problem: string | null, 
