@@ -13,7 +13,9 @@ app_pid=""
 cleanup() {
     [ -n "$app_pid" ] && kill "$app_pid" 2>/dev/null || true
     [ -n "${sim_pid:-}" ] && kill "$sim_pid" 2>/dev/null || true
-    rm -rf "$scratch"
+    # The desktop's document portal may still have its FUSE mount in the scratch home.
+    fusermount -u "$scratch/home/.cache/doc" 2>/dev/null || true
+    rm -rf "$scratch" 2>/dev/null || true
 }
 trap cleanup EXIT
 fail() { echo "package check FAILED: $*" >&2; exit 1; }
@@ -49,11 +51,18 @@ port=$(sed -n 's/.*api=[^ ]*:\([0-9]*\).*/\1/p' "$scratch/sim.out" | head -1)
 "$scratch/root/usr/bin/gatewatch-cli" probe --port "$port" --duration 2s > "$scratch/probe.out" 2>&1 \
     || { cat "$scratch/probe.out"; fail "the installed gatewatch-cli could not probe"; }
 
-echo "== installed app under Xvfb, --demo"
+echo "== installed app under Xvfb, --demo, in the desktop's dark theme"
 listen_port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 printf '{"endpoints":{"enabled":true,"listen":"127.0.0.1:%s"}}\n' "$listen_port" > "$scratch/settings.json"
-xvfb-run -a -s "-screen 0 1280x800x24 -nolisten tcp" dbus-run-session -- \
-    "$scratch/root/usr/bin/gatewatch" --demo --settings "$scratch/settings.json" > "$scratch/app.log" 2>&1 &
+# Inside the virtual display: the app with GTK's dark theme (the window follows it through
+# prefers-color-scheme), and a photograph of the screen once both gateways are connected,
+# for docs/screenshots (`make screenshots`).
+xvfb-run -a -s "-screen 0 1280x800x24 -nolisten tcp" dbus-run-session -- bash -c '
+    GTK_THEME=Adwaita:dark "$0" --demo --settings "$1" > "$2/app.log" 2>&1 &
+    for _ in $(seq 120); do curl -fsS "http://127.0.0.1:$3/readyz" > /dev/null 2>&1 && break; sleep 0.5; done
+    sleep 6
+    import -window root -crop 1100x760+0+0 "$2/dark-theme.png" 2> /dev/null || true
+    wait' "$scratch/root/usr/bin/gatewatch" "$scratch/settings.json" "$scratch" "$listen_port" &
 app_pid=$!
 ready=""
 for _ in $(seq 120); do
@@ -67,9 +76,16 @@ for pid in $workers; do
     [ "$(readlink "/proc/$pid/exe")" = "$scratch/root/usr/bin/gatewatch-worker" ] || fail "worker $pid is not the installed one"
 done
 echo "the installed app connected both demo gateways through $(echo "$workers" | grep -c .) installed workers"
+# The photograph is taken inside the display 6 s after ready (the window draws after the
+# gateways connect); wait for it.
+for _ in $(seq 75); do [ -s "$scratch/dark-theme.png" ] && break; sleep 0.2; done
 app=$(pgrep -f "^$scratch/root/usr/bin/gatewatch --demo" | head -1)
 kill -TERM "$app"
 for _ in $(seq 50); do kill -0 "$app" 2>/dev/null || break; sleep 0.2; done
 kill -0 "$app" 2>/dev/null && fail "the installed app did not quit on SIGTERM"
 for pid in $workers; do kill -0 "$pid" 2>/dev/null && fail "worker $pid outlived the app"; done
+if [ -s "$scratch/dark-theme.png" ]; then
+    mkdir -p "$root/target/e2e/states"
+    cp "$scratch/dark-theme.png" "$root/target/e2e/states/dark-theme.png"
+fi
 echo "package check passed: $deb"
