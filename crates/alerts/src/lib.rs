@@ -5,8 +5,8 @@
 //! link that recovers within the hold stays quiet; its end is announced once if its start
 //! was, and only after it has stayed away for `hold_secs` too, so a gateway that is sick
 //! most of the time with short good spells gives one notification, not one per spell.
-//! While the supervisor reconnects (connecting, waiting to retry) a condition neither begins
-//! to end nor ends: a reconnect is no recovery. Each kind can be switched off, and nothing is announced while the user has paused
+//! While the gateway is down (connecting, waiting to retry, probing) a condition neither
+//! begins to end nor ends: a reconnect is no recovery. Each kind can be switched off, and nothing is announced while the user has paused
 //! alerts. Every gateway has a policy of its own ([`FleetAlerts`]), with its own settings, and
 //! every notification names its gateway: two gateways going down together give one
 //! notification each. `now` is a parameter, so the policy is tested without waiting; the
@@ -215,9 +215,14 @@ impl AlertPolicy {
         self.paused = matches!(snapshot.state, ConnectionState::Paused { .. });
         let relogin_done = self.relogin(snapshot, now);
         let current = conditions(snapshot);
+        // Down (retrying, connecting, probing): nothing ends, since nothing is mended until
+        // a connection is live again. A stalled handshake that turns into a refused port, or
+        // pings unanswered that turn into a drop, are no recoveries.
         let reconnecting = matches!(
             snapshot.state,
-            ConnectionState::Connecting { .. } | ConnectionState::Reconnecting { .. }
+            ConnectionState::Connecting { .. }
+                | ConnectionState::Reconnecting { .. }
+                | ConnectionState::CircuitOpen { .. }
         );
         self.active.retain(|condition, tracked| {
             if current.contains_key(condition) || reconnecting {
@@ -873,6 +878,68 @@ mod tests {
                 .observe(&snapshot, t0 + Duration::from_secs(10))
                 .is_empty(),
             "muted while paused"
+        );
+    }
+
+    #[test]
+    fn a_problem_that_turns_into_an_outage_is_not_announced_as_mended() {
+        // Found from outside: `mute` gave "not answering in time", then a drop and probing,
+        // and 17 s later "answers in time again" while the gateway was still silent.
+        let (mut p, t0) = (policy(), Instant::now());
+        let silent = Snapshot {
+            state: ConnectionState::Degraded {
+                session: match connected().state {
+                    ConnectionState::Connected(session) => session,
+                    _ => unreachable!(),
+                },
+                reasons: vec![DegradedReason::LostPings { missed: 2 }],
+            },
+            ..Snapshot::default()
+        };
+        p.observe(&connected(), t0);
+        p.observe(&silent, t0);
+        let said = p.tick(t0 + Duration::from_secs(5));
+        assert_eq!(said.len(), 1);
+        assert_eq!(said[0].condition, Condition::NotAnswering);
+        let stalled = Snapshot {
+            state: ConnectionState::CircuitOpen {
+                failures: 5,
+                since_ms: 0,
+                probe_every_ms: 2_000,
+                answering: false,
+                next_full_try_ms: 0,
+            },
+            last_error: Some(WorkerError {
+                code: gatewatch_protocol::ErrorCode::HandshakeTimeout,
+                message: "no version reply".into(),
+                stage: Some(Stage::VersionExchange),
+            }),
+            ..Snapshot::default()
+        };
+        let refused = Snapshot {
+            last_error: Some(WorkerError {
+                code: gatewatch_protocol::ErrorCode::GatewayUnreachable,
+                message: "refused".into(),
+                stage: Some(Stage::TcpConnect),
+            }),
+            ..stalled.clone()
+        };
+        let mut said = Vec::new();
+        for second in 6..60u64 {
+            let at = t0 + Duration::from_secs(second);
+            let snapshot = if second < 30 { &stalled } else { &refused };
+            said.extend(p.observe(snapshot, at));
+        }
+        assert!(
+            said.iter().all(|a| !a.recovered),
+            "no recovery while down: {said:?}"
+        );
+        p.observe(&connected(), t0 + Duration::from_secs(60));
+        let back = p.tick(t0 + Duration::from_secs(66));
+        assert!(
+            back.iter()
+                .any(|a| a.recovered && a.condition == Condition::NotAnswering),
+            "ended once connected again: {back:?}"
         );
     }
 

@@ -153,8 +153,9 @@ pub fn problems(state: &ConnectionState) -> Vec<String> {
 fn reason_words(reason: &DegradedReason) -> String {
     match reason {
         DegradedReason::SlowPings { p50_us } => format!("Slow (p50 {})", millis(*p50_us)),
+        // "in time": a gateway answering 2.5 s late does answer, only too late to count.
         DegradedReason::LostPings { missed } => {
-            format!("Not answering pings ({missed} in a row)")
+            format!("Pings unanswered in time ({missed} in a row)")
         }
         DegradedReason::IbLinkLost => "IB servers unreachable (1100)".into(),
         DegradedReason::ServerLinkBroken => "Gateway cut off from its IB server (2110)".into(),
@@ -345,7 +346,7 @@ mod tests {
                 None,
                 0
             ),
-            "Not answering pings (2 in a row)",
+            "Pings unanswered in time (2 in a row)",
             "the most serious reason first"
         );
         assert_eq!(
