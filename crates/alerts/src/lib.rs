@@ -722,17 +722,22 @@ mod tests {
         );
     }
 
+    /// Probing after five failed connects.
+    fn probing() -> ConnectionState {
+        ConnectionState::CircuitOpen {
+            failures: 5,
+            since_ms: 0,
+            probe_every_ms: 2_000,
+            answering: false,
+            next_full_try_ms: 0,
+        }
+    }
+
     #[test]
     fn retrying_and_probing_are_one_outage_with_no_recovery_until_connected() {
         let (mut p, t0) = (policy(), Instant::now());
         let open = Snapshot {
-            state: ConnectionState::CircuitOpen {
-                failures: 5,
-                since_ms: 0,
-                probe_every_ms: 2_000,
-                answering: false,
-                next_full_try_ms: 0,
-            },
+            state: probing(),
             ..Snapshot::default()
         };
         p.observe(&connected(), t0);
@@ -902,13 +907,7 @@ mod tests {
         assert_eq!(said.len(), 1);
         assert_eq!(said[0].condition, Condition::NotAnswering);
         let stalled = Snapshot {
-            state: ConnectionState::CircuitOpen {
-                failures: 5,
-                since_ms: 0,
-                probe_every_ms: 2_000,
-                answering: false,
-                next_full_try_ms: 0,
-            },
+            state: probing(),
             last_error: Some(WorkerError {
                 code: gatewatch_protocol::ErrorCode::HandshakeTimeout,
                 message: "no version reply".into(),
