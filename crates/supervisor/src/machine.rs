@@ -17,7 +17,7 @@ use gatewatch_protocol::{DisconnectCause, ErrorCode, Session, Stage, WorkerError
 use crate::config::SupervisorConfig;
 use crate::retry::{Retry, Verdict};
 use crate::state::{ConnectionState, DegradedReason, EventKind, LatencySnapshot, SessionInfo};
-use crate::stats::{LatencyStats, Sample, Window, WindowStats};
+use crate::stats::{LatencyStats, RECENT_ANSWERS, Sample, Window, WindowStats};
 
 /// Something that happened, as the actor saw it.
 #[derive(Debug, Clone, PartialEq)]
@@ -239,6 +239,8 @@ pub struct Machine {
     stats: LatencyStats,
     /// The statistics as of the last ping result (recomputed per ping, not per publish).
     windows: Vec<(Window, WindowStats)>,
+    /// The median of the newest answers ([`RECENT_ANSWERS`]), as of the last ping.
+    recent_p50_us: Option<u64>,
     pinging: Pinging,
     /// Since when full connects have been suspended (the circuit is open).
     circuit_open_since: Option<Instant>,
@@ -265,6 +267,7 @@ impl Machine {
             worker: Worker::Absent { respawn_at: None },
             stats: LatencyStats::default(),
             windows: Vec::new(),
+            recent_p50_us: None,
             pinging: Pinging::default(),
             circuit_open_since: None,
             last_attempt_at: None,
@@ -669,6 +672,7 @@ impl Machine {
         }
         self.stats.record(now, sample);
         self.windows = self.stats.summary(now);
+        self.recent_p50_us = self.stats.recent_median(now, RECENT_ANSWERS);
         let p = &mut self.pinging;
         let event = match sample {
             Sample::Answered(rtt_us) => {
@@ -868,7 +872,11 @@ impl Machine {
             .iter()
             .find(|(window, _)| *window == Window::OneMinute)
             .and_then(|(_, stats)| stats.p50_us);
-        if let Some(p50_us) = minute.filter(|p50| *p50 > self.config.slow_ping_ms * 1_000) {
+        // Slow by the larger of two medians: the last minute's, for a slowness that lasts,
+        // and the newest answers', so a gateway that has just turned slow reads slow within
+        // seconds instead of green until half of the minute's pings are slow.
+        let p50 = minute.max(self.recent_p50_us);
+        if let Some(p50_us) = p50.filter(|p50| *p50 > self.config.slow_ping_ms * 1_000) {
             reasons.push(DegradedReason::SlowPings { p50_us });
         }
         reasons

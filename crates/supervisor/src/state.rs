@@ -48,9 +48,10 @@ pub struct SessionInfo {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
 #[serde(tag = "reason", rename_all = "snake_case")]
 pub enum DegradedReason {
-    /// The last minute's median round trip (late replies included) is over the threshold.
+    /// The last minute's median round trip, or that of the newest answers (late replies
+    /// included), is over the threshold.
     SlowPings {
-        /// That median, µs.
+        /// The larger of the two medians, µs.
         p50_us: u64,
     },
     /// The last ping got no answer within its timeout.
@@ -158,13 +159,13 @@ impl DegradedReason {
     }
 }
 
-/// For people: what is wrong, e.g. `slow (median round trip 412.00 ms over the last minute)`.
+/// For people: what is wrong, e.g. `slow (median round trip 412.00 ms)`.
 impl std::fmt::Display for DegradedReason {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             DegradedReason::SlowPings { p50_us } => write!(
                 f,
-                "slow (median round trip {:.2} ms over the last minute)",
+                "slow (median round trip {:.2} ms)",
                 *p50_us as f64 / 1000.0
             ),
             DegradedReason::LostPings { missed } => {

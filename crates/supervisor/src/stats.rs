@@ -79,6 +79,9 @@ impl Sample {
     }
 }
 
+/// How many of the newest answers the quick slow check takes the median of.
+pub const RECENT_ANSWERS: usize = 10;
+
 /// Ping samples over the last hour.
 #[derive(Debug, Clone, Default)]
 pub struct LatencyStats {
@@ -128,6 +131,27 @@ impl LatencyStats {
         stats.p99_us = percentile(&answered, 0.99);
         stats.max_us = answered.last().copied();
         stats
+    }
+
+    /// The median round trip of the newest `n` answers of the last minute (late ones
+    /// included), µs; `None` with fewer than `n` of them.
+    pub fn recent_median(&self, now: Instant, n: usize) -> Option<u64> {
+        let mut newest: Vec<u64> = self
+            .samples
+            .iter()
+            .rev()
+            .take_while(|(at, _)| now.saturating_duration_since(*at) <= WINDOWS[0].1)
+            .filter_map(|(_, sample)| match sample {
+                Sample::Answered(rtt) | Sample::Late(rtt) => Some(*rtt),
+                Sample::Lost => None,
+            })
+            .take(n)
+            .collect();
+        if newest.len() < n {
+            return None;
+        }
+        newest.sort_unstable();
+        percentile(&newest, 0.50)
     }
 
     /// All three windows.

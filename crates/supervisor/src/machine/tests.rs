@@ -391,6 +391,33 @@ fn a_steady_300_ms_gateway_reads_300_ms_and_stays_connected_but_slow() {
 }
 
 #[test]
+fn a_gateway_that_turns_slow_reads_slow_within_seconds_not_half_a_minute() {
+    // Found from outside: a gateway going from 1 ms to 400 ms stayed "Connected" (green)
+    // for 30 s, until half of the minute's pings were slow.
+    let fast = Gateway::Healthy {
+        rtt: Duration::from_millis(1),
+    };
+    let slow = Gateway::Healthy {
+        rtt: Duration::from_millis(400),
+    };
+    let mut world = started(switch_at(secs(60.0), fast, slow));
+    world.run_until(secs(60.0));
+    assert_eq!(world.name(), "connected");
+    world.run_until(secs(68.0));
+    assert!(
+        matches!(world.state(), ConnectionState::Degraded { reasons, .. }
+            if matches!(reasons[..], [DegradedReason::SlowPings { p50_us }] if p50_us >= 400_000)),
+        "{:?}",
+        world.state()
+    );
+    let minute = world.machine.latency(|_| 0).windows[0].1.p50_us.unwrap();
+    assert!(
+        minute < 250_000,
+        "the minute's median alone ({minute} µs) would still say fast"
+    );
+}
+
+#[test]
 fn three_silent_ping_intervals_reconnect_at_once_and_are_not_connect_failures() {
     let mut world = started(switch_at(secs(5.0), HEALTHY, Gateway::Zombie));
     world.run_until(secs(5.0));

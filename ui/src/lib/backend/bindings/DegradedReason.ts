@@ -5,7 +5,7 @@
  */
 export type DegradedReason = { "reason": "slow_pings", 
 /**
- * That median, µs.
+ * The larger of the two medians, µs.
  */
 p50_us: number, } | { "reason": "lost_pings", 
 /**
