@@ -31,9 +31,7 @@ pub fn icon(snapshot: &Snapshot) -> TrayIcon {
     match &snapshot.state {
         ConnectionState::Connected(_) => TrayIcon::Connected,
         ConnectionState::Degraded { .. } => TrayIcon::Degraded,
-        ConnectionState::Connecting { attempt: 1, .. } if snapshot.last_error.is_none() => {
-            TrayIcon::Connecting
-        }
+        _ if first_connect(snapshot) => TrayIcon::Connecting,
         ConnectionState::Connecting { .. } | ConnectionState::Reconnecting { .. } => {
             TrayIcon::Disconnected
         }
@@ -44,6 +42,14 @@ pub fn icon(snapshot: &Snapshot) -> TrayIcon {
         }
         ConnectionState::Overdue { .. } => TrayIcon::Disconnected,
     }
+}
+
+/// The first connect, before anything failed: the only connecting that is not "down".
+fn first_connect(snapshot: &Snapshot) -> bool {
+    matches!(
+        snapshot.state,
+        ConnectionState::Connecting { attempt: 1, .. }
+    ) && snapshot.last_error.is_none()
 }
 
 /// The worst of the gateways' icons; `Disconnected` when none is watched, since then nothing
@@ -94,9 +100,7 @@ pub fn state_words(snapshot: &Snapshot, since_ms: u64, now_ms: u64) -> String {
             Some(reason) => reason_words(reason),
             None => "Connected, not well".into(),
         },
-        ConnectionState::Connecting { attempt: 1, .. } if snapshot.last_error.is_none() => {
-            "Connecting…".into()
-        }
+        _ if first_connect(snapshot) => "Connecting…".into(),
         ConnectionState::Connecting { .. } => format!("{} — trying again now", down()),
         ConnectionState::Reconnecting { next_try_ms, .. } => {
             let wait = next_try_ms.saturating_sub(now_ms).div_ceil(1000);
